@@ -1,0 +1,1 @@
+//! ferredis: a Redis-compatible server. (Tour written as the crate grows.)
