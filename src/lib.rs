@@ -1,1 +1,32 @@
-//! ferredis: a Redis-compatible server. (Tour written as the crate grows.)
+//! ferredis: a Redis-compatible in-memory data server, written to be read.
+//!
+//! # A tour for newcomers
+//!
+//! Read the modules in the order a request travels:
+//!
+//! 1. [`server`]: the listener; one OS thread per connected client.
+//! 2. [`client`]: a client's loop: read bytes, parse every complete request,
+//!    run each, write all the replies with one write (pipelining).
+//! 3. [`resp`]: the protocol: [`resp::parser`] turns bytes into arguments,
+//!    [`resp::writer`] turns replies into RESP2 or RESP3 bytes.
+//! 4. [`commands`]: THE command table and the dispatcher (`commands/mod.rs`),
+//!    then one file per family (strings.rs, keys.rs, expire.rs ...).
+//! 5. [`store`]: the keyspace: databases, the hash table with SCAN
+//!    ([`store::dict`]), values, glob patterns.
+//! 6. [`expire`]: the background thread that deletes expired keys.
+//! 7. [`config`]: every redis.conf directive, from file, command line or
+//!    CONFIG SET.
+//!
+//! [`error`] holds every error text a client can see; [`number`] is how Redis
+//! reads and prints numbers.
+
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod expire;
+pub mod number;
+pub mod resp;
+pub mod server;
+pub mod store;
+pub mod util;

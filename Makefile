@@ -1,0 +1,47 @@
+# ferredis: `make run` starts the server, `make test` builds and runs every test.
+CARGO ?= cargo
+PORT ?= 6379
+
+.PHONY: all build run test check fmt lint doc bench docker deps clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+run: build
+	./target/release/ferredis --port $(PORT) --dir redis_data
+
+# Interop tests need Debian's redis-server and redis-tools; install them if missing.
+deps:
+	@command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null) || \
+	  echo "warning: could not install redis-server/redis-tools; interop tests will be skipped"
+
+test: deps
+	$(CARGO) build --release
+	$(CARGO) test --release
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+check:
+	$(CARGO) fmt --all -- --check
+	$(MAKE) lint
+	$(MAKE) test
+	$(MAKE) doc
+
+bench: build
+	@echo "make bench: not written yet (see the performance issue)"
+
+docker:
+	docker build -t ferredis .
+
+clean:
+	$(CARGO) clean

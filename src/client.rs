@@ -1,0 +1,231 @@
+//! One client's life: read, parse every complete request, run it, write
+//! all the replies back in one go.
+//!
+//! Each connection is served by its own thread running [`serve_client`]:
+//!
+//! ```text
+//! loop {
+//!     read whatever the socket has into `read_buf`        (blocks)
+//!     while a complete request is at the front:           (resp/parser.rs)
+//!         execute it, appending its reply to `reply`      (commands/mod.rs)
+//!     drop the consumed bytes, keep a partial request
+//!     write `reply` with one write_all                    (pipelining)
+//! }
+//! ```
+//!
+//! A pipelined batch therefore costs one read and one write however many
+//! commands it holds. A protocol error gets its reply and closes only this
+//! connection. The per-connection state other threads may look at (CLIENT
+//! LIST, CLIENT KILL) is in [`ClientInfo`], registered in the server's
+//! client map for the life of the connection; the rest is [`ClientState`],
+//! owned by this thread alone.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::commands::{self, Ctx};
+use crate::resp::{parse_request, ReplyBuf, Request};
+use crate::server::Server;
+use crate::util::now_ms;
+
+/// How many bytes one read asks for.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// What other threads may see of a connection.
+#[derive(Debug)]
+pub struct ClientInfo {
+    /// CLIENT ID.
+    pub id: u64,
+    /// The peer address.
+    pub addr: String,
+    /// Our address.
+    pub laddr: String,
+    /// Connection time, unix ms.
+    pub created_ms: i64,
+    /// Last command time, unix ms (idle time).
+    pub last_interaction_ms: AtomicI64,
+    /// CLIENT SETNAME.
+    pub name: Mutex<Vec<u8>>,
+    /// CLIENT SETINFO lib-name / lib-ver.
+    pub lib: Mutex<(String, String)>,
+    /// Selected database.
+    pub db: AtomicUsize,
+    /// Protocol version.
+    pub resp: AtomicU8,
+    /// Name of the last command run.
+    pub last_cmd: Mutex<String>,
+    /// Set by CLIENT KILL; the thread closes the connection when it sees it.
+    pub killed: AtomicBool,
+    /// A handle on the socket so CLIENT KILL can wake a blocked read.
+    pub stream: Option<TcpStream>,
+}
+
+impl ClientInfo {
+    /// Closes the connection from another thread.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Relaxed);
+        if let Some(s) = &self.stream {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// The state of one connection, owned by its thread.
+#[derive(Debug)]
+pub struct ClientState {
+    /// CLIENT ID.
+    pub id: u64,
+    /// The selected database.
+    pub db: usize,
+    /// True once AUTH succeeded (or when no password is set).
+    pub authenticated: bool,
+    /// The ACL user name.
+    pub user: String,
+    /// Set by QUIT: close after sending the replies.
+    pub close_after_reply: bool,
+    /// Shared view of this client.
+    pub info: Arc<ClientInfo>,
+}
+
+impl ClientState {
+    /// Switches database, keeping the shared view in step.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+fn addr_string(a: std::io::Result<SocketAddr>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_else(|_| "?:0".into())
+}
+
+/// Registers the client, serves it until it leaves, then unregisters it.
+pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
+    let _ = stream.set_nodelay(true);
+    let info = Arc::new(ClientInfo {
+        id,
+        addr: addr_string(stream.peer_addr()),
+        laddr: addr_string(stream.local_addr()),
+        created_ms: now_ms(),
+        last_interaction_ms: AtomicI64::new(now_ms()),
+        name: Mutex::new(Vec::new()),
+        lib: Mutex::new((String::new(), String::new())),
+        db: AtomicUsize::new(0),
+        resp: AtomicU8::new(2),
+        last_cmd: Mutex::new("NULL".into()),
+        killed: AtomicBool::new(false),
+        stream: stream.try_clone().ok(),
+    });
+    log::debug!("accepted client {} from {}", id, info.addr);
+    server
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id, Arc::clone(&info));
+    let mut state = ClientState {
+        id,
+        db: 0,
+        authenticated: !server.auth_required(),
+        user: "default".into(),
+        close_after_reply: false,
+        info,
+    };
+    if let Err(e) = connection_loop(&server, stream, &mut state) {
+        log::debug!("client {id} closed: {e}");
+    }
+    server
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    log::debug!("client {id} disconnected");
+}
+
+fn connection_loop(
+    server: &Arc<Server>,
+    mut stream: TcpStream,
+    state: &mut ClientState,
+) -> std::io::Result<()> {
+    let mut read_buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
+    let mut request = Request::new();
+    let mut reply = ReplyBuf::new();
+    loop {
+        // Read whatever has arrived, after any partial request kept from before.
+        let old_len = read_buf.len();
+        read_buf.resize(old_len + READ_CHUNK_BYTES, 0);
+        let n = match stream.read(&mut read_buf[old_len..]) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e),
+        };
+        read_buf.truncate(old_len + n);
+        if state.info.killed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        server
+            .stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+
+        // Run every complete request in the buffer.
+        let mut consumed = 0;
+        let mut protocol_error = false;
+        let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
+        while consumed < read_buf.len() && !state.close_after_reply {
+            let pending = &read_buf[consumed..];
+            match parse_request(pending, max_bulk, &mut request) {
+                Ok(Some(len)) => {
+                    consumed += len;
+                    if request.is_empty() {
+                        continue;
+                    }
+                    let mut ctx = Ctx {
+                        server,
+                        client: state,
+                        reply: &mut reply,
+                        now_ms: 0,
+                        dirty: 0,
+                        in_exec: false,
+                        events: Vec::new(),
+                    };
+                    request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    reply.error(&e.0);
+                    protocol_error = true;
+                    break;
+                }
+            }
+        }
+        read_buf.drain(..consumed);
+        state
+            .info
+            .last_interaction_ms
+            .store(now_ms(), Ordering::Relaxed);
+
+        // One write for the whole batch.
+        if !reply.buf.is_empty() {
+            stream.write_all(&reply.buf)?;
+            server
+                .stats
+                .net_output_bytes
+                .fetch_add(reply.buf.len() as u64, Ordering::Relaxed);
+            reply.buf.clear();
+            // Give back memory after a huge reply so idle clients stay small.
+            if reply.buf.capacity() > 1024 * 1024 {
+                reply.buf.shrink_to(READ_CHUNK_BYTES);
+            }
+        }
+        if read_buf.capacity() > 1024 * 1024 && read_buf.len() < READ_CHUNK_BYTES {
+            read_buf.shrink_to(READ_CHUNK_BYTES);
+        }
+        if protocol_error || state.close_after_reply {
+            let _ = stream.shutdown(Shutdown::Both);
+            return Ok(());
+        }
+    }
+}

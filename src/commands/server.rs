@@ -1,0 +1,594 @@
+//! Server commands: COMMAND, INFO, CONFIG, TIME, DEBUG, LASTSAVE, MYHELP.
+//!
+//! COMMAND and MYHELP are rendered from the command table, so they can
+//! never disagree with what the dispatcher runs. INFO reads the counters
+//! in `server.rs` and the store; its text follows Redis's "# Section" then
+//! "field:value" lines, which monitoring tools parse.
+
+use std::sync::atomic::Ordering;
+
+use super::{all_commands, cmd, lookup, Command, Ctx, Group, Handler};
+use crate::error::{CmdError, CmdResult};
+use crate::number::{parse_f64, parse_i64};
+use crate::store::Store;
+
+use Handler::{Conn, Read};
+
+/// The server family's rows of the command table.
+pub const COMMANDS: &[Command] = &[
+    cmd(
+        "command",
+        -1,
+        "loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "[COUNT|INFO|DOCS|LIST|GETKEYS [arguments]]",
+        "Get array of Redis command details",
+        Conn(command_command),
+    ),
+    cmd(
+        "info",
+        -1,
+        "loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "[section [section ...]]",
+        "Get information and statistics about the server",
+        Read(info_command),
+    ),
+    cmd(
+        "config",
+        -2,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "GET parameter [parameter ...]|SET parameter value [parameter value ...]|RESETSTAT|REWRITE",
+        "A container for server configuration commands",
+        Conn(config_command),
+    ),
+    cmd(
+        "time",
+        1,
+        "loading stale fast",
+        (0, 0, 0),
+        Group::Server,
+        "",
+        "Return the current server time",
+        Conn(time_command),
+    ),
+    cmd(
+        "lastsave",
+        1,
+        "loading stale fast",
+        (0, 0, 0),
+        Group::Server,
+        "",
+        "Get the UNIX time stamp of the last successful save to disk",
+        Conn(lastsave_command),
+    ),
+    cmd(
+        "debug",
+        -2,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|LOG message|ERROR message|OBJECT key",
+        "A container for debugging commands",
+        Conn(debug_command),
+    ),
+    cmd(
+        "myhelp",
+        -1,
+        "loading stale fast",
+        (0, 0, 0),
+        Group::Server,
+        "[command]",
+        "List every supported command with its arguments (ferredis)",
+        Conn(myhelp_command),
+    ),
+];
+
+/// COMMAND's ACL categories for a command, derived from its flags and group.
+pub fn acl_categories(c: &Command) -> Vec<&'static str> {
+    let mut cats = Vec::new();
+    match c.group {
+        Group::Generic => cats.push("@keyspace"),
+        Group::String => cats.push("@string"),
+        Group::List => cats.push("@list"),
+        Group::Hash => cats.push("@hash"),
+        Group::Set => cats.push("@set"),
+        Group::SortedSet => cats.push("@sortedset"),
+        Group::PubSub => cats.push("@pubsub"),
+        Group::Transactions => cats.push("@transaction"),
+        Group::Connection => cats.push("@connection"),
+        Group::Server => {}
+    }
+    if c.has_flag("write") {
+        cats.push("@write");
+    }
+    if c.has_flag("readonly") {
+        cats.push("@read");
+    }
+    if c.has_flag("admin") {
+        cats.push("@admin");
+        cats.push("@dangerous");
+    }
+    if c.has_flag("blocking") {
+        cats.push("@blocking");
+    }
+    cats.push(if c.has_flag("fast") { "@fast" } else { "@slow" });
+    cats
+}
+
+fn reply_command_info(ctx: &mut Ctx, c: &Command) {
+    ctx.reply.array(10);
+    ctx.reply.bulk(c.name.as_bytes());
+    ctx.reply.integer(c.arity as i64);
+    let flags: Vec<&str> = c.flags.split(' ').filter(|f| !f.is_empty()).collect();
+    ctx.reply.set(flags.len());
+    for f in flags {
+        ctx.reply.simple(f);
+    }
+    ctx.reply.integer(c.first_key as i64);
+    ctx.reply.integer(c.last_key as i64);
+    ctx.reply.integer(c.key_step as i64);
+    let cats = acl_categories(c);
+    ctx.reply.set(cats.len());
+    for cat in cats {
+        ctx.reply.simple(cat);
+    }
+    ctx.reply.set(0); // tips
+    ctx.reply.array(0); // key specs
+    ctx.reply.array(0); // subcommands
+}
+
+/// COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS] — details of the command table.
+fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let Some(sub) = args.get(1).map(|s| s.to_ascii_uppercase()) else {
+        let all: Vec<_> = all_commands().collect();
+        ctx.reply.array(all.len());
+        for c in all {
+            reply_command_info(ctx, c);
+        }
+        return Ok(());
+    };
+    match sub.as_slice() {
+        b"COUNT" if args.len() == 2 => ctx.reply.integer(all_commands().count() as i64),
+        b"LIST" => {
+            let all: Vec<_> = all_commands().collect();
+            ctx.reply.array(all.len());
+            for c in all {
+                ctx.reply.bulk(c.name.as_bytes());
+            }
+        }
+        b"INFO" => {
+            let names: Vec<&[u8]> = if args.len() == 2 {
+                all_commands().map(|c| c.name.as_bytes()).collect()
+            } else {
+                args[2..].to_vec()
+            };
+            ctx.reply.array(names.len());
+            for n in names {
+                match lookup(n) {
+                    Some((_, c)) => reply_command_info(ctx, c),
+                    None => ctx.reply.null_array(),
+                }
+            }
+        }
+        b"DOCS" => {
+            let found: Vec<&Command> = if args.len() == 2 {
+                all_commands().collect()
+            } else {
+                args[2..]
+                    .iter()
+                    .filter_map(|n| lookup(n).map(|(_, c)| c))
+                    .collect()
+            };
+            ctx.reply.map(found.len());
+            for c in found {
+                ctx.reply.bulk(c.name.as_bytes());
+                ctx.reply.map(3);
+                ctx.reply.bulk(b"summary");
+                ctx.reply.bulk(c.summary.as_bytes());
+                ctx.reply.bulk(b"since");
+                ctx.reply.bulk(b"1.0.0");
+                ctx.reply.bulk(b"group");
+                ctx.reply.bulk(c.group.name().as_bytes());
+            }
+        }
+        b"GETKEYS" if args.len() >= 3 => {
+            let Some((_, c)) = lookup(args[2]) else {
+                return Err(CmdError::err("Invalid command specified"));
+            };
+            if !super::arity_ok(c.arity, args.len() - 2) {
+                return Err(CmdError::err(
+                    "Invalid number of arguments specified for command",
+                ));
+            }
+            let keys = c.key_positions(args.len() - 2);
+            if keys.is_empty() {
+                return Err(CmdError::err("The command has no key arguments"));
+            }
+            ctx.reply.array(keys.len());
+            for k in keys {
+                ctx.reply.bulk(args[k + 2]);
+            }
+        }
+        b"HELP" => {
+            let lines = [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "    Return details about all Redis commands.",
+                "COUNT",
+                "    Return the total number of commands in this Redis server.",
+                "LIST",
+                "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple Redis commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+                "HELP",
+                "    Print this help.",
+            ];
+            ctx.reply.array(lines.len());
+            for l in lines {
+                ctx.reply.simple(l);
+            }
+        }
+        _ => {
+            return Err(CmdError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.",
+                String::from_utf8_lossy(args[1])
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Resident set size of this process in bytes (from /proc).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    let s = &ctx.server.stats;
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let config = ctx.server.config();
+    let uptime = ctx.server.started.elapsed().as_secs();
+    match name {
+        "server" => {
+            let port = config.get("port").unwrap_or("6379");
+            let _ = write!(
+                out,
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:threads\r\nserver_name:ferredis\r\nferredis_version:{}\r\nprocess_id:{}\r\nrun_id:{:040x}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                super::connection::REDIS_VERSION,
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                env!("CARGO_PKG_VERSION"),
+                std::process::id(),
+                ctx.server.start_ms as u128 * 7919,
+                port,
+                crate::util::now_us(),
+                uptime,
+                uptime / 86400,
+                config.get("hz").unwrap_or("10"),
+                config.get("hz").unwrap_or("10"),
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                config.config_file.clone().unwrap_or_default(),
+            );
+        }
+        "clients" => {
+            let _ = write!(
+                out,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                ctx.server.client_count(),
+                config.get("maxclients").unwrap_or("10000"),
+                ctx.server.blocked_clients.load(Ordering::Relaxed),
+            );
+        }
+        "memory" => {
+            let rss = rss_bytes();
+            let _ = write!(
+                out,
+                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nused_memory_peak:{rss}\r\nused_memory_lua:31744\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                rss as f64 / 1048576.0,
+                config.get("maxmemory").unwrap_or("0"),
+                config.get("maxmemory-policy").unwrap_or("noeviction"),
+            );
+        }
+        "persistence" => {
+            let _ = write!(
+                out,
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+                ctx.server.dirty.load(Ordering::Relaxed),
+                ctx.server.last_save_s.load(Ordering::Relaxed),
+                config.get_bool("appendonly") as u8,
+            );
+        }
+        "stats" => {
+            let _ = write!(
+                out,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
+                get(&s.total_connections_received),
+                get(&s.total_commands_processed),
+                get(&s.net_input_bytes),
+                get(&s.net_output_bytes),
+                get(&s.rejected_connections),
+                store.expired_keys(),
+                get(&s.keyspace_hits),
+                get(&s.keyspace_misses),
+                get(&s.total_error_replies),
+            );
+        }
+        "replication" => {
+            out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
+        }
+        "cpu" => {
+            out.push_str("# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n");
+        }
+        "modules" => out.push_str("# Modules\r\n"),
+        "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, n) in s.errors.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                let _ = write!(out, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            for (c, stat) in all_commands().zip(&s.commands) {
+                let calls = get(&stat.calls);
+                if calls == 0 {
+                    continue;
+                }
+                let usec = get(&stat.usec);
+                let _ = write!(
+                    out,
+                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
+                    c.name,
+                    calls,
+                    usec,
+                    usec as f64 / calls as f64,
+                    get(&stat.failed_calls)
+                );
+            }
+        }
+        "keyspace" => {
+            out.push_str("# Keyspace\r\n");
+            for (i, db) in store.dbs.iter().enumerate() {
+                if !db.is_empty() {
+                    let _ = write!(
+                        out,
+                        "db{}:keys={},expires={},avg_ttl=0\r\n",
+                        i,
+                        db.len(),
+                        db.expires_len()
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// INFO [section ...] — Redis's "# Section / field:value" report.
+fn info_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let mut sections: Vec<String> = Vec::new();
+    if args.len() == 1 {
+        sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+    }
+    for a in &args[1..] {
+        let name = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match name.as_str() {
+            "all" | "everything" => {
+                sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+                sections.push("commandstats".into());
+            }
+            "default" => sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            _ => sections.push(name),
+        }
+    }
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for s in &sections {
+        if seen.insert(s.clone()) {
+            let before = out.len();
+            info_section(ctx, store, s, &mut out);
+            if out.len() > before {
+                out.push_str("\r\n");
+            }
+        }
+    }
+    let text = out.trim_end_matches("\r\n").to_string() + "\r\n";
+    ctx.reply
+        .verbatim(if out.is_empty() { b"" } else { text.as_bytes() });
+    Ok(())
+}
+
+/// CONFIG GET|SET|RESETSTAT|REWRITE|HELP.
+fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let sub = args[1].to_ascii_uppercase();
+    match sub.as_slice() {
+        b"GET" if args.len() >= 3 => {
+            let config = ctx.server.config();
+            let mut pairs = Vec::new();
+            for p in &args[2..] {
+                for pair in config.matching(p) {
+                    if !pairs.iter().any(|(n, _): &(&str, String)| *n == pair.0) {
+                        pairs.push(pair);
+                    }
+                }
+            }
+            drop(config);
+            ctx.reply.map(pairs.len());
+            for (name, value) in pairs {
+                ctx.reply.bulk(name.as_bytes());
+                ctx.reply.bulk(value.as_bytes());
+            }
+        }
+        b"SET" if args.len() >= 4 && args.len() % 2 == 0 => {
+            let mut config = ctx.server.config.write().unwrap_or_else(|p| p.into_inner());
+            // Validate every pair on a copy, then apply at once (atomic).
+            let mut next = config.clone();
+            let mut names = std::collections::HashSet::new();
+            for pair in args[2..].chunks(2) {
+                let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+                let value = String::from_utf8_lossy(pair[1]).into_owned();
+                let Some(param) = crate::config::find_param(&name) else {
+                    return Err(CmdError::err(format!(
+                        "Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    )));
+                };
+                if !names.insert(param.name) {
+                    return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")));
+                }
+                next.set(&name, &value, false).map_err(|e| {
+                    CmdError::err(format!(
+                        "CONFIG SET failed (possibly related to argument '{name}') - {}",
+                        e.0
+                    ))
+                })?;
+            }
+            *config = next;
+            drop(config);
+            ctx.server.refresh_hot_config();
+            ctx.reply.ok();
+        }
+        b"RESETSTAT" if args.len() == 2 => {
+            let s = &ctx.server.stats;
+            for c in [
+                &s.total_commands_processed,
+                &s.total_error_replies,
+                &s.keyspace_hits,
+                &s.keyspace_misses,
+                &s.rejected_connections,
+                &s.total_connections_received,
+                &s.net_input_bytes,
+                &s.net_output_bytes,
+            ] {
+                c.store(0, Ordering::Relaxed);
+            }
+            for c in &s.commands {
+                c.calls.store(0, Ordering::Relaxed);
+                c.usec.store(0, Ordering::Relaxed);
+                c.failed_calls.store(0, Ordering::Relaxed);
+            }
+            s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            ctx.reply.ok();
+        }
+        b"REWRITE" if args.len() == 2 => {
+            if ctx.server.config().config_file.is_none() {
+                return Err(CmdError::err("The server is running without a config file"));
+            }
+            return Err(CmdError::err("Rewriting config file: not supported yet"));
+        }
+        _ => {
+            return Err(CmdError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
+                String::from_utf8_lossy(args[1])
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// TIME — [unix seconds, microseconds] as bulk strings.
+fn time_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    let us = crate::util::now_us();
+    ctx.reply.array(2);
+    ctx.reply.bulk((us / 1_000_000).to_string().as_bytes());
+    ctx.reply.bulk((us % 1_000_000).to_string().as_bytes());
+    Ok(())
+}
+
+/// LASTSAVE — unix time of the last successful save.
+fn lastsave_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    ctx.reply
+        .integer(ctx.server.last_save_s.load(Ordering::Relaxed));
+    Ok(())
+}
+
+/// DEBUG SLEEP|SET-ACTIVE-EXPIRE|LOG|ERROR ... — only with enable-debug-command.
+fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    if ctx.server.config().get("enable-debug-command") == Some("no") {
+        return Err(CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    }
+    let sub = args[1].to_ascii_uppercase();
+    match (sub.as_slice(), args.len()) {
+        (b"SLEEP", 3) => {
+            let secs = parse_f64(args[2]).ok_or(CmdError::NotFloat)?;
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
+            ctx.reply.ok();
+        }
+        (b"SET-ACTIVE-EXPIRE", 3) => {
+            let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
+            ctx.server
+                .active_expire_enabled
+                .store(on, Ordering::Relaxed);
+            ctx.reply.ok();
+        }
+        (b"LOG", 3) => {
+            log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args[2]));
+            ctx.reply.ok();
+        }
+        (b"ERROR", 3) => return Err(CmdError::Raw(String::from_utf8_lossy(args[2]).into_owned())),
+        _ => {
+            return Err(CmdError::err(
+                "Unknown DEBUG subcommand or wrong number of arguments",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// MYHELP [command] — every supported command with its arguments and a
+/// one-line summary, by family (the original design's built-in help).
+fn myhelp_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let lines: Vec<String> = all_commands()
+        .filter(|c| args.len() < 2 || args[1].eq_ignore_ascii_case(c.name.as_bytes()))
+        .map(|c| {
+            format!(
+                "[{}] {} {} - {}",
+                c.group.name(),
+                c.name.to_ascii_uppercase(),
+                c.syntax,
+                c.summary
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        return Err(CmdError::err(format!(
+            "unknown command '{}'",
+            String::from_utf8_lossy(args[1])
+        )));
+    }
+    ctx.reply.array(lines.len());
+    for l in lines {
+        ctx.reply.bulk(l.as_bytes());
+    }
+    Ok(())
+}

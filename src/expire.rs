@@ -1,0 +1,97 @@
+//! The active expiry cycle: deletes expired keys nobody touches.
+//!
+//! Lazy expiry (store/mod.rs) removes a key when a command touches it; a key
+//! that is never touched again would stay in memory forever. So, as Redis
+//! does in `activeExpireCycle`, a background thread named `active-expire`
+//! runs about `hz` times a second and, for each database:
+//!
+//! ```text
+//! repeat:
+//!     take the write lock
+//!     sample KEYS_PER_LOOP random keys that have a TTL
+//!     delete the ones whose time has passed
+//!     release the lock
+//! while more than ACCEPTABLE_STALE_PERC of the sample was expired
+//!   and the cycle's time budget is not spent
+//! ```
+//!
+//! The write lock is held for one sample at a time (20 keys), so clients
+//! wait microseconds, never the whole cycle. The statistics are Redis's
+//! (`expired_keys` in INFO stats, counted in `Db::expired_keys`).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::server::Server;
+use crate::util::now_ms;
+
+/// Keys sampled per round (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+pub const KEYS_PER_LOOP: usize = 20;
+/// Keep sampling while more than this share of a sample had expired.
+pub const ACCEPTABLE_STALE_PERC: usize = 10;
+/// Share of each cycle's period the cycle may spend (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC).
+pub const CYCLE_TIME_PERC: u32 = 25;
+
+/// Runs one cycle over every database; returns how many keys were deleted.
+pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
+    let started = Instant::now();
+    let db_count = server
+        .store
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .dbs
+        .len();
+    let mut deleted = 0;
+    for db_index in 0..db_count {
+        loop {
+            let (sampled, expired) = {
+                let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
+                let db = store.db_mut(db_index);
+                if db.expires_len() == 0 {
+                    break;
+                }
+                let now = now_ms();
+                let mut expired = 0;
+                let samples = KEYS_PER_LOOP.min(db.expires_len());
+                for _ in 0..samples {
+                    let Some((key, at)) = db.random_volatile() else {
+                        break;
+                    };
+                    if at <= now && db.expire_if_needed(&key, now) {
+                        expired += 1;
+                    }
+                }
+                (samples, expired)
+            };
+            deleted += expired;
+            if sampled == 0
+                || expired * 100 <= sampled * ACCEPTABLE_STALE_PERC
+                || started.elapsed() >= budget
+            {
+                break;
+            }
+        }
+        if started.elapsed() >= budget {
+            break;
+        }
+    }
+    deleted
+}
+
+/// Starts the `active-expire` thread; it stops when the server shuts down.
+pub fn start(server: Arc<Server>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("active-expire".into())
+        .spawn(move || {
+            while !server.shutdown.load(Ordering::Relaxed) {
+                let hz = server.config().get_i64("hz").clamp(1, 500) as u64;
+                let period = Duration::from_millis(1000 / hz);
+                if server.active_expire_enabled.load(Ordering::Relaxed) {
+                    active_expire_cycle(&server, period * CYCLE_TIME_PERC / 100);
+                }
+                std::thread::sleep(period);
+            }
+        })
+}

@@ -1,0 +1,269 @@
+//! The server: shared state, the listener and the accept loop.
+//!
+//! One [`Server`] value is shared by every thread through an `Arc`:
+//!
+//! ```text
+//! main ──> accept loop (this file) ──spawn──> client-1, client-2, ... (client.rs)
+//!      └─> active-expire (expire.rs)
+//! all of them share Arc<Server> { store: RwLock<Store>, config, clients, stats }
+//! ```
+//!
+//! The accept loop owns the `TcpListener`. Each accepted socket gets its own
+//! named OS thread with a small stack; the thread owns the socket until the
+//! client leaves. Above `maxclients` connections the new socket is answered
+//! with Redis's error and closed.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use crate::client::{self, ClientInfo};
+use crate::config::Config;
+use crate::error::CmdError;
+use crate::store::Store;
+use crate::util::now_ms;
+
+/// Stack size of a client thread: commands never recurse deeply.
+pub const CLIENT_STACK_BYTES: usize = 256 * 1024;
+
+/// Counters of one command (INFO commandstats).
+#[derive(Default)]
+pub struct CommandStat {
+    /// Times called.
+    pub calls: AtomicU64,
+    /// Total time spent, microseconds.
+    pub usec: AtomicU64,
+    /// Calls that failed with an error reply.
+    pub failed_calls: AtomicU64,
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    /// Connections accepted since start.
+    pub total_connections_received: AtomicU64,
+    /// Connections refused by maxclients.
+    pub rejected_connections: AtomicU64,
+    /// Commands executed since start.
+    pub total_commands_processed: AtomicU64,
+    /// Error replies sent.
+    pub total_error_replies: AtomicU64,
+    /// Successful key lookups.
+    pub keyspace_hits: AtomicU64,
+    /// Failed key lookups.
+    pub keyspace_misses: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Per-command counters, indexed like the command table.
+    pub commands: Vec<CommandStat>,
+    /// Error counts by error code (INFO errorstats).
+    pub errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    fn new() -> Self {
+        Stats {
+            commands: (0..crate::commands::command_count())
+                .map(|_| CommandStat::default())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Counts one executed command.
+    pub fn record_command(&self, index: Option<usize>, usec: u64, error: Option<&CmdError>) {
+        self.total_commands_processed
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
+            stat.calls.fetch_add(1, Ordering::Relaxed);
+            stat.usec.fetch_add(usec, Ordering::Relaxed);
+            if error.is_some() {
+                stat.failed_calls.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Some(e) = error {
+            self.total_error_replies.fetch_add(1, Ordering::Relaxed);
+            let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+            *errors.entry(e.code()).or_insert(0) += 1;
+        }
+    }
+}
+
+/// Everything the threads share.
+pub struct Server {
+    /// The keyspace.
+    pub store: RwLock<Store>,
+    /// The configuration.
+    pub config: RwLock<Config>,
+    /// Connected clients by id (CLIENT LIST / KILL).
+    pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    /// The next client id.
+    pub next_client_id: AtomicU64,
+    /// Counters.
+    pub stats: Stats,
+    /// When the server started (uptime).
+    pub started: Instant,
+    /// Start time, unix ms.
+    pub start_ms: i64,
+    /// Set to stop the accept loop and background threads.
+    pub shutdown: AtomicBool,
+    /// Changes since the last save.
+    pub dirty: AtomicU64,
+    /// Unix time (s) of the last successful save.
+    pub last_save_s: AtomicI64,
+    /// Clients blocked in a blocking command (INFO blocked_clients).
+    pub blocked_clients: AtomicUsize,
+    /// proto-max-bulk-len, copied here because every request reads it.
+    pub proto_max_bulk_len: AtomicU64,
+    /// True when requirepass is set (read by every command).
+    pub requirepass_set: AtomicBool,
+    /// True when notify-keyspace-events is not empty.
+    pub notify_enabled: AtomicBool,
+    /// DEBUG SET-ACTIVE-EXPIRE switch.
+    pub active_expire_enabled: AtomicBool,
+    /// The address the listener is bound to.
+    pub local_addr: Mutex<Option<SocketAddr>>,
+}
+
+impl Server {
+    /// A server with this configuration and an empty (or loaded) store.
+    pub fn new(config: Config, store: Store) -> Arc<Self> {
+        let server = Server {
+            store: RwLock::new(store),
+            config: RwLock::new(config),
+            clients: Mutex::new(BTreeMap::new()),
+            next_client_id: AtomicU64::new(1),
+            stats: Stats::new(),
+            started: Instant::now(),
+            start_ms: now_ms(),
+            shutdown: AtomicBool::new(false),
+            dirty: AtomicU64::new(0),
+            last_save_s: AtomicI64::new(now_ms() / 1000),
+            blocked_clients: AtomicUsize::new(0),
+            proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
+            requirepass_set: AtomicBool::new(false),
+            active_expire_enabled: AtomicBool::new(true),
+            notify_enabled: AtomicBool::new(false),
+            local_addr: Mutex::new(None),
+        };
+        server.refresh_hot_config();
+        Arc::new(server)
+    }
+
+    /// Copies the config values read on hot paths into atomics; called
+    /// after every change of the configuration.
+    pub fn refresh_hot_config(&self) {
+        let config = self.config.read().unwrap_or_else(|p| p.into_inner());
+        self.proto_max_bulk_len.store(
+            config.get_i64("proto-max-bulk-len") as u64,
+            Ordering::Relaxed,
+        );
+        self.notify_enabled.store(
+            !config
+                .get("notify-keyspace-events")
+                .unwrap_or("")
+                .is_empty(),
+            Ordering::Relaxed,
+        );
+        self.requirepass_set.store(
+            !config.get("requirepass").unwrap_or("").is_empty(),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// A read lock on the configuration.
+    pub fn config(&self) -> std::sync::RwLockReadGuard<'_, Config> {
+        self.config.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// True when clients must AUTH before other commands.
+    pub fn auth_required(&self) -> bool {
+        self.requirepass_set.load(Ordering::Relaxed)
+    }
+
+    /// Adds to the changes-since-last-save counter.
+    pub fn add_dirty(&self, n: u64) {
+        self.dirty.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Number of connected clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// Binds the listener on the configured address and port.
+pub fn bind(server: &Server) -> std::io::Result<TcpListener> {
+    let (bind, port) = {
+        let config = server.config();
+        (
+            config.get("bind").unwrap_or("*").to_string(),
+            config.get_i64("port"),
+        )
+    };
+    let mut last_err = None;
+    // Redis's default "* -::*" means every IPv4 and IPv6 address; we bind
+    // the first address that works (IPv4 wildcard for the default).
+    for addr in bind.split_whitespace() {
+        let host = addr.trim_start_matches('-');
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let target = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        match TcpListener::bind(&target) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no bind address")))
+}
+
+/// Accepts connections until shutdown, one thread per client.
+pub fn serve(server: Arc<Server>, listener: TcpListener) {
+    *server.local_addr.lock().unwrap_or_else(|p| p.into_inner()) = listener.local_addr().ok();
+    for stream in listener.incoming() {
+        if server.shutdown.load(Ordering::Relaxed) {
+            break;
+        }
+        let Ok(stream) = stream else {
+            continue;
+        };
+        accept(&server, stream);
+    }
+}
+
+fn accept(server: &Arc<Server>, mut stream: TcpStream) {
+    server
+        .stats
+        .total_connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let maxclients = server.config().get_i64("maxclients") as usize;
+    if server.client_count() >= maxclients {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        return;
+    }
+    let id = server.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let server = Arc::clone(server);
+    let spawned = std::thread::Builder::new()
+        .name(format!("client-{id}"))
+        .stack_size(CLIENT_STACK_BYTES)
+        .spawn(move || client::serve_client(server, stream, id));
+    if let Err(e) = spawned {
+        log::warn!("could not start a thread for client {id}: {e}");
+    }
+}

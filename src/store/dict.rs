@@ -1,0 +1,418 @@
+//! `Dict`: the hash table behind the keyspace, hashes and sets.
+//!
+//! Rust's `HashMap` cannot do two things Redis needs: pick a random entry
+//! in O(1) (RANDOMKEY, SPOP, the expiry and eviction samplers) and iterate
+//! with a cursor that survives inserts, deletes and resizes between calls
+//! (SCAN). So, like Redis's dict.c, this is a table of buckets, each a
+//! singly linked chain:
+//!
+//! ```text
+//! buckets (power of two)      chains
+//! [0] -> ("b",v) -> ("q",v)
+//! [1] -> None
+//! [2] -> ("a",v)
+//! [3] -> ("zz",v) -> ("k",v) -> ("m",v)
+//! ```
+//!
+//! The table doubles when it holds as many entries as buckets, and halves
+//! when it falls below one entry per eight buckets. Resizing happens at
+//! once (Redis spreads it over many operations; a resize of a million keys
+//! here costs a few tens of milliseconds).
+//!
+//! SCAN cursors use Redis's reverse-binary iteration: the cursor is a bucket
+//! index whose bits are incremented from the most significant end. Because
+//! the table size is a power of two, a bucket of the small table maps onto
+//! the same-prefix buckets of the large one, so every entry present for the
+//! whole scan is returned at least once even if the table grows or shrinks
+//! in between (some may be returned twice).
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+use crate::util::random_u64;
+
+const MIN_BUCKETS: usize = 4;
+
+struct Node<V> {
+    key: Box<[u8]>,
+    value: V,
+    next: Option<Box<Node<V>>>,
+}
+
+/// A hash table from binary keys to `V` with random sampling and SCAN.
+pub struct Dict<V> {
+    buckets: Vec<Option<Box<Node<V>>>>,
+    len: usize,
+    hasher: RandomState,
+}
+
+impl<V> Default for Dict<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V: Clone> Clone for Dict<V> {
+    fn clone(&self) -> Self {
+        let mut d = Dict::with_capacity(self.len);
+        for (k, v) in self.iter() {
+            d.insert_new(k.into(), v.clone());
+        }
+        d
+    }
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for Dict<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(k, v)| (String::from_utf8_lossy(k), v)))
+            .finish()
+    }
+}
+
+impl<V> Drop for Dict<V> {
+    fn drop(&mut self) {
+        // Unlink chains iteratively so a long chain cannot overflow the stack.
+        for bucket in self.buckets.iter_mut() {
+            let mut cur = bucket.take();
+            while let Some(mut node) = cur {
+                cur = node.next.take();
+            }
+        }
+    }
+}
+
+impl<V> Dict<V> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Dict {
+            buckets: Vec::new(),
+            len: 0,
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// A table sized for `n` entries (the RDB loader's RESIZEDB hint).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut d = Self::new();
+        if n > 0 {
+            d.resize(n.next_power_of_two().max(MIN_BUCKETS));
+        }
+        d
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of buckets (for INFO-style diagnostics and memory estimates).
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn index(&self, key: &[u8]) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut cur = self.buckets[self.index(key)].as_deref();
+        while let Some(node) = cur {
+            if &*node.key == key {
+                return Some(&node.value);
+            }
+            cur = node.next.as_deref();
+        }
+        None
+    }
+
+    /// The value stored under `key`, mutably.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        if self.len == 0 {
+            return None;
+        }
+        let idx = self.index(key);
+        let mut cur = self.buckets[idx].as_deref_mut();
+        while let Some(node) = cur {
+            if &*node.key == key {
+                return Some(&mut node.value);
+            }
+            cur = node.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Inserts or replaces; returns the previous value.
+    pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
+        if let Some(slot) = self.get_mut(key) {
+            return Some(std::mem::replace(slot, value));
+        }
+        self.insert_new(key.into(), value);
+        None
+    }
+
+    /// Inserts a key known to be absent (the caller checked).
+    pub fn insert_new(&mut self, key: Box<[u8]>, value: V) {
+        if self.len >= self.buckets.len() {
+            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
+        }
+        let idx = self.index(&key);
+        let next = self.buckets[idx].take();
+        self.buckets[idx] = Some(Box::new(Node { key, value, next }));
+        self.len += 1;
+    }
+
+    /// Returns the value for `key`, inserting `make()` first when absent.
+    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
+        if !self.contains_key(key) {
+            self.insert_new(key.into(), make());
+        }
+        self.get_mut(key).expect("the key was just ensured present")
+    }
+
+    /// Removes `key`, returning its stored key and value.
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+        if self.len == 0 {
+            return None;
+        }
+        let idx = self.index(key);
+        let mut cur = &mut self.buckets[idx];
+        while cur.as_ref().is_some_and(|n| &*n.key != key) {
+            cur = &mut cur.as_mut().expect("checked to be Some").next;
+        }
+        let node = cur.take()?;
+        let Node { key, value, next } = *node;
+        *cur = next;
+        self.len -= 1;
+        if self.buckets.len() > MIN_BUCKETS && self.len * 8 < self.buckets.len() {
+            self.resize(self.buckets.len() / 2);
+        }
+        Some((key, value))
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    /// Removes everything.
+    pub fn clear(&mut self) {
+        *self = Dict {
+            buckets: Vec::new(),
+            len: 0,
+            hasher: RandomState::new(),
+        };
+    }
+
+    fn resize(&mut self, new_size: usize) {
+        let old = std::mem::take(&mut self.buckets);
+        self.buckets = Vec::with_capacity(new_size);
+        self.buckets.resize_with(new_size, || None);
+        for mut chain in old {
+            while let Some(mut node) = chain {
+                chain = node.next.take();
+                let idx = self.index(&node.key);
+                node.next = self.buckets[idx].take();
+                self.buckets[idx] = Some(node);
+            }
+        }
+    }
+
+    /// Every entry, in bucket order.
+    pub fn iter(&self) -> Iter<'_, V> {
+        Iter {
+            buckets: &self.buckets,
+            bucket: 0,
+            node: None,
+        }
+    }
+
+    /// Every key, in bucket order.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Visits every value mutably.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&[u8], &mut V)) {
+        for bucket in self.buckets.iter_mut() {
+            let mut cur = bucket.as_deref_mut();
+            while let Some(node) = cur {
+                f(&node.key, &mut node.value);
+                cur = node.next.as_deref_mut();
+            }
+        }
+    }
+
+    /// Removes every entry for which `keep` answers false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&[u8], &mut V) -> bool) {
+        let mut doomed = Vec::new();
+        self.for_each_mut(|k, v| {
+            if !keep(k, v) {
+                doomed.push(k.to_vec());
+            }
+        });
+        for k in doomed {
+            self.remove(&k);
+        }
+    }
+
+    /// One SCAN step: visits the bucket the cursor names and returns the
+    /// next cursor (0 when the iteration is complete).
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &V)) -> u64 {
+        if self.buckets.is_empty() {
+            return 0;
+        }
+        let mask = (self.buckets.len() - 1) as u64;
+        let mut cur = self.buckets[(cursor & mask) as usize].as_deref();
+        while let Some(node) = cur {
+            f(&node.key, &node.value);
+            cur = node.next.as_deref();
+        }
+        // Increment the reversed cursor: set the bits above the mask so the
+        // carry propagates through them, reverse, add one, reverse back.
+        let mut v = cursor | !mask;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// A random entry, or None when empty. Picks random buckets until one is
+    /// not empty, then a random node of its chain.
+    pub fn random_entry(&self) -> Option<(&[u8], &V)> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.buckets.len() - 1;
+        loop {
+            let idx = random_u64() as usize & mask;
+            if let Some(head) = self.buckets[idx].as_deref() {
+                let mut chain_len = 0;
+                let mut cur = Some(head);
+                while let Some(n) = cur {
+                    chain_len += 1;
+                    cur = n.next.as_deref();
+                }
+                let mut pick = random_u64() as usize % chain_len;
+                let mut node = head;
+                while pick > 0 {
+                    node = node
+                        .next
+                        .as_deref()
+                        .expect("pick is below the chain length");
+                    pick -= 1;
+                }
+                return Some((&node.key, &node.value));
+            }
+        }
+    }
+}
+
+/// Iterator over a [`Dict`]'s entries.
+pub struct Iter<'a, V> {
+    buckets: &'a [Option<Box<Node<V>>>],
+    bucket: usize,
+    node: Option<&'a Node<V>>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(node) = self.node {
+                self.node = node.next.as_deref();
+                return Some((&node.key, &node.value));
+            }
+            let bucket = self.buckets.get(self.bucket)?;
+            self.bucket += 1;
+            self.node = bucket.as_deref();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn insert_get_remove() {
+        let mut d = Dict::new();
+        for i in 0..1000 {
+            assert!(d.insert(format!("k{i}").as_bytes(), i).is_none());
+        }
+        assert_eq!(d.len(), 1000);
+        assert_eq!(d.get(b"k500"), Some(&500));
+        assert_eq!(d.insert(b"k500", 5), Some(500));
+        for i in 0..1000 {
+            assert!(d.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        assert!(d.is_empty());
+        assert!(d.bucket_count() <= 8);
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_across_resizes() {
+        let mut d = Dict::new();
+        for i in 0..500 {
+            d.insert(format!("stable{i}").as_bytes(), ());
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = d.scan(cursor, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            // Grow and shrink the table while the scan is in progress.
+            step += 1;
+            if step % 3 == 0 {
+                for j in 0..200 {
+                    d.insert(format!("tmp{step}-{j}").as_bytes(), ());
+                }
+            } else if step % 3 == 1 {
+                let tmp: Vec<Vec<u8>> = d
+                    .keys()
+                    .filter(|k| k.starts_with(b"tmp"))
+                    .map(|k| k.to_vec())
+                    .collect();
+                for k in tmp {
+                    d.remove(&k);
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500 {
+            assert!(seen.contains(format!("stable{i}").as_bytes()), "missed {i}");
+        }
+    }
+
+    #[test]
+    fn random_entry_reaches_every_key() {
+        let mut d = Dict::new();
+        for i in 0..10u8 {
+            d.insert(&[i], i);
+        }
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            seen.insert(*d.random_entry().unwrap().1);
+        }
+        assert_eq!(seen.len(), 10);
+    }
+}

@@ -1,0 +1,274 @@
+//! The keyspace: numbered databases of keys, their values and their TTLs.
+//!
+//! ```text
+//! Store ─ dbs[0..16] ─ Db ─ dict:    key -> Entry { value, expire_ms }
+//!                         └ expires: key -> ()     (only keys with a TTL)
+//! ```
+//!
+//! The whole `Store` sits behind one `RwLock` in the server: commands that
+//! only read take the read lock, commands that write take the write lock,
+//! once per command (see `commands/mod.rs`). Nothing here locks.
+//!
+//! Expiry is kept in two places, as in Redis: the entry carries its absolute
+//! expire time (so GET needs one lookup), and `expires` lists the keys that
+//! have one (so the active expiry cycle can sample them at random).
+//!
+//! No command ever sees an expired key. Readers holding only the read lock
+//! cannot delete, so [`Db::get`] simply treats an expired entry as absent;
+//! writers delete it on touch ([`Db::get_mut`], lazy expiry), and the
+//! background cycle in `expire.rs` deletes the ones nobody touches.
+
+pub mod dict;
+pub mod glob;
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod value;
+pub mod zset;
+
+pub use dict::Dict;
+pub use value::{RString, Value};
+
+/// `expire_ms` of a key without a TTL.
+pub const NO_EXPIRE: i64 = -1;
+
+/// What is stored under one key.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    /// Absolute expire time in unix ms, or [`NO_EXPIRE`].
+    pub expire_ms: i64,
+    /// Last access time in unix ms (OBJECT IDLETIME, LRU eviction).
+    pub access_ms: i64,
+}
+
+impl Entry {
+    /// True when the entry has a TTL that has passed at `now_ms`.
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expire_ms != NO_EXPIRE && self.expire_ms <= now_ms
+    }
+}
+
+/// One numbered database.
+#[derive(Debug, Default)]
+pub struct Db {
+    dict: Dict<Entry>,
+    expires: Dict<()>,
+    /// Keys deleted because their TTL passed (INFO stats expired_keys).
+    pub expired_keys: u64,
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of keys (expired ones not yet collected included, as in Redis).
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    /// True when the database holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Looks a key up for reading; an expired entry counts as absent.
+    pub fn get(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        self.dict.get(key).filter(|e| !e.is_expired(now_ms))
+    }
+
+    /// The value of a live key.
+    pub fn get_value(&self, key: &[u8], now_ms: i64) -> Option<&Value> {
+        self.get(key, now_ms).map(|e| &e.value)
+    }
+
+    /// Looks a key up for writing; an expired entry is deleted first.
+    pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        self.expire_if_needed(key, now_ms);
+        self.dict.get_mut(key)
+    }
+
+    /// The value of a live key, mutably.
+    pub fn get_value_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Value> {
+        self.get_mut(key, now_ms).map(|e| &mut e.value)
+    }
+
+    /// True when a live key exists.
+    pub fn contains(&self, key: &[u8], now_ms: i64) -> bool {
+        self.get(key, now_ms).is_some()
+    }
+
+    /// Deletes `key` if its TTL has passed; returns true if it did.
+    pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
+        if self.dict.get(key).is_some_and(|e| e.is_expired(now_ms)) {
+            self.remove(key);
+            self.expired_keys += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Stores `value` under `key`, replacing any old value and dropping its TTL.
+    pub fn set(&mut self, key: &[u8], value: Value, now_ms: i64) {
+        self.set_with_expire(key, value, NO_EXPIRE, now_ms);
+    }
+
+    /// Stores `value` with an absolute expire time (or [`NO_EXPIRE`]).
+    pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire_ms: i64, now_ms: i64) {
+        let entry = Entry {
+            value,
+            expire_ms,
+            access_ms: now_ms,
+        };
+        let old = self.dict.insert(key, entry);
+        let had_ttl = old.is_some_and(|o| o.expire_ms != NO_EXPIRE);
+        match (had_ttl, expire_ms != NO_EXPIRE) {
+            (false, true) => {
+                self.expires.insert(key, ());
+            }
+            (true, false) => {
+                self.expires.remove(key);
+            }
+            _ => {}
+        }
+    }
+
+    /// Stores `value` keeping the key's current TTL (SET ... KEEPTTL).
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: i64) {
+        match self.get_mut(key, now_ms) {
+            Some(entry) => {
+                entry.value = value;
+                entry.access_ms = now_ms;
+            }
+            None => self.set(key, value, now_ms),
+        }
+    }
+
+    /// Removes a key, returning its entry (expired or not).
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.dict.remove(key)?;
+        if entry.expire_ms != NO_EXPIRE {
+            self.expires.remove(key);
+        }
+        Some(entry)
+    }
+
+    /// Sets an absolute TTL on an existing key; false when the key is absent.
+    pub fn set_expire(&mut self, key: &[u8], expire_ms: i64, now_ms: i64) -> bool {
+        let Some(entry) = self.get_mut(key, now_ms) else {
+            return false;
+        };
+        let had = entry.expire_ms != NO_EXPIRE;
+        entry.expire_ms = expire_ms;
+        if !had {
+            self.expires.insert(key, ());
+        }
+        true
+    }
+
+    /// Removes a key's TTL; true when it had one.
+    pub fn persist(&mut self, key: &[u8], now_ms: i64) -> bool {
+        let Some(entry) = self.get_mut(key, now_ms) else {
+            return false;
+        };
+        if entry.expire_ms == NO_EXPIRE {
+            return false;
+        }
+        entry.expire_ms = NO_EXPIRE;
+        self.expires.remove(key);
+        true
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.dict.clear();
+        self.expires.clear();
+    }
+
+    /// Every key and entry (expired ones included: callers filter).
+    pub fn iter(&self) -> dict::Iter<'_, Entry> {
+        self.dict.iter()
+    }
+
+    /// One SCAN step over the keyspace; see [`Dict::scan`].
+    pub fn scan(&self, cursor: u64, f: impl FnMut(&[u8], &Entry)) -> u64 {
+        self.dict.scan(cursor, f)
+    }
+
+    /// A random live key (RANDOMKEY); gives up on expired picks after a
+    /// bounded number of tries, like Redis, and answers None then.
+    pub fn random_key(&self, now_ms: i64) -> Option<Vec<u8>> {
+        for _ in 0..100 {
+            let (k, e) = self.dict.random_entry()?;
+            if !e.is_expired(now_ms) {
+                return Some(k.to_vec());
+            }
+        }
+        None
+    }
+
+    /// A random key that has a TTL, with its expire time (the active
+    /// expiry sampler).
+    pub fn random_volatile(&self) -> Option<(Vec<u8>, i64)> {
+        let (k, _) = self.expires.random_entry()?;
+        let e = self.dict.get(k)?;
+        Some((k.to_vec(), e.expire_ms))
+    }
+
+    /// Swaps two databases' contents (SWAPDB).
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+    }
+
+    /// Pre-sizes the table for `n` keys (RDB RESIZEDB).
+    pub fn reserve(&mut self, n: usize) {
+        if self.dict.is_empty() {
+            self.dict = Dict::with_capacity(n);
+        }
+    }
+}
+
+/// All databases.
+#[derive(Debug)]
+pub struct Store {
+    /// The numbered databases (`databases` config, 16 by default).
+    pub dbs: Vec<Db>,
+}
+
+impl Store {
+    /// A store of `n` empty databases.
+    pub fn new(n: usize) -> Self {
+        Store {
+            dbs: (0..n).map(|_| Db::new()).collect(),
+        }
+    }
+
+    /// Database `i` (the caller validated `i` with SELECT).
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    /// Database `i`, mutably.
+    pub fn db_mut(&mut self, i: usize) -> &mut Db {
+        &mut self.dbs[i]
+    }
+
+    /// Total keys in every database.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+
+    /// Keys deleted by expiry, over all databases.
+    pub fn expired_keys(&self) -> u64 {
+        self.dbs.iter().map(|d| d.expired_keys).sum()
+    }
+}

@@ -1,0 +1,10 @@
+//! The set type. (Placeholder representation: a Dict of members.)
+
+use super::dict::Dict;
+
+/// A Redis set.
+#[derive(Debug, Clone, Default)]
+pub struct Set {
+    /// The members.
+    pub members: Dict<()>,
+}

@@ -1,0 +1,265 @@
+//! Test support: start the real `ferredis` binary on a free port and talk
+//! RESP to it over TCP.
+//!
+//! [`Server::start`] picks a free port (bind port 0, read it, release it),
+//! starts the binary with a fresh temporary data directory, waits until it
+//! answers PING and kills it when dropped. [`Conn`] is a minimal RESP2/RESP3
+//! client that sends commands and parses replies into [`Reply`] values.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A parsed reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Status(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    Array(Vec<Reply>),
+    Double(String),
+    Bool(bool),
+    Map(Vec<(Reply, Reply)>),
+    Set(Vec<Reply>),
+    Push(Vec<Reply>),
+}
+
+impl Reply {
+    /// The reply as text (bulk or status), for easy assertions.
+    pub fn text(&self) -> String {
+        match self {
+            Reply::Status(s) | Reply::Error(s) | Reply::Double(s) => s.clone(),
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            Reply::Int(i) => i.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+/// Shorthand for a bulk reply.
+pub fn bulk(s: &str) -> Reply {
+    Reply::Bulk(s.as_bytes().to_vec())
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind port 0")
+}
+
+/// A running server process, killed on drop.
+pub struct Server {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl Server {
+    /// Starts the server with extra `--name value` arguments.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = std::env::temp_dir().join(format!(
+            "ferredis-test-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self::start_in(&dir, extra)
+    }
+
+    /// Starts the server with data directory `dir`.
+    pub fn start_in(dir: &std::path::Path, extra: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--dir".into(),
+                dir.display().to_string(),
+                "--save".into(),
+                "".into(),
+                "--enable-debug-command".into(),
+                "yes".into(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn ferredis");
+            let mut server = Server {
+                port,
+                dir: dir.to_path_buf(),
+                child,
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(mut c) = Conn::try_connect(port) {
+                    if c.cmd(&["PING"]) == Reply::Status("PONG".into()) {
+                        return server;
+                    }
+                }
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = server.child.kill();
+        }
+        panic!("ferredis did not start");
+    }
+
+    /// A new connection.
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A RESP connection.
+pub struct Conn {
+    pub reader: BufReader<TcpStream>,
+    pub stream: TcpStream,
+}
+
+impl Conn {
+    pub fn try_connect(port: u16) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        let reader = BufReader::new(stream.try_clone()?);
+        Ok(Conn { reader, stream })
+    }
+
+    pub fn connect(port: u16) -> Conn {
+        Self::try_connect(port).expect("connect")
+    }
+
+    /// Encodes a command as a multibulk request.
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends a command without reading the reply.
+    pub fn send(&mut self, args: &[&str]) {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send_raw(&Self::encode(&a));
+    }
+
+    /// Sends a command and reads its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Reply {
+        self.send(args);
+        self.read_reply()
+    }
+
+    /// Sends a binary command and reads its reply.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Reply {
+        self.send_raw(&Self::encode(args));
+        self.read_reply()
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read line");
+        assert!(!line.is_empty(), "connection closed");
+        line.trim_end_matches("\r\n").to_string()
+    }
+
+    /// Reads one reply; panics when the connection closed.
+    pub fn read_reply(&mut self) -> Reply {
+        let line = self.line();
+        let (kind, rest) = line.split_at(1);
+        let count = || rest.parse::<i64>().expect("count");
+        match kind {
+            "+" => Reply::Status(rest.into()),
+            "-" => Reply::Error(rest.into()),
+            ":" => Reply::Int(count()),
+            "," => Reply::Double(rest.into()),
+            "#" => Reply::Bool(rest == "t"),
+            "_" => Reply::Nil,
+            "$" | "=" => {
+                let n = count();
+                if n < 0 {
+                    return Reply::Nil;
+                }
+                let mut buf = vec![0; n as usize + 2];
+                self.reader.read_exact(&mut buf).expect("bulk");
+                buf.truncate(n as usize);
+                if kind == "=" {
+                    buf.drain(..4);
+                }
+                Reply::Bulk(buf)
+            }
+            "*" | "~" | ">" => {
+                let n = count();
+                if n < 0 {
+                    return Reply::Nil;
+                }
+                let items = (0..n).map(|_| self.read_reply()).collect();
+                match kind {
+                    "~" => Reply::Set(items),
+                    ">" => Reply::Push(items),
+                    _ => Reply::Array(items),
+                }
+            }
+            "%" => {
+                let n = count();
+                Reply::Map(
+                    (0..n)
+                        .map(|_| (self.read_reply(), self.read_reply()))
+                        .collect(),
+                )
+            }
+            _ => panic!("bad reply line {line:?}"),
+        }
+    }
+
+    /// True when the server closed the connection (reads EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
+    }
+}
+
+/// Polls `f` until it returns true or `secs` pass.
+pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
