@@ -17,7 +17,7 @@
 //! An exponent with no digits after it ("1e") is not part of the number, so the
 //! scan stops before the `e`. Decimal text is handed to Rust's correctly rounded
 //! `str::parse`; hexadecimal text is rounded by hand (round half to even, with
-//! subnormals) in [`hex_to_f64`]. Two callers then apply Redis's own checks:
+//! subnormals) in `hex_to_f64`. Two callers then apply Redis's own checks:
 //!
 //! * [`parse_score`] mirrors `getDoubleFromObject` (ZADD, ZINCRBY): the whole
 //!   argument must be consumed, it must not start with whitespace, NaN is refused,
