@@ -352,6 +352,7 @@ impl fmt::Debug for ZSet {
 
 /// Elements in order as `(member, score)`: lowest first, or highest first
 /// from the back (`.rev()`). Made by [`ZSet::iter`] and the range methods.
+#[derive(Clone)]
 pub struct Iter<'a> {
     list: &'a SkipList,
     front: NodeId,

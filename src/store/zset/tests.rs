@@ -195,6 +195,27 @@ fn lex_ranges_on_equal_scores() {
 }
 
 #[test]
+fn limit_is_rank_arithmetic() {
+    // ZRANGEBYSCORE z (1 +inf LIMIT 1 2, and ZREVRANGEBYSCORE z +inf (1 LIMIT 1 2.
+    let set = set_of(&[("a", 1.0), ("b", 2.0), ("c", 3.0), ("d", 4.0), ("e", 5.0)]);
+    let ranks = set.score_range_ranks(
+        &ScoreBound::Exclusive(1.0),
+        &ScoreBound::Inclusive(f64::INFINITY),
+    );
+    let (offset, count) = (1, 2);
+    let up = ranks.start + offset..(ranks.start + offset + count).min(ranks.end);
+    assert_eq!(members(set.iter_ranks(up)), ["c", "d"]);
+    let down = ranks.start.max(ranks.end - offset - count)..ranks.end - offset;
+    assert_eq!(members(set.iter_ranks(down).rev()), ["d", "c"]);
+}
+
+#[test]
+fn sets_can_be_shared_across_client_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ZSet>();
+}
+
+#[test]
 fn pops_take_the_ends() {
     let mut set = set_of(&[("a", 1.0), ("b", 2.0), ("c", 3.0)]);
     assert_eq!(set.pop_min(), Some((b"a".to_vec(), 1.0)));
