@@ -22,6 +22,7 @@ pub mod dict;
 pub mod glob;
 pub mod hash;
 pub mod list;
+pub mod number;
 pub mod set;
 pub mod value;
 pub mod zset;

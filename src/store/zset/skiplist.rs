@@ -1,0 +1,440 @@
+//! The sorted set's order: a skip list with spans, Redis's `zskiplist`, in an arena.
+//!
+//! Every element sits on level 0, a sorted doubly linked list. Each element
+//! also gets a random height: a quarter of them reach level 1, a sixteenth
+//! level 2, and so on (Redis's `ZSKIPLIST_P = 0.25`). A higher level is an
+//! express lane that skips many elements, so a search starts at the top of the
+//! head node and drops down a level whenever the next hop would overshoot:
+//! about log4(n) levels, a couple of hops each, O(log n) expected. Each link
+//! also records its *span*, the number of level-0 steps it jumps; adding the
+//! spans of the hops taken gives the rank of where the search stopped:
+//!
+//! ```text
+//!   level 2   HEAD ---------- 3 ----------> c ----------------------------> NIL
+//!   level 1   HEAD -- 1 --> a ---- 2 -----> c ---- 1 ---> d ---------------> NIL
+//!   level 0   HEAD -- 1 --> a -1-> b -1---> c ---- 1 ---> d ---- 1 ---> e -> NIL
+//!   backward          NIL <-a <--- b <----- c <-------- d <--------- e = tail
+//!
+//!   element (score):   a (1)   b (2)   c (2)   d (5)   e (9)
+//!   rank:               0       1       2       3       4
+//! ```
+//!
+//! Rank of d: from HEAD take the level-2 hop to c (span 3); c's level-2 link
+//! goes to NIL, so drop to level 1 and hop to d (span 1): 3 + 1 = 4th element,
+//! rank 3. Inserting finds, per level, the last node before the new element
+//! (`update[i]`) and that node's position (`rank[i]`), splices the new node in
+//! on its levels and fixes the spans around it; deleting is the reverse. A
+//! link to NIL also keeps a span, to the virtual position `len` as in Redis,
+//! so that the arithmetic stays the same when a later insert splits it.
+//!
+//! Nodes live in one `Vec<Node>` arena and point to each other with `u32`
+//! indices instead of pointers: no `unsafe`, no `Rc` cycles, half a pointer's
+//! size. Index 0 is the head, which holds no element and is as tall as the
+//! tallest node. A freed slot is chained into a free list through its level-0
+//! link and reused by the next insert, so a node's index never changes while it
+//! is alive (the member index relies on that). A node is 48 bytes: the member
+//! (`Box<[u8]>`, stored only here), the score, the backward and level-0 links
+//! inline, and a boxed slice for levels 1 and up, which is empty, hence not
+//! allocated, for three nodes in four. Level 0's span is always 1 (0 for the
+//! last node, whose link is to NIL), so it is not stored.
+//!
+//! Invariant: elements are strictly increasing by (score, member bytes), and
+//! every span equals the distance in elements between the two ends of its link.
+
+/// A node's index in the arena.
+pub(super) type NodeId = u32;
+
+/// "No node": the end of a list, the backward link of the first element.
+pub(super) const NIL: NodeId = u32::MAX;
+/// The head node's index; it holds no element.
+const HEAD: NodeId = 0;
+/// Redis's `ZSKIPLIST_MAXLEVEL`, plenty for 2^32 elements at p = 1/4.
+const MAX_LEVEL: usize = 32;
+
+/// A link on levels 1 and up: the next node there and how many elements it skips.
+#[derive(Clone, Copy)]
+struct Level {
+    next: NodeId,
+    span: u32,
+}
+
+/// One element (or the head, or a free slot) in the arena.
+#[derive(Clone)]
+struct Node {
+    member: Box<[u8]>,
+    score: f64,
+    /// The previous element on level 0; NIL for the first one.
+    backward: NodeId,
+    /// The next element on level 0; in a free slot, the next free slot.
+    next0: NodeId,
+    /// Levels 1.. of this node; its height is `upper.len() + 1`.
+    upper: Box<[Level]>,
+}
+
+/// Elements ordered by (score, member), with O(log n) rank and position search.
+#[derive(Clone)]
+pub(super) struct SkipList {
+    /// The arena; `nodes[HEAD]` has at least `level - 1` upper links.
+    nodes: Vec<Node>,
+    /// First free arena slot, chained through `next0`.
+    free: NodeId,
+    /// The last element, NIL when empty.
+    tail: NodeId,
+    /// Levels in use (1 when empty), as Redis's `zsl->level`.
+    level: usize,
+    len: usize,
+    /// xorshift64 state for node heights; never 0.
+    rng: u64,
+}
+
+impl SkipList {
+    /// An empty list; `seed` picks the node heights (any value).
+    pub(super) fn new(seed: u64) -> SkipList {
+        let head = Node {
+            member: Box::default(),
+            score: 0.0,
+            backward: NIL,
+            next0: NIL,
+            upper: Box::default(),
+        };
+        SkipList {
+            nodes: vec![head],
+            free: NIL,
+            tail: NIL,
+            level: 1,
+            len: 0,
+            rng: seed | 1,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn member(&self, x: NodeId) -> &[u8] {
+        &self.nodes[x as usize].member
+    }
+
+    pub(super) fn score(&self, x: NodeId) -> f64 {
+        self.nodes[x as usize].score
+    }
+
+    /// The first element, NIL when empty.
+    pub(super) fn first(&self) -> NodeId {
+        self.nodes[HEAD as usize].next0
+    }
+
+    /// The last element, NIL when empty.
+    pub(super) fn last(&self) -> NodeId {
+        self.tail
+    }
+
+    /// The element after `x`, NIL after the last.
+    pub(super) fn after(&self, x: NodeId) -> NodeId {
+        self.nodes[x as usize].next0
+    }
+
+    /// The element before `x`, NIL before the first.
+    pub(super) fn before(&self, x: NodeId) -> NodeId {
+        self.nodes[x as usize].backward
+    }
+
+    /// Adds a member known to be absent and returns its node.
+    pub(super) fn insert(&mut self, member: Box<[u8]>, score: f64) -> NodeId {
+        let height = self.random_level();
+        let x = self.alloc_node(member, score, height);
+        self.link(x);
+        x
+    }
+
+    /// Gives element `x` a new score, moving it only if its neighbours are
+    /// now out of order (Redis's `zslUpdateScore`).
+    pub(super) fn set_score(&mut self, x: NodeId, score: f64) {
+        let node = &self.nodes[x as usize];
+        let stays = (node.backward == NIL || self.precedes(node.backward, score, &node.member))
+            && (node.next0 == NIL || !self.precedes(node.next0, score, &node.member));
+        if !stays {
+            self.unlink(x);
+        }
+        self.nodes[x as usize].score = score;
+        if !stays {
+            self.link(x);
+        }
+    }
+
+    /// Unlinks and frees element `x`, handing back its member and score.
+    pub(super) fn remove(&mut self, x: NodeId) -> (Vec<u8>, f64) {
+        self.unlink(x);
+        let free = self.free;
+        let node = &mut self.nodes[x as usize];
+        let member = std::mem::take(&mut node.member);
+        node.upper = Box::default();
+        node.next0 = free;
+        self.free = x;
+        (member.into_vec(), node.score)
+    }
+
+    /// How many leading elements satisfy `pred(score, member)`, which must be
+    /// true for a prefix of the order and false after it: one top-down walk
+    /// adding spans. Every rank and range query is one or two of these.
+    pub(super) fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let (mut x, mut rank) = (HEAD, 0);
+        for level in (0..self.level).rev() {
+            loop {
+                let next = self.next(x, level);
+                if next == NIL || !pred(self.score(next), self.member(next)) {
+                    break;
+                }
+                rank += self.span(x, level);
+                x = next;
+            }
+        }
+        rank
+    }
+
+    /// The element at 0-based `rank`, like Redis's `zslGetElementByRank`.
+    pub(super) fn node_at(&self, rank: usize) -> Option<NodeId> {
+        if rank >= self.len {
+            return None;
+        }
+        let (mut x, mut traversed) = (HEAD, 0);
+        for level in (0..self.level).rev() {
+            while self.next(x, level) != NIL && traversed + self.span(x, level) <= rank + 1 {
+                traversed += self.span(x, level);
+                x = self.next(x, level);
+            }
+            if traversed == rank + 1 {
+                return Some(x);
+            }
+        }
+        unreachable!("spans add up to len, so rank {rank} < len is reached")
+    }
+
+    fn next(&self, x: NodeId, level: usize) -> NodeId {
+        let node = &self.nodes[x as usize];
+        if level == 0 {
+            node.next0
+        } else {
+            node.upper[level - 1].next
+        }
+    }
+
+    fn span(&self, x: NodeId, level: usize) -> usize {
+        let node = &self.nodes[x as usize];
+        if level == 0 {
+            usize::from(node.next0 != NIL)
+        } else {
+            node.upper[level - 1].span as usize
+        }
+    }
+
+    /// Points `x`'s link on `level` at `next`; the span is implied on level 0.
+    fn set_link(&mut self, x: NodeId, level: usize, next: NodeId, span: usize) {
+        let node = &mut self.nodes[x as usize];
+        if level == 0 {
+            node.next0 = next;
+        } else {
+            // Fits: alloc_node keeps len below u32::MAX.
+            node.upper[level - 1] = Level {
+                next,
+                span: span as u32,
+            };
+        }
+    }
+
+    /// Is element `x` ordered before (score, member)?
+    fn precedes(&self, x: NodeId, score: f64, member: &[u8]) -> bool {
+        let node = &self.nodes[x as usize];
+        node.score < score || (node.score == score && *node.member < *member)
+    }
+
+    /// Per level, the last node before (score, member) and its 1-based
+    /// position (0 for the head): Redis's `update[]` and `rank[]`.
+    fn find_update(&self, score: f64, member: &[u8]) -> ([NodeId; MAX_LEVEL], [usize; MAX_LEVEL]) {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut rank = [0; MAX_LEVEL];
+        let mut x = HEAD;
+        for level in (0..self.level).rev() {
+            rank[level] = rank.get(level + 1).copied().unwrap_or(0);
+            loop {
+                let next = self.next(x, level);
+                if next == NIL || !self.precedes(next, score, member) {
+                    break;
+                }
+                rank[level] += self.span(x, level);
+                x = next;
+            }
+            update[level] = x;
+        }
+        (update, rank)
+    }
+
+    /// Splices node `x` (member, score and height set, not linked) into its place.
+    fn link(&mut self, x: NodeId) {
+        let (update, rank) = {
+            let node = &self.nodes[x as usize];
+            self.find_update(node.score, &node.member)
+        };
+        let height = self.nodes[x as usize].upper.len() + 1;
+        if height > self.level {
+            let head = &mut self.nodes[HEAD as usize];
+            if head.upper.len() < height - 1 {
+                let mut upper = std::mem::take(&mut head.upper).into_vec();
+                upper.resize(height - 1, Level { next: NIL, span: 0 });
+                head.upper = upper.into_boxed_slice();
+            }
+            // A new level starts as one head -> NIL link over the whole list.
+            for level in self.level..height {
+                self.set_link(HEAD, level, NIL, self.len);
+            }
+            self.level = height;
+        }
+        for level in 0..height {
+            let before = update[level];
+            let skipped = rank[0] - rank[level];
+            self.set_link(
+                x,
+                level,
+                self.next(before, level),
+                self.span(before, level) - skipped,
+            );
+            self.set_link(before, level, x, skipped + 1);
+        }
+        // Links above x's height now jump over one more element.
+        for (level, &before) in update.iter().enumerate().take(self.level).skip(height) {
+            self.set_link(
+                before,
+                level,
+                self.next(before, level),
+                self.span(before, level) + 1,
+            );
+        }
+        let next = self.nodes[x as usize].next0;
+        self.nodes[x as usize].backward = if update[0] == HEAD { NIL } else { update[0] };
+        if next == NIL {
+            self.tail = x;
+        } else {
+            self.nodes[next as usize].backward = x;
+        }
+        self.len += 1;
+    }
+
+    /// Takes node `x` out of the lists; it stays in the arena.
+    fn unlink(&mut self, x: NodeId) {
+        let (update, _) = {
+            let node = &self.nodes[x as usize];
+            self.find_update(node.score, &node.member)
+        };
+        for (level, &before) in update.iter().enumerate().take(self.level) {
+            if self.next(before, level) == x {
+                let span = self.span(before, level) + self.span(x, level) - 1;
+                self.set_link(before, level, self.next(x, level), span);
+            } else {
+                self.set_link(
+                    before,
+                    level,
+                    self.next(before, level),
+                    self.span(before, level) - 1,
+                );
+            }
+        }
+        let Node {
+            backward, next0, ..
+        } = self.nodes[x as usize];
+        if next0 == NIL {
+            self.tail = backward;
+        } else {
+            self.nodes[next0 as usize].backward = backward;
+        }
+        while self.level > 1 && self.next(HEAD, self.level - 1) == NIL {
+            self.level -= 1;
+        }
+        self.len -= 1;
+    }
+
+    fn alloc_node(&mut self, member: Box<[u8]>, score: f64, height: usize) -> NodeId {
+        let upper = vec![Level { next: NIL, span: 0 }; height - 1].into_boxed_slice();
+        let node = Node {
+            member,
+            score,
+            backward: NIL,
+            next0: NIL,
+            upper,
+        };
+        if self.free != NIL {
+            let x = self.free;
+            self.free = self.nodes[x as usize].next0;
+            self.nodes[x as usize] = node;
+            return x;
+        }
+        let x = NodeId::try_from(self.nodes.len())
+            .ok()
+            .filter(|&x| x != NIL);
+        self.nodes.push(node);
+        x.expect("a sorted set holds fewer than 2^32 - 1 members")
+    }
+
+    /// A height of 1 + one per pair of low zero bits: P(height > k) = 4^-k.
+    fn random_level(&mut self) -> usize {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        (1 + x.trailing_zeros() as usize / 2).min(MAX_LEVEL)
+    }
+
+    /// Test support: arena slots in use or free (the head included).
+    #[cfg(test)]
+    pub(super) fn arena_len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Test support: checks order, backward links, tail, len and every span
+    /// on every level, and returns the number of levels in use.
+    #[cfg(test)]
+    pub(super) fn check_invariants(&self) -> usize {
+        let mut position = std::collections::HashMap::from([(HEAD, 0)]);
+        let (mut x, mut pos, mut prev) = (self.first(), 0, NIL);
+        while x != NIL {
+            pos += 1;
+            position.insert(x, pos);
+            assert_eq!(self.before(x), prev, "backward link");
+            assert!(
+                prev == NIL || self.precedes(prev, self.score(x), self.member(x)),
+                "order"
+            );
+            (prev, x) = (x, self.after(x));
+        }
+        assert_eq!((pos, self.tail), (self.len, prev));
+        assert!(
+            self.level == 1 || self.next(HEAD, self.level - 1) != NIL,
+            "level too high"
+        );
+        for level in 1..self.level {
+            let mut x = HEAD;
+            loop {
+                let next = self.next(x, level);
+                let to = if next == NIL {
+                    self.len
+                } else {
+                    position[&next]
+                };
+                assert_eq!(
+                    self.span(x, level),
+                    to - position[&x],
+                    "span at level {level}"
+                );
+                if next == NIL {
+                    break;
+                }
+                assert!(
+                    self.nodes[next as usize].upper.len() >= level,
+                    "node too short"
+                );
+                x = next;
+            }
+        }
+        self.level
+    }
+}
