@@ -1,1 +1,3 @@
 //! ferredis: a Redis-compatible server. (Tour written as the crate grows.)
+
+pub mod persistence;
