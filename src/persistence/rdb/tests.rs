@@ -119,7 +119,7 @@ fn sample_values() -> Vec<(RdbValue, u8)> {
             TYPE_SET_INTSET,
         ),
         (RdbValue::Hash(hash_small), TYPE_HASH_LISTPACK),
-        (RdbValue::Hash(hash_129), TYPE_HASH),
+        (RdbValue::Hash(hash_513), TYPE_HASH),
         (RdbValue::Hash(vec![(b("f"), b(&long))]), TYPE_HASH),
         (RdbValue::Hash(vec![(b(&long), b("v"))]), TYPE_HASH),
         (
@@ -183,6 +183,33 @@ fn every_value_round_trips_through_a_file_and_dump() {
             assert_eq!(normalized(&decoded), normalized(value));
         }
     }
+}
+
+#[test]
+fn limits_come_from_the_options() {
+    let options = WriteOptions {
+        limits: EncodingLimits {
+            hash_max_listpack_entries: 128,
+            set_max_intset_entries: 2,
+            zset_max_listpack_value_bytes: 3,
+            ..EncodingLimits::default()
+        },
+        ..WriteOptions::default()
+    };
+    let hash = |n: usize| RdbValue::Hash((0..n).map(|i| (b(&i.to_string()), b("v"))).collect());
+    assert_eq!(encode_value(&hash(128), &options)[0], TYPE_HASH_LISTPACK);
+    assert_eq!(encode_value(&hash(129), &options)[0], TYPE_HASH);
+    assert_eq!(
+        encode_value(&RdbValue::Set(ints(0..2)), &options)[0],
+        TYPE_SET_INTSET
+    );
+    assert_eq!(
+        encode_value(&RdbValue::Set(ints(0..3)), &options)[0],
+        TYPE_SET
+    );
+    let zset = |m: &str| RdbValue::ZSet(vec![(b(m), 1.0)]);
+    assert_eq!(encode_value(&zset("abc"), &options)[0], TYPE_ZSET_LISTPACK);
+    assert_eq!(encode_value(&zset("abcd"), &options)[0], TYPE_ZSET_2);
 }
 
 #[test]

@@ -63,7 +63,9 @@ pub struct EncodingLimits {
 impl Default for EncodingLimits {
     fn default() -> Self {
         EncodingLimits {
-            hash_max_listpack_entries: 128,
+            // Redis 7.0's real default (redis.conf and config.c), unlike
+            // the zset limit of 128.
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value_bytes: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value_bytes: 64,
