@@ -473,9 +473,10 @@ fn write_rdb(path: &Path, entries: &[RdbEntry], options: WriteOptions) {
     writer.finish().unwrap().sync_all().unwrap();
 }
 
-fn by_key(
-    entries: Vec<RdbEntry>,
-) -> BTreeMap<(usize, Vec<u8>), (Option<i64>, (&'static str, Vec<String>))> {
+/// (db, key) -> (expiry, canonical value), for comparing whole keyspaces.
+type Keyspace = BTreeMap<(usize, Vec<u8>), (Option<i64>, (&'static str, Vec<String>))>;
+
+fn by_key(entries: Vec<RdbEntry>) -> Keyspace {
     entries
         .into_iter()
         .map(|e| ((e.db, e.key), (e.expire_ms, canonical(&e.value))))

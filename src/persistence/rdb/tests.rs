@@ -74,11 +74,11 @@ fn ints(range: std::ops::Range<i64>) -> Vec<Vec<u8>> {
 /// type byte Redis 7.0 would pick.
 fn sample_values() -> Vec<(RdbValue, u8)> {
     let long = "x".repeat(65);
-    let hash_small: Vec<(Vec<u8>, Vec<u8>)> = (0..128)
+    let hash_small: Vec<(Vec<u8>, Vec<u8>)> = (0..512)
         .map(|i| (b(&format!("f{i}")), b(&"v".repeat(64))))
         .collect();
-    let mut hash_129 = hash_small.clone();
-    hash_129.push((b("f128"), b("v")));
+    let mut hash_513 = hash_small.clone();
+    hash_513.push((b("f512"), b("v")));
     let zset_small: Vec<(Vec<u8>, f64)> = (0..128)
         .map(|i| (b(&format!("m{i}")), i as f64 * 1.5 - 20.0))
         .collect();
