@@ -39,6 +39,8 @@ const MAX_OFFSET_BYTES: usize = 1 << 13;
 const MAX_MATCH_BYTES: usize = 264;
 /// log2 of the number of slots in the compressor's match-finding table.
 const HASH_LOG: u32 = 14;
+/// The smallest table, used for short inputs.
+const MIN_HASH_LOG: u32 = 6;
 
 /// Why a compressed stream could not be decompressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,11 +60,15 @@ impl std::error::Error for LzfError {}
 pub fn compress(input: &[u8], max_output_bytes: usize) -> Option<Vec<u8>> {
     let mut out: Vec<u8> = Vec::with_capacity(max_output_bytes.min(input.len() + 1));
     // Each slot holds (position + 1) of the latest 3-byte prefix with that
-    // hash, 0 meaning empty; u32 halves the table next to usize.
-    let mut table = vec![0u32; 1 << HASH_LOG];
+    // hash, 0 meaning empty; u32 halves the table next to usize. Short inputs
+    // get a smaller table: zeroing 64 KB for a 30-byte string would dominate
+    // the cost of saving many small values.
+    let hash_log =
+        (input.len().max(2).next_power_of_two().trailing_zeros()).clamp(MIN_HASH_LOG, HASH_LOG);
+    let mut table = vec![0u32; 1 << hash_log];
     let hash = |p: usize| -> usize {
         let v = (input[p] as u32) << 16 | (input[p + 1] as u32) << 8 | input[p + 2] as u32;
-        (v.wrapping_mul(2_654_435_761) >> (32 - HASH_LOG)) as usize
+        (v.wrapping_mul(2_654_435_761) >> (32 - hash_log)) as usize
     };
 
     let mut pos = 0;

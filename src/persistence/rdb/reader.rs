@@ -2,12 +2,12 @@
 //! [`RdbEvent`]s, one key at a time, so loading a file never holds more than
 //! one decoded value besides what the loader keeps.
 //!
-//! How it works: [`Input`] wraps the source, counts the offset of every byte
+//! How it works: `Input` wraps the source, counts the offset of every byte
 //! (for error messages) and folds every byte into a running CRC-64. The
 //! reader loop reads one opcode at a time (see the layout in [`super`]):
 //! expiry, idle and frequency opcodes are remembered until the key they
 //! precede; AUX and RESIZEDB are handed to the caller as events; a type byte
-//! starts a key, decoded by [`read_value`]. At the EOF opcode the running CRC
+//! starts a key, decoded by `read_value`. At the EOF opcode the running CRC
 //! is compared with the stored one (a stored zero means "saved with
 //! rdbchecksum no" and is accepted, as Redis does).
 //!

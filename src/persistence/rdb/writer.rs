@@ -1,7 +1,7 @@
 //! RDB writer: produces version-10 files that Redis 7.0 loads, choosing for
 //! each value the encoding Redis 7.0 itself would have used.
 //!
-//! How it works: [`Output`] wraps the destination in a buffer and folds
+//! How it works: `Output` wraps the destination in a buffer and folds
 //! every byte into a running CRC-64. [`RdbWriter`] writes the header and AUX
 //! fields, then for each database a SELECTDB and a RESIZEDB hint, then the
 //! keys, and [`RdbWriter::finish`] closes with the EOF opcode and checksum.
