@@ -135,9 +135,9 @@ pub enum RdbValue {
 }
 
 impl RdbValue {
-    /// Number of elements (1 for a string); Redis never stores an empty
-    /// collection, so the reader skips those and the writer refuses nothing
-    /// but callers should not pass them.
+    /// Number of elements (1 for a string). Redis never keeps an empty
+    /// collection: the reader skips any it finds, and callers should not ask
+    /// the writer to save one.
     pub fn len(&self) -> usize {
         match self {
             RdbValue::String(_) => 1,

@@ -391,6 +391,32 @@ fn reads_old_encodings() {
 }
 
 #[test]
+fn reads_set_listpack_and_plain_quicklist_nodes() {
+    let mut lp = crate::persistence::listpack::ListpackBuilder::new();
+    for m in [&b"a"[..], b"17", b"-3"] {
+        lp.push(m);
+    }
+    let lp = lp.finish();
+    let mut body = vec![TYPE_SET_LISTPACK];
+    body.extend(s6(b"set"));
+    body.extend(s6(&lp));
+    // Quicklist 2: a PLAIN node (one raw element) then a PACKED node.
+    body.push(TYPE_LIST_QUICKLIST_2);
+    body.extend(s6(b"list"));
+    body.push(2);
+    body.push(QUICKLIST_NODE_PLAIN as u8);
+    body.extend(s6(b"plain element"));
+    body.push(QUICKLIST_NODE_PACKED as u8);
+    body.extend(s6(&lp));
+    let got = read_entries(&raw_file(10, &body));
+    assert_eq!(got[0].value, RdbValue::Set(vec![b("a"), b("17"), b("-3")]));
+    assert_eq!(
+        got[1].value,
+        RdbValue::List(vec![b("plain element"), b("a"), b("17"), b("-3")])
+    );
+}
+
+#[test]
 fn version_and_signature_are_checked() {
     assert!(RdbReader::new(&raw_file(10, &[])[..]).is_ok());
     assert!(RdbReader::new(&raw_file(1, &[])[..]).is_ok());
