@@ -26,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod expire;
 pub mod number;
+pub mod persistence;
 pub mod resp;
 pub mod server;
 pub mod store;
