@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use crate::acl::Acl;
 use crate::client::{self, ClientInfo};
 use crate::config::Config;
 use crate::error::CmdError;
@@ -100,6 +101,8 @@ pub struct Server {
     pub store: RwLock<Store>,
     /// The configuration.
     pub config: RwLock<Config>,
+    /// ACL users and the denial log.
+    pub acl: RwLock<Acl>,
     /// Connected clients by id (CLIENT LIST / KILL).
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     /// The next client id.
@@ -133,8 +136,10 @@ pub struct Server {
 impl Server {
     /// A server with this configuration and an empty (or loaded) store.
     pub fn new(config: Config, store: Store) -> Arc<Self> {
+        let acl = Acl::new(config.get("requirepass"));
         let server = Server {
             store: RwLock::new(store),
+            acl: RwLock::new(acl),
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),

@@ -21,6 +21,7 @@
 //! never leaves a half-done write behind. The lock is released before the
 //! client loop writes the replies to the socket.
 
+pub mod acl;
 pub mod connection;
 pub mod expire;
 pub mod keys;
@@ -180,8 +181,9 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 5] {
+pub fn families() -> [&'static [Command]; 6] {
     [
+        acl::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
