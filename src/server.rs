@@ -101,6 +101,8 @@ pub struct Server {
     pub store: RwLock<Store>,
     /// The configuration.
     pub config: RwLock<Config>,
+    /// The slow log and latency samples.
+    pub monitoring: Mutex<crate::commands::introspection::Monitoring>,
     /// ACL users and the denial log.
     pub acl: RwLock<Acl>,
     /// Connected clients by id (CLIENT LIST / KILL).
@@ -123,6 +125,10 @@ pub struct Server {
     pub blocked_clients: AtomicUsize,
     /// proto-max-bulk-len, copied here because every request reads it.
     pub proto_max_bulk_len: AtomicU64,
+    /// slowlog-log-slower-than, microseconds (read after every command).
+    pub slowlog_threshold_us: AtomicI64,
+    /// latency-monitor-threshold, milliseconds (0 = off).
+    pub latency_threshold_ms: AtomicI64,
     /// True when requirepass is set (read by every command).
     pub requirepass_set: AtomicBool,
     /// True when notify-keyspace-events is not empty.
@@ -140,6 +146,7 @@ impl Server {
         let server = Server {
             store: RwLock::new(store),
             acl: RwLock::new(acl),
+            monitoring: Mutex::new(Default::default()),
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
@@ -152,6 +159,8 @@ impl Server {
             blocked_clients: AtomicUsize::new(0),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
             requirepass_set: AtomicBool::new(false),
+            slowlog_threshold_us: AtomicI64::new(10_000),
+            latency_threshold_ms: AtomicI64::new(0),
             active_expire_enabled: AtomicBool::new(true),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
@@ -166,6 +175,12 @@ impl Server {
         let config = self.config.read().unwrap_or_else(|p| p.into_inner());
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
+            Ordering::Relaxed,
+        );
+        self.slowlog_threshold_us
+            .store(config.get_i64("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.latency_threshold_ms.store(
+            config.get_i64("latency-monitor-threshold"),
             Ordering::Relaxed,
         );
         self.notify_enabled.store(

@@ -24,6 +24,7 @@
 pub mod acl;
 pub mod connection;
 pub mod expire;
+pub mod introspection;
 pub mod keys;
 pub mod server;
 pub mod strings;
@@ -181,7 +182,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 6] {
+pub fn families() -> [&'static [Command]; 7] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -189,6 +190,7 @@ pub fn families() -> [&'static [Command]; 6] {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        introspection::COMMANDS,
     ]
 }
 
@@ -313,6 +315,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error(&e.to_string());
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
+    introspection::record_slow_command(ctx, args, elapsed_us);
     ctx.server
         .stats
         .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
