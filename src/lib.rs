@@ -26,6 +26,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod expire;
+pub mod memory;
 pub mod number;
 pub mod persistence;
 pub mod resp;

@@ -19,6 +19,10 @@ use ferredis::server::{self, Server};
 use ferredis::store::Store;
 use ferredis::{expire, util};
 
+/// Every allocation is counted, for INFO used_memory and maxmemory.
+#[global_allocator]
+static ALLOCATOR: ferredis::memory::CountingAlloc = ferredis::memory::CountingAlloc;
+
 /// A Redis-compatible in-memory data server.
 #[derive(Parser)]
 #[command(
