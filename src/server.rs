@@ -129,6 +129,11 @@ pub struct Server {
     pub slowlog_threshold_us: AtomicI64,
     /// latency-monitor-threshold, milliseconds (0 = off).
     pub latency_threshold_ms: AtomicI64,
+    /// True when the default user is not `on nopass ~* &* +@all`, so its
+    /// commands must go through the ACL check too.
+    pub acl_default_restricted: AtomicBool,
+    /// The requirepass value last applied to the default user.
+    applied_requirepass: Mutex<String>,
     /// True when requirepass is set (read by every command).
     pub requirepass_set: AtomicBool,
     /// True when notify-keyspace-events is not empty.
@@ -159,6 +164,8 @@ impl Server {
             blocked_clients: AtomicUsize::new(0),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
             requirepass_set: AtomicBool::new(false),
+            acl_default_restricted: AtomicBool::new(false),
+            applied_requirepass: Mutex::new(String::new()),
             slowlog_threshold_us: AtomicI64::new(10_000),
             latency_threshold_ms: AtomicI64::new(0),
             active_expire_enabled: AtomicBool::new(true),
@@ -190,10 +197,46 @@ impl Server {
                 .is_empty(),
             Ordering::Relaxed,
         );
-        self.requirepass_set.store(
-            !config.get("requirepass").unwrap_or("").is_empty(),
-            Ordering::Relaxed,
-        );
+        // requirepass is the default user's password, as in Redis.
+        let pass = config.get("requirepass").unwrap_or("").to_string();
+        drop(config);
+        let mut applied = self
+            .applied_requirepass
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *applied != pass {
+            let rules = if pass.is_empty() {
+                vec!["nopass".to_string()]
+            } else {
+                vec!["resetpass".to_string(), format!(">{pass}")]
+            };
+            let _ = self
+                .acl
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .setuser("default", &rules);
+            *applied = pass;
+        }
+        drop(applied);
+        self.refresh_acl_flags();
+    }
+
+    /// Recomputes the flags the dispatcher reads from the default user:
+    /// call after every ACL change.
+    pub fn refresh_acl_flags(&self) {
+        let acl = self.acl.read().unwrap_or_else(|p| p.into_inner());
+        let (open, needs_auth) = match acl.users.get("default") {
+            Some(u) => (
+                u.enabled
+                    && u.describe_commands() == "+@all"
+                    && u.describe_keys() == "~*"
+                    && u.describe_channels() == "&*",
+                !(u.enabled && u.nopass),
+            ),
+            None => (false, true),
+        };
+        self.acl_default_restricted.store(!open, Ordering::Relaxed);
+        self.requirepass_set.store(needs_auth, Ordering::Relaxed);
     }
 
     /// A read lock on the configuration.

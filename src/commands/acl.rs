@@ -119,6 +119,7 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             let mut acl = ctx.server.acl.write().unwrap_or_else(|p| p.into_inner());
             acl.setuser(&text(args[2]), &rules).map_err(CmdError::err)?;
             drop(acl);
+            ctx.server.refresh_acl_flags();
             ctx.reply.ok();
         }
         (b"GETUSER", 3) => {
@@ -367,6 +368,7 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 .map_err(|e| CmdError::err(format!("{path}{e}")))?;
             *acl = next;
             drop(acl);
+            ctx.server.refresh_acl_flags();
             ctx.reply.ok();
         }
         (b"HELP", 2) => {

@@ -308,7 +308,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let found = lookup(first);
     let result = match found {
         None => Err(unknown_command(args)),
-        Some((_, command)) => run(ctx, command, args),
+        Some((index, command)) => run(ctx, index, command, args),
     };
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
@@ -325,7 +325,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
+fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -> CmdResult {
     if !arity_ok(command.arity, args.len()) {
         return Err(CmdError::WrongArity(command.name.to_string()));
     }
@@ -333,6 +333,15 @@ fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
         return Err(CmdError::NoAuth);
     }
     ctx.now_ms = crate::util::now_ms();
+    // ACL: free for the unrestricted default user, checked for everyone else.
+    if ctx.client.user != "default"
+        || ctx
+            .server
+            .acl_default_restricted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        acl::check_permission(ctx, index, command, args)?;
+    }
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {
