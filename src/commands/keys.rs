@@ -518,6 +518,7 @@ pub fn encoding_name(value: &Value) -> &'static str {
         Value::Hash(_) => "hashtable",
         Value::Set(_) => "hashtable",
         Value::ZSet(_) => "skiplist",
+        Value::Stream(_) => "stream",
     }
 }
 

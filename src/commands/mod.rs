@@ -27,6 +27,7 @@ pub mod expire;
 pub mod introspection;
 pub mod keys;
 pub mod server;
+pub mod streams;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -72,6 +73,8 @@ pub enum Group {
     Set,
     /// Sorted sets.
     SortedSet,
+    /// Streams.
+    Stream,
     /// Publish/subscribe.
     PubSub,
     /// MULTI/EXEC.
@@ -92,6 +95,7 @@ impl Group {
             Group::Hash => "hash",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
+            Group::Stream => "stream",
             Group::PubSub => "pubsub",
             Group::Transactions => "transactions",
             Group::Connection => "connection",
@@ -182,7 +186,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 7] {
+pub fn families() -> [&'static [Command]; 8] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -191,6 +195,7 @@ pub fn families() -> [&'static [Command]; 7] {
         expire::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
+        streams::COMMANDS,
     ]
 }
 
