@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use ferredis::client::test_client;
+use ferredis::client::detached_client;
 use ferredis::commands::{self, all_commands, Ctx};
 use ferredis::config::Config;
 use ferredis::resp::ReplyBuf;
@@ -33,14 +33,14 @@ const SKIP: &[&str] = &["debug", "shutdown", "save", "bgsave", "bgrewriteaof", "
 fuzz_target!(|data: &[u8]| {
     let server = server();
     let names: Vec<&str> = all_commands().map(|c| c.name).filter(|n| !SKIP.contains(n)).collect();
-    let mut client = test_client(server);
+    let mut client = detached_client(server);
     let mut reply = ReplyBuf::new();
     for command in data.split(|&b| b == 0xFF).take(32) {
         let mut args: Vec<&[u8]> = command.split(|&b| b == 0xFE).collect();
         let Some(first) = args.first().copied() else { continue };
         let pick = first.first().copied().unwrap_or(0) as usize % names.len();
         args[0] = names[pick].as_bytes();
-        let mut ctx = Ctx { server, client: &mut client, reply: &mut reply, now_ms: 0, dirty: 0, in_exec: false, events: Vec::new() };
+        let mut ctx = Ctx::new(server, &mut client, &mut reply);
         commands::execute(&mut ctx, &args);
         reply.buf.clear();
     }

@@ -252,7 +252,24 @@ pub struct Ctx<'a> {
     pub events: Vec<(char, &'static str, Vec<u8>)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for running one command for `client`.
+    pub fn new(
+        server: &'a Arc<Server>,
+        client: &'a mut ClientState,
+        reply: &'a mut ReplyBuf,
+    ) -> Self {
+        Ctx {
+            server,
+            client,
+            reply,
+            now_ms: 0,
+            dirty: 0,
+            in_exec: false,
+            events: Vec::new(),
+        }
+    }
+
     /// Records a keyspace event (Redis's `notifyKeyspaceEvent`): `class` is
     /// the notify-keyspace-events letter (g generic, $ string, l list, h
     /// hash, s set, z zset, x expired ...), `event` the event name.
