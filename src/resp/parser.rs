@@ -341,7 +341,12 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>
                 }
             } else {
                 match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    // Like C's sdssplitargs, a NUL byte ends the whole line.
+                    0 => {
+                        ranges.push(start..out.len());
+                        return true;
+                    }
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     _ => out.push(c),
@@ -397,6 +402,13 @@ mod tests {
                 assert_eq!(parse_all(&input[..cut]).unwrap(), None, "prefix {cut}");
             }
         }
+    }
+
+    #[test]
+    fn nul_byte_ends_an_inline_line() {
+        // Found by the fuzzer: this used to loop forever.
+        assert_eq!(parse_all(b"\x03\x00\n").unwrap(), Some((3, vec![b"\x03".to_vec()])));
+        assert_eq!(parse_all(b"get a\x00b c\n").unwrap(), Some((10, vec![b"get".to_vec(), b"a".to_vec()])));
     }
 
     #[test]
