@@ -23,8 +23,10 @@
 
 pub mod connection;
 pub mod expire;
+pub mod hashes;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -180,13 +182,15 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 5] {
+pub fn families() -> [&'static [Command]; 7] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
     ]
 }
 
