@@ -3,9 +3,9 @@
 //!
 //! The hash type itself, with its listpack/hashtable encodings, lives in
 //! `store/hash.rs`; this file looks keys up, checks their type, and turns
-//! arguments into calls on [`Hash`]. The encoding limits are read from
-//! CONFIG once per writing command ([`HashLimits::from_config`]) and handed
-//! to the hash, so `CONFIG SET hash-max-listpack-entries` takes effect on
+//! arguments into calls on [`Hash`](struct@Hash). The encoding limits are
+//! read from CONFIG once per writing command ([`HashLimits::from_config`])
+//! and handed to the hash, so `CONFIG SET hash-max-listpack-entries` takes effect on
 //! the next write, as in Redis.
 //!
 //! As everywhere, a handler validates every argument before it creates or

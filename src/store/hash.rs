@@ -30,13 +30,15 @@ use super::dict::Dict;
 use crate::config::Config;
 use crate::util::random_below;
 
-/// The conversion thresholds of the listpack encoding.
+/// The conversion thresholds of the listpack encoding. `u32` keeps every
+/// hash (and so every `Value`) a word smaller; larger configured values
+/// saturate, which is as good as unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashLimits {
     /// hash-max-listpack-entries: most fields a listpack hash holds.
-    pub max_listpack_entries: usize,
+    pub max_listpack_entries: u32,
     /// hash-max-listpack-value: longest field or value a listpack holds.
-    pub max_listpack_value_bytes: usize,
+    pub max_listpack_value_bytes: u32,
 }
 
 impl Default for HashLimits {
@@ -53,9 +55,10 @@ impl HashLimits {
     /// The limits currently configured (hash-max-listpack-entries and
     /// hash-max-listpack-value, also known by their old `ziplist` names).
     pub fn from_config(config: &Config) -> Self {
+        let get = |name| config.get_i64(name).clamp(0, u32::MAX as i64) as u32;
         HashLimits {
-            max_listpack_entries: config.get_i64("hash-max-listpack-entries").max(0) as usize,
-            max_listpack_value_bytes: config.get_i64("hash-max-listpack-value").max(0) as usize,
+            max_listpack_entries: get("hash-max-listpack-entries"),
+            max_listpack_value_bytes: get("hash-max-listpack-value"),
         }
     }
 }
@@ -68,8 +71,9 @@ type Pair = (Box<[u8]>, Box<[u8]>);
 enum Repr {
     /// Fields and values in insertion order, searched linearly.
     Listpack(Vec<Pair>),
-    /// A hash table, for big hashes or long strings.
-    Table(Dict<Box<[u8]>>),
+    /// A hash table, for big hashes or long strings. Boxed so a hash (and
+    /// so every `Value`) stays three words plus the limits.
+    Table(Box<Dict<Box<[u8]>>>),
 }
 
 /// A Redis hash.
@@ -149,7 +153,7 @@ impl Hash {
     /// field or value is too long for a listpack, and after the insert when
     /// the hash has too many fields.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        let max_bytes = self.limits.max_listpack_value_bytes;
+        let max_bytes = self.limits.max_listpack_value_bytes as usize;
         if matches!(self.repr, Repr::Listpack(_))
             && (field.len() > max_bytes || value.len() > max_bytes)
         {
@@ -168,7 +172,8 @@ impl Hash {
             },
             Repr::Table(d) => d.insert(field, value.into()).is_none(),
         };
-        if matches!(&self.repr, Repr::Listpack(p) if p.len() > self.limits.max_listpack_entries) {
+        let max_entries = self.limits.max_listpack_entries as usize;
+        if matches!(&self.repr, Repr::Listpack(p) if p.len() > max_entries) {
             self.convert();
         }
         added
@@ -233,12 +238,12 @@ impl Hash {
             for (f, v) in std::mem::take(pairs) {
                 d.insert_new(f, v);
             }
-            self.repr = Repr::Table(d);
+            self.repr = Repr::Table(Box::new(d));
         }
     }
 }
 
-/// Iterator over a [`Hash`]'s (field, value) pairs.
+/// Iterator over a [`Hash`](struct@Hash)'s (field, value) pairs.
 pub enum Iter<'a> {
     /// Over a listpack.
     Listpack(std::slice::Iter<'a, Pair>),

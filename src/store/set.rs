@@ -44,8 +44,8 @@ const INTSET_ENTRIES_CAP: usize = 1 << 30;
 enum Repr {
     /// Sorted, distinct integers.
     Intset(Vec<i64>),
-    /// Any members.
-    Table(Dict<()>),
+    /// Any members. Boxed so a set (and so every `Value`) stays small.
+    Table(Box<Dict<()>>),
 }
 
 /// A Redis set.
@@ -216,7 +216,7 @@ impl Set {
             for n in v {
                 d.insert_new(n.to_string().into_bytes().into(), ());
             }
-            self.repr = Repr::Table(d);
+            self.repr = Repr::Table(Box::new(d));
         }
         match &mut self.repr {
             Repr::Table(d) => d,
