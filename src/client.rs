@@ -103,6 +103,34 @@ fn addr_string(a: std::io::Result<SocketAddr>) -> String {
     a.map(|a| a.to_string()).unwrap_or_else(|_| "?:0".into())
 }
 
+/// A client state not bound to any socket: for replaying the AOF at start,
+/// for tests and for the fuzzer. It is authenticated as the default user.
+pub fn detached_client(server: &Server) -> ClientState {
+    let id = server.next_client_id.fetch_add(1, Ordering::Relaxed);
+    ClientState {
+        id,
+        db: 0,
+        authenticated: true,
+        user: "default".into(),
+        close_after_reply: false,
+        info: Arc::new(ClientInfo {
+            id,
+            addr: "internal:0".into(),
+            laddr: "internal:0".into(),
+            created_ms: now_ms(),
+            last_interaction_ms: AtomicI64::new(now_ms()),
+            name: Mutex::new(Vec::new()),
+            lib: Mutex::new((String::new(), String::new())),
+            db: AtomicUsize::new(0),
+            resp: AtomicU8::new(2),
+            last_cmd: Mutex::new("NULL".into()),
+            user: Mutex::new("default".into()),
+            killed: AtomicBool::new(false),
+            stream: None,
+        }),
+    }
+}
+
 /// Registers the client, serves it until it leaves, then unregisters it.
 pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
     let _ = stream.set_nodelay(true);
@@ -185,15 +213,7 @@ fn connection_loop(
                     if request.is_empty() {
                         continue;
                     }
-                    let mut ctx = Ctx {
-                        server,
-                        client: state,
-                        reply: &mut reply,
-                        now_ms: 0,
-                        dirty: 0,
-                        in_exec: false,
-                        events: Vec::new(),
-                    };
+                    let mut ctx = Ctx::new(server, state, &mut reply);
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
                 }
                 Ok(None) => break,

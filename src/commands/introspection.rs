@@ -383,6 +383,13 @@ pub fn estimate_entry_bytes(key: &[u8], value: &Value) -> usize {
         Value::Hash(h) => h.len() * 48 + 64,
         Value::Set(s) => s.len() * 32 + 64,
         Value::ZSet(z) => z.len() * 80 + 64,
+        Value::Stream(st) => {
+            st.entries
+                .values()
+                .map(|f| f.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>() + 48)
+                .sum::<usize>()
+                + 128
+        }
     };
     key.len() + ENTRY_OVERHEAD + payload
 }

@@ -29,6 +29,7 @@ pub mod introspection;
 pub mod keys;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -74,6 +75,8 @@ pub enum Group {
     Set,
     /// Sorted sets.
     SortedSet,
+    /// Streams.
+    Stream,
     /// Publish/subscribe.
     PubSub,
     /// MULTI/EXEC.
@@ -94,6 +97,7 @@ impl Group {
             Group::Hash => "hash",
             Group::Set => "set",
             Group::SortedSet => "sorted-set",
+            Group::Stream => "stream",
             Group::PubSub => "pubsub",
             Group::Transactions => "transactions",
             Group::Connection => "connection",
@@ -184,7 +188,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 9] {
+pub fn families() -> [&'static [Command]; 10] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -195,6 +199,7 @@ pub fn families() -> [&'static [Command]; 9] {
         introspection::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
+        streams::COMMANDS,
     ]
 }
 
@@ -251,7 +256,24 @@ pub struct Ctx<'a> {
     pub events: Vec<(char, &'static str, Vec<u8>)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for running one command for `client`.
+    pub fn new(
+        server: &'a Arc<Server>,
+        client: &'a mut ClientState,
+        reply: &'a mut ReplyBuf,
+    ) -> Self {
+        Ctx {
+            server,
+            client,
+            reply,
+            now_ms: 0,
+            dirty: 0,
+            in_exec: false,
+            events: Vec::new(),
+        }
+    }
+
     /// Records a keyspace event (Redis's `notifyKeyspaceEvent`): `class` is
     /// the notify-keyspace-events letter (g generic, $ string, l list, h
     /// hash, s set, z zset, x expired ...), `event` the event name.

@@ -98,6 +98,7 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
         Group::Hash => cats.push("@hash"),
         Group::Set => cats.push("@set"),
         Group::SortedSet => cats.push("@sortedset"),
+        Group::Stream => cats.push("@stream"),
         Group::PubSub => cats.push("@pubsub"),
         Group::Transactions => cats.push("@transaction"),
         Group::Connection => cats.push("@connection"),

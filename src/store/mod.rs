@@ -24,6 +24,7 @@ pub mod hash;
 pub mod list;
 pub mod number;
 pub mod set;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

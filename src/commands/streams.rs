@@ -1,0 +1,1402 @@
+//! Stream commands: XADD, XRANGE, XREAD, consumer groups and their
+//! pending-entries lists (Redis's t_stream.c).
+//!
+//! The data model is in store/stream.rs. This file parses arguments with
+//! Redis's rules and error texts, then reads or changes the stream:
+//!
+//! * IDs: `*` (generated from the clock), `<ms>-*` (sequence generated),
+//!   `<ms>-<seq>`; in ranges also `-`, `+`, `<ms>` (sequence 0 or max) and
+//!   `(id` (exclusive).
+//! * Trimming (XADD, XTRIM): `MAXLEN|MINID [=|~] threshold [LIMIT n]`. With
+//!   `~` Redis removes only whole listpack nodes of stream-node-max-entries
+//!   entries; we remove the same number of entries, so lengths match.
+//! * Groups: ">" delivers entries after the group's last-delivered ID and
+//!   records them as pending for the consumer until XACK; any other ID
+//!   re-reads the consumer's own pending entries.
+
+use super::{cmd, Command, Ctx, Group, Handler};
+use crate::error::{CmdError, CmdResult};
+use crate::number::parse_i64;
+use crate::store::stream::{Fields, Group as CGroup, NodeLimits, Stream, StreamId, TrimBy};
+use crate::store::{Db, Store, Value};
+
+use Handler::{Read, Write};
+
+/// The stream family's rows of the command table.
+pub const COMMANDS: &[Command] = &[
+    cmd("xadd", -5, "write denyoom fast", (1, 1, 1), Group::Stream, "key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]", "Appends a new entry to a stream", Write(xadd_command)),
+    cmd("xlen", 2, "readonly fast", (1, 1, 1), Group::Stream, "key", "Return the number of entries in a stream", Read(xlen_command)),
+    cmd("xrange", -4, "readonly", (1, 1, 1), Group::Stream, "key start end [COUNT count]", "Return a range of elements in a stream, with IDs matching the specified IDs interval", Read(xrange_command)),
+    cmd("xrevrange", -4, "readonly", (1, 1, 1), Group::Stream, "key end start [COUNT count]", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order", Read(xrevrange_command)),
+    cmd("xdel", -3, "write fast", (1, 1, 1), Group::Stream, "key id [id ...]", "Removes the specified entries from the stream", Write(xdel_command)),
+    cmd("xtrim", -4, "write", (1, 1, 1), Group::Stream, "key MAXLEN|MINID [=|~] threshold [LIMIT count]", "Trims the stream to (approximately if '~' is passed) a certain size", Write(xtrim_command)),
+    cmd("xread", -4, "readonly blocking", (0, 0, 0), Group::Stream, "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream", Read(xread_command)),
+    cmd("xgroup", -2, "write", (2, 2, 1), Group::Stream, "CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP key group ...", "A container for consumer groups commands", Write(xgroup_command)),
+    cmd("xreadgroup", -7, "write blocking", (0, 0, 0), Group::Stream, "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer", Write(xreadgroup_command)),
+    cmd("xack", -4, "write fast", (1, 1, 1), Group::Stream, "key group id [id ...]", "Marks a pending message as correctly processed", Write(xack_command)),
+    cmd("xpending", -3, "readonly", (1, 1, 1), Group::Stream, "key group [[IDLE min-idle-time] start end count [consumer]]", "Return information and entries from a stream consumer group pending entries list", Read(xpending_command)),
+    cmd("xclaim", -6, "write fast", (1, 1, 1), Group::Stream, "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]", "Changes (or acquires) ownership of a message in a consumer group", Write(xclaim_command)),
+    cmd("xautoclaim", -6, "write fast", (1, 1, 1), Group::Stream, "key group consumer min-idle-time start [COUNT count] [JUSTID]", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer", Write(xautoclaim_command)),
+    cmd("xinfo", -2, "readonly", (2, 2, 1), Group::Stream, "STREAM key [FULL [COUNT count]]|GROUPS key|CONSUMERS key group|HELP", "A container for stream introspection commands", Read(xinfo_command)),
+    cmd("xsetid", -3, "write denyoom fast", (1, 1, 1), Group::Stream, "key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]", "An internal command for replicating stream values", Write(xsetid_command)),
+];
+
+fn invalid_id() -> CmdError {
+    CmdError::err("Invalid stream ID specified as stream command argument")
+}
+
+/// The stream at `key` (None when absent; WRONGTYPE for other types).
+fn get_stream<'a>(db: &'a Db, key: &[u8], now_ms: i64) -> Result<Option<&'a Stream>, CmdError> {
+    match db.get_value(key, now_ms) {
+        None => Ok(None),
+        Some(Value::Stream(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn get_stream_mut<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+    now_ms: i64,
+) -> Result<Option<&'a mut Stream>, CmdError> {
+    match db.get_value_mut(key, now_ms) {
+        None => Ok(None),
+        Some(Value::Stream(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn reply_entry(ctx: &mut Ctx, id: StreamId, fields: Option<&Fields>) {
+    ctx.reply.array(2);
+    ctx.reply.bulk(id.to_string().as_bytes());
+    match fields {
+        Some(f) => {
+            ctx.reply.array(f.len() * 2);
+            for (k, v) in f {
+                ctx.reply.bulk(k);
+                ctx.reply.bulk(v);
+            }
+        }
+        None => ctx.reply.null_array(),
+    }
+}
+
+fn reply_entries(ctx: &mut Ctx, entries: &[(StreamId, Fields)]) {
+    ctx.reply.array(entries.len());
+    for (id, f) in entries {
+        reply_entry(ctx, *id, Some(f));
+    }
+}
+
+/// Parsed `MAXLEN|MINID [=|~] threshold [LIMIT n]`.
+#[derive(Clone, Copy, Default)]
+struct Trim {
+    maxlen: Option<u64>,
+    minid: Option<StreamId>,
+    approx: bool,
+    limit: Option<u64>,
+}
+
+/// Parses trimming options starting at `args[*i]` (which is MAXLEN/MINID).
+fn parse_trim(args: &[&[u8]], i: &mut usize, trim: &mut Trim) -> CmdResult {
+    let which = args[*i].to_ascii_uppercase();
+    *i += 1;
+    let mut value = args.get(*i).ok_or(CmdError::Syntax)?;
+    if *value == b"~" || *value == b"=" {
+        trim.approx = *value == b"~";
+        *i += 1;
+        value = args.get(*i).ok_or(CmdError::Syntax)?;
+    }
+    if which == b"MAXLEN" {
+        let n = parse_i64(value).ok_or(CmdError::NotInteger)?;
+        if n < 0 {
+            return Err(CmdError::err("The MAXLEN argument must be >= 0."));
+        }
+        trim.maxlen = Some(n as u64);
+        trim.minid = None;
+    } else {
+        trim.minid = Some(StreamId::parse(value, 0).ok_or_else(invalid_id)?);
+        trim.maxlen = None;
+    }
+    *i += 1;
+    Ok(())
+}
+
+/// Applies a trim as Redis does; returns how many entries were removed.
+fn apply_trim(stream: &mut Stream, trim: &Trim, limits: NodeLimits) -> u64 {
+    let by = match (trim.maxlen, trim.minid) {
+        (Some(max), _) => TrimBy::MaxLen(max),
+        (_, Some(min)) => TrimBy::MinId(min),
+        _ => return 0,
+    };
+    // With `~` and no LIMIT, Redis caps the work at 100 nodes.
+    let limit = match (trim.approx, trim.limit) {
+        (true, None) => 100 * limits.max_entries,
+        (true, Some(l)) => l,
+        (false, _) => 0,
+    };
+    stream.trim(by, trim.approx, limit)
+}
+
+fn check_trim_limit(trim: &Trim) -> CmdResult {
+    if trim.limit.is_some() && !trim.approx {
+        return Err(CmdError::err(
+            "syntax error, LIMIT cannot be used without the special ~ option",
+        ));
+    }
+    Ok(())
+}
+
+fn node_limits(ctx: &Ctx) -> NodeLimits {
+    let config = ctx.server.config();
+    NodeLimits {
+        max_entries: config.get_i64("stream-node-max-entries").max(0) as u64,
+        max_bytes: config.get_i64("stream-node-max-bytes").max(0) as u64,
+    }
+}
+
+/// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT n]] *|id field value ... — the new ID.
+fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let mut i = 2;
+    let mut nomkstream = false;
+    let mut trim = Trim::default();
+    loop {
+        let Some(arg) = args.get(i) else {
+            return Err(CmdError::WrongArity("xadd".into()));
+        };
+        match arg.to_ascii_uppercase().as_slice() {
+            b"NOMKSTREAM" => {
+                nomkstream = true;
+                i += 1;
+            }
+            b"MAXLEN" | b"MINID" => parse_trim(args, &mut i, &mut trim)?,
+            b"LIMIT" => {
+                let n = args
+                    .get(i + 1)
+                    .and_then(|a| parse_i64(a))
+                    .ok_or(CmdError::NotInteger)?;
+                if n < 0 {
+                    return Err(CmdError::err("The LIMIT argument must be >= 0."));
+                }
+                trim.limit = Some(n as u64);
+                i += 2;
+            }
+            _ => break,
+        }
+    }
+    check_trim_limit(&trim)?;
+    let id_arg = args[i];
+    let fields = &args[i + 1..];
+    if fields.is_empty() || !fields.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity("xadd".into()));
+    }
+    // Parse the ID: "*", "<ms>-*" or explicit.
+    enum IdSpec {
+        Auto,
+        AutoSeq(u64),
+        Explicit(StreamId),
+    }
+    let spec = if id_arg == b"*" {
+        IdSpec::Auto
+    } else if let Some(ms) = id_arg.strip_suffix(b"-*") {
+        let ms = std::str::from_utf8(ms)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(invalid_id)?;
+        IdSpec::AutoSeq(ms)
+    } else {
+        let id = StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?;
+        if id == StreamId::MIN {
+            return Err(CmdError::err(
+                "The ID specified in XADD must be greater than 0-0",
+            ));
+        }
+        IdSpec::Explicit(id)
+    };
+    let now = ctx.now_ms;
+    let node = node_limits(ctx);
+    let db = ctx.db_mut(store);
+    let exists = get_stream(db, args[1], now)?.is_some();
+    if !exists && nomkstream {
+        ctx.reply.null();
+        return Ok(());
+    }
+    if !exists {
+        db.set(args[1], Value::Stream(Box::default()), now);
+    }
+    let stream = get_stream_mut(db, args[1], now)?.ok_or(CmdError::NoSuchKey)?;
+    let last = stream.last_id;
+    let exhausted =
+        || CmdError::err("The stream has exhausted the last possible ID, unable to add more items");
+    let smaller = || {
+        CmdError::err(
+            "The ID specified in XADD is equal or smaller than the target stream top item",
+        )
+    };
+    let id = match spec {
+        IdSpec::Auto => {
+            let ms = (now.max(0) as u64).max(last.ms);
+            if ms == last.ms {
+                last.next().ok_or_else(exhausted)?
+            } else {
+                StreamId::new(ms, 0)
+            }
+        }
+        IdSpec::AutoSeq(ms) => {
+            if ms < last.ms {
+                return Err(smaller());
+            } else if ms == last.ms {
+                if last.seq == u64::MAX {
+                    return Err(smaller());
+                }
+                StreamId::new(ms, last.seq + 1)
+            } else {
+                StreamId::new(ms, 0)
+            }
+        }
+        IdSpec::Explicit(id) => {
+            if id <= last {
+                return Err(smaller());
+            }
+            id
+        }
+    };
+    let entry: Fields = fields
+        .chunks(2)
+        .map(|p| (p[0].to_vec(), p[1].to_vec()))
+        .collect();
+    stream.append(id, entry, node);
+    apply_trim(stream, &trim, node);
+    ctx.dirty += 1;
+    ctx.notify('t', "xadd", args[1]);
+    ctx.reply.bulk(id.to_string().as_bytes());
+    Ok(())
+}
+
+/// XLEN key — the number of entries (0 when missing).
+fn xlen_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let n = get_stream(ctx.db(store), args[1], ctx.now_ms)?.map_or(0, Stream::len);
+    ctx.reply.integer(n as i64);
+    Ok(())
+}
+
+/// Parses a range bound: `-`, `+`, `(id` (exclusive), `id`, `<ms>`.
+fn parse_range_id(arg: &[u8], is_start: bool) -> Result<Option<StreamId>, CmdError> {
+    match arg {
+        b"-" => return Ok(Some(StreamId::MIN)),
+        b"+" => return Ok(Some(StreamId::MAX)),
+        _ => {}
+    }
+    let missing = if is_start { 0 } else { u64::MAX };
+    if let Some(rest) = arg.strip_prefix(b"(") {
+        let id = StreamId::parse(rest, missing).ok_or_else(invalid_id)?;
+        // An exclusive bound past the end of the ID space is an empty range.
+        return Ok(if is_start { id.next() } else { id.prev() });
+    }
+    Ok(Some(StreamId::parse(arg, missing).ok_or_else(invalid_id)?))
+}
+
+fn range_generic(ctx: &mut Ctx, store: &Store, args: &[&[u8]], rev: bool) -> CmdResult {
+    let (start_arg, end_arg) = if rev {
+        (args[3], args[2])
+    } else {
+        (args[2], args[3])
+    };
+    let start = parse_range_id(start_arg, true)?;
+    let end = parse_range_id(end_arg, false)?;
+    let mut count: Option<usize> = None;
+    if args.len() > 4 {
+        if args.len() != 6 || !args[4].eq_ignore_ascii_case(b"COUNT") {
+            return Err(CmdError::Syntax);
+        }
+        let n = parse_i64(args[5]).ok_or(CmdError::NotInteger)?;
+        count = Some(n.max(0) as usize);
+    }
+    let stream = get_stream(ctx.db(store), args[1], ctx.now_ms)?;
+    let entries: Vec<(StreamId, Fields)> = match (stream, start, end) {
+        (Some(s), Some(a), Some(b)) if a <= b && count != Some(0) => {
+            let it = s.entries.range(a..=b);
+            let take = count.unwrap_or(usize::MAX);
+            if rev {
+                it.rev().take(take).map(|(k, v)| (*k, v.clone())).collect()
+            } else {
+                it.take(take).map(|(k, v)| (*k, v.clone())).collect()
+            }
+        }
+        _ => Vec::new(),
+    };
+    reply_entries(ctx, &entries);
+    Ok(())
+}
+
+/// XRANGE key start end [COUNT n] — entries in ID order.
+fn xrange_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    range_generic(ctx, store, args, false)
+}
+
+/// XREVRANGE key end start [COUNT n] — entries in reverse ID order.
+fn xrevrange_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    range_generic(ctx, store, args, true)
+}
+
+/// XDEL key id [id ...] — how many entries were deleted.
+fn xdel_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let ids: Vec<StreamId> = args[2..]
+        .iter()
+        .map(|a| StreamId::parse(a, 0).ok_or_else(invalid_id))
+        .collect::<Result<_, _>>()?;
+    let now = ctx.now_ms;
+    let db = ctx.db_mut(store);
+    let Some(stream) = get_stream_mut(db, args[1], now)? else {
+        ctx.reply.integer(0);
+        return Ok(());
+    };
+    let deleted = ids.into_iter().filter(|id| stream.delete(*id)).count();
+    if deleted > 0 {
+        ctx.dirty += deleted as u64;
+        ctx.notify('t', "xdel", args[1]);
+    }
+    ctx.reply.integer(deleted as i64);
+    Ok(())
+}
+
+/// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT n] — how many entries were removed.
+fn xtrim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let mut trim = Trim::default();
+    let mut i = 2;
+    match args[i].to_ascii_uppercase().as_slice() {
+        b"MAXLEN" | b"MINID" => parse_trim(args, &mut i, &mut trim)?,
+        _ => return Err(CmdError::Syntax),
+    }
+    while i < args.len() {
+        if args[i].eq_ignore_ascii_case(b"LIMIT") && i + 1 < args.len() {
+            let n = parse_i64(args[i + 1]).ok_or(CmdError::NotInteger)?;
+            if n < 0 {
+                return Err(CmdError::err("The LIMIT argument must be >= 0."));
+            }
+            trim.limit = Some(n as u64);
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    check_trim_limit(&trim)?;
+    let now = ctx.now_ms;
+    let node = node_limits(ctx);
+    let db = ctx.db_mut(store);
+    let removed = match get_stream_mut(db, args[1], now)? {
+        Some(s) => apply_trim(s, &trim, node),
+        None => 0,
+    };
+    if removed > 0 {
+        ctx.dirty += removed;
+        ctx.notify('t', "xtrim", args[1]);
+    }
+    ctx.reply.integer(removed as i64);
+    Ok(())
+}
+
+/// Options of XREAD / XREADGROUP.
+struct ReadOptions<'a> {
+    count: Option<usize>,
+    block_ms: Option<i64>,
+    noack: bool,
+    group: Option<(&'a [u8], &'a [u8])>,
+    keys: Vec<&'a [u8]>,
+    ids: Vec<&'a [u8]>,
+}
+
+fn parse_read_options<'a>(
+    args: &[&'a [u8]],
+    with_group: bool,
+) -> Result<ReadOptions<'a>, CmdError> {
+    let name = if with_group { "xreadgroup" } else { "xread" };
+    let mut opts = ReadOptions {
+        count: None,
+        block_ms: None,
+        noack: false,
+        group: None,
+        keys: Vec::new(),
+        ids: Vec::new(),
+    };
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].to_ascii_uppercase().as_slice() {
+            b"COUNT" if i + 1 < args.len() => {
+                let n = parse_i64(args[i + 1]).ok_or(CmdError::NotInteger)?;
+                opts.count = if n > 0 { Some(n as usize) } else { None };
+                i += 2;
+            }
+            b"BLOCK" if i + 1 < args.len() => {
+                let ms = parse_i64(args[i + 1])
+                    .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+                if ms < 0 {
+                    return Err(CmdError::err("timeout is negative"));
+                }
+                opts.block_ms = Some(ms);
+                i += 2;
+            }
+            b"GROUP" if with_group && i + 2 < args.len() => {
+                opts.group = Some((args[i + 1], args[i + 2]));
+                i += 3;
+            }
+            b"NOACK" if with_group => {
+                opts.noack = true;
+                i += 1;
+            }
+            b"STREAMS" => {
+                let rest = &args[i + 1..];
+                if rest.is_empty() || !rest.len().is_multiple_of(2) {
+                    return Err(CmdError::err(format!("Unbalanced '{name}' list of streams: for each stream key an ID or '$' must be specified.")));
+                }
+                let half = rest.len() / 2;
+                opts.keys = rest[..half].to_vec();
+                opts.ids = rest[half..].to_vec();
+                break;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+    }
+    if opts.keys.is_empty() {
+        return Err(CmdError::Syntax);
+    }
+    if with_group && opts.group.is_none() {
+        return Err(CmdError::err("Missing GROUP option for XREADGROUP"));
+    }
+    Ok(opts)
+}
+
+/// Writes the XREAD-style reply: per stream with results, [key, entries].
+/// Entries read from one stream; None fields for a deleted pending entry.
+type StreamResult<'a> = (&'a [u8], Vec<(StreamId, Option<Fields>)>);
+
+fn reply_streams(ctx: &mut Ctx, results: Vec<StreamResult>) {
+    if results.is_empty() {
+        ctx.reply.null_array();
+        return;
+    }
+    if ctx.reply.resp3() {
+        ctx.reply.map(results.len());
+    } else {
+        ctx.reply.array(results.len());
+    }
+    for (key, entries) in results {
+        if !ctx.reply.resp3() {
+            ctx.reply.array(2);
+        }
+        ctx.reply.bulk(key);
+        ctx.reply.array(entries.len());
+        for (id, f) in &entries {
+            reply_entry(ctx, *id, f.as_ref());
+        }
+    }
+}
+
+/// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... — new entries per stream, or null.
+fn xread_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let opts = parse_read_options(args, false)?;
+    let db = ctx.db(store);
+    let mut results = Vec::new();
+    for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
+        let stream = get_stream(db, key, ctx.now_ms)?;
+        let after = if *id_arg == b"$" {
+            stream.map_or(StreamId::MIN, |s| s.last_id)
+        } else {
+            StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?
+        };
+        let Some(stream) = stream else { continue };
+        let Some(from) = after.next() else { continue };
+        let entries: Vec<(StreamId, Option<Fields>)> = stream
+            .entries
+            .range(from..)
+            .take(opts.count.unwrap_or(usize::MAX))
+            .map(|(k, v)| (*k, Some(v.clone())))
+            .collect();
+        if !entries.is_empty() {
+            results.push((*key, entries));
+        }
+    }
+    reply_streams(ctx, results);
+    Ok(())
+}
+
+fn nogroup(key: &[u8], group: &[u8]) -> CmdError {
+    CmdError::Raw(format!(
+        "NOGROUP No such key '{}' or consumer group '{}'",
+        String::from_utf8_lossy(key),
+        String::from_utf8_lossy(group)
+    ))
+}
+
+/// XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ... — entries delivered to c.
+fn xreadgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let opts = parse_read_options(args, true)?;
+    let (group_name, consumer) = opts.group.ok_or(CmdError::Syntax)?;
+    let now = ctx.now_ms;
+    // Validate every key, group and ID before changing anything.
+    let mut parsed_ids = Vec::new();
+    {
+        let db = ctx.db(store);
+        for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
+            let stream = get_stream(db, key, now)?;
+            let Some(stream) = stream.filter(|s| s.groups.contains_key(group_name)) else {
+                return Err(CmdError::Raw(format!(
+                    "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+                    String::from_utf8_lossy(key),
+                    String::from_utf8_lossy(group_name)
+                )));
+            };
+            let _ = stream;
+            if *id_arg == b">" {
+                parsed_ids.push(None);
+            } else {
+                parsed_ids.push(Some(StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?));
+            }
+        }
+    }
+    let count = opts.count.unwrap_or(usize::MAX);
+    let db = ctx.db_mut(store);
+    let mut results = Vec::new();
+    let mut changed = 0u64;
+    for (key, id) in opts.keys.iter().zip(parsed_ids) {
+        let stream = get_stream_mut(db, key, now)?.ok_or_else(|| nogroup(key, group_name))?;
+        let mut delivered: Vec<StreamId> = Vec::new();
+        let Stream {
+            entries, groups, ..
+        } = &mut *stream;
+        let group = groups
+            .get_mut(group_name)
+            .ok_or_else(|| nogroup(key, group_name))?;
+        let (c, created) = group.consumer(consumer, now);
+        c.seen_ms = now;
+        if created {
+            changed += 1;
+        }
+        let mut out: Vec<(StreamId, Option<Fields>)> = Vec::new();
+        match id {
+            None => {
+                let Some(from) = group.last_delivered.next() else {
+                    continue;
+                };
+                let new: Vec<(StreamId, Fields)> = entries
+                    .range(from..)
+                    .take(count)
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect();
+                for (eid, fields) in new {
+                    group.last_delivered = eid;
+                    delivered.push(eid);
+                    if !opts.noack {
+                        group.consumer(consumer, now).0.active_ms = now;
+                        group.assign(eid, consumer, now, 1);
+                    }
+                    out.push((eid, Some(fields)));
+                    changed += 1;
+                }
+            }
+            Some(after) => {
+                let owned: Vec<StreamId> = group
+                    .consumers
+                    .get(consumer)
+                    .map(|c| {
+                        c.pel
+                            .range(after.next().unwrap_or(StreamId::MAX)..)
+                            .take(count)
+                            .copied()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for eid in owned {
+                    if let Some(p) = group.pel.get_mut(&eid) {
+                        p.delivery_ms = now;
+                        p.deliveries += 1;
+                    }
+                    out.push((eid, entries.get(&eid).cloned()));
+                }
+            }
+        }
+        // The group's read counter, kept exact while no deleted entry lies
+        // ahead, else re-estimated (Redis's streamReplyWithRange).
+        if !delivered.is_empty() {
+            let mut read = stream.groups.get(group_name).and_then(|g| g.entries_read);
+            for eid in &delivered {
+                read = match read {
+                    Some(r) if !stream.has_tombstones_from(*eid) => Some(r + 1),
+                    _ => stream.estimate_entries_read(*eid),
+                };
+            }
+            if let Some(g) = stream.groups.get_mut(group_name) {
+                g.entries_read = read;
+            }
+        }
+        if id.is_some() || !out.is_empty() {
+            results.push((*key, out));
+        }
+    }
+    ctx.dirty += changed;
+    reply_streams(ctx, results);
+    Ok(())
+}
+
+fn group_mut<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+    group: &[u8],
+    now: i64,
+) -> Result<Option<&'a mut CGroup>, CmdError> {
+    Ok(get_stream_mut(db, key, now)?.and_then(|s| s.groups.get_mut(group)))
+}
+
+/// XACK key group id [id ...] — how many pending entries were acknowledged.
+fn xack_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let ids: Vec<StreamId> = args[3..]
+        .iter()
+        .map(|a| StreamId::parse_loose(a, 0).ok_or_else(invalid_id))
+        .collect::<Result<_, _>>()?;
+    let now = ctx.now_ms;
+    let db = ctx.db_mut(store);
+    let acked = match group_mut(db, args[1], args[2], now)? {
+        Some(g) => ids.into_iter().filter(|id| g.ack(*id)).count(),
+        None => 0,
+    };
+    ctx.dirty += acked as u64;
+    ctx.reply.integer(acked as i64);
+    Ok(())
+}
+
+/// XPENDING key group [[IDLE ms] start end count [consumer]] — a summary, or the pending entries.
+fn xpending_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let now = ctx.now_ms;
+    let mut i = 3;
+    let mut min_idle: Option<i64> = None;
+    if args.len() > 3 && args[3].eq_ignore_ascii_case(b"IDLE") {
+        let v = args
+            .get(4)
+            .and_then(|a| parse_i64(a))
+            .ok_or(CmdError::NotInteger)?;
+        min_idle = Some(v);
+        i = 5;
+        if args.len() < 8 {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let extended = args.len() > i;
+    let range = if extended {
+        if args.len() < i + 3 || args.len() > i + 4 {
+            return Err(CmdError::Syntax);
+        }
+        let start = parse_range_id(args[i], true)?;
+        let end = parse_range_id(args[i + 1], false)?;
+        let count = parse_i64(args[i + 2]).ok_or(CmdError::NotInteger)?;
+        Some((start, end, count.max(0) as usize, args.get(i + 3).copied()))
+    } else {
+        None
+    };
+    let stream = get_stream(ctx.db(store), args[1], now)?;
+    let Some(group) = stream.and_then(|s| s.groups.get(args[2])) else {
+        return Err(CmdError::Raw(format!(
+            "NOGROUP No such key '{}' or consumer group '{}'",
+            String::from_utf8_lossy(args[1]),
+            String::from_utf8_lossy(args[2])
+        )));
+    };
+    match range {
+        None => {
+            if group.pel.is_empty() {
+                ctx.reply.array(4);
+                ctx.reply.integer(0);
+                ctx.reply.null();
+                ctx.reply.null();
+                ctx.reply.null_array();
+                return Ok(());
+            }
+            let first = group.pel.keys().next().copied().unwrap_or_default();
+            let last = group.pel.keys().next_back().copied().unwrap_or_default();
+            let owners: Vec<(Vec<u8>, usize)> = group
+                .consumers
+                .iter()
+                .filter(|(_, c)| !c.pel.is_empty())
+                .map(|(n, c)| (n.clone(), c.pel.len()))
+                .collect();
+            ctx.reply.array(4);
+            ctx.reply.integer(group.pel.len() as i64);
+            ctx.reply.bulk(first.to_string().as_bytes());
+            ctx.reply.bulk(last.to_string().as_bytes());
+            ctx.reply.array(owners.len());
+            for (name, n) in owners {
+                ctx.reply.array(2);
+                ctx.reply.bulk(&name);
+                ctx.reply.bulk(n.to_string().as_bytes());
+            }
+        }
+        Some((start, end, count, consumer)) => {
+            let rows: Vec<(StreamId, Vec<u8>, i64, u64)> = match (start, end) {
+                (Some(a), Some(b)) if a <= b => group
+                    .pel
+                    .range(a..=b)
+                    .filter(|(_, p)| consumer.is_none_or(|c| p.consumer == c))
+                    .filter(|(_, p)| min_idle.is_none_or(|m| now - p.delivery_ms >= m))
+                    .take(count)
+                    .map(|(id, p)| {
+                        (
+                            *id,
+                            p.consumer.clone(),
+                            (now - p.delivery_ms).max(0),
+                            p.deliveries,
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            ctx.reply.array(rows.len());
+            for (id, c, idle, n) in rows {
+                ctx.reply.array(4);
+                ctx.reply.bulk(id.to_string().as_bytes());
+                ctx.reply.bulk(&c);
+                ctx.reply.integer(idle);
+                ctx.reply.integer(n as i64);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// XCLAIM key group consumer min-idle id ... [IDLE ms] [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id].
+fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let now = ctx.now_ms;
+    let min_idle = parse_i64(args[4])
+        .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XCLAIM"))?
+        .max(0);
+    let mut ids = Vec::new();
+    let mut i = 5;
+    while i < args.len() {
+        match StreamId::parse(args[i], 0) {
+            Some(id) => ids.push(id),
+            None => break,
+        }
+        i += 1;
+    }
+    let (mut delivery_ms, mut retry, mut force, mut justid, mut lastid) =
+        (now, None, false, false, None);
+    while i < args.len() {
+        let opt = args[i].to_ascii_uppercase();
+        let next = args.get(i + 1);
+        match opt.as_slice() {
+            b"FORCE" => force = true,
+            b"JUSTID" => justid = true,
+            b"IDLE" | b"TIME" | b"RETRYCOUNT" | b"LASTID" if next.is_some() => {
+                let v = next.copied().unwrap_or_default();
+                match opt.as_slice() {
+                    b"IDLE" => {
+                        delivery_ms = now
+                            - parse_i64(v).ok_or_else(|| {
+                                CmdError::err("Invalid IDLE option argument for XCLAIM")
+                            })?
+                    }
+                    b"TIME" => {
+                        delivery_ms = parse_i64(v).ok_or_else(|| {
+                            CmdError::err("Invalid TIME option argument for XCLAIM")
+                        })?
+                    }
+                    b"RETRYCOUNT" => {
+                        retry = Some(
+                            parse_i64(v)
+                                .ok_or_else(|| {
+                                    CmdError::err("Invalid RETRYCOUNT option argument for XCLAIM")
+                                })?
+                                .max(0) as u64,
+                        )
+                    }
+                    _ => lastid = Some(StreamId::parse(v, 0).ok_or_else(invalid_id)?),
+                }
+                i += 1;
+            }
+            _ => {
+                return Err(CmdError::err(format!(
+                    "Unrecognized XCLAIM option '{}'",
+                    String::from_utf8_lossy(args[i])
+                )))
+            }
+        }
+        i += 1;
+    }
+    let db = ctx.db_mut(store);
+    let Some(stream) = get_stream_mut(db, args[1], now)? else {
+        return Err(nogroup(args[1], args[2]));
+    };
+    let Stream {
+        entries, groups, ..
+    } = &mut *stream;
+    let Some(group) = groups.get_mut(args[2]) else {
+        return Err(nogroup(args[1], args[2]));
+    };
+    if let Some(l) = lastid {
+        if l > group.last_delivered {
+            group.last_delivered = l;
+        }
+    }
+    let (c, _) = group.consumer(args[3], now);
+    c.seen_ms = now;
+    let mut claimed: Vec<(StreamId, Fields)> = Vec::new();
+    for id in ids {
+        let exists = entries.contains_key(&id);
+        let pending = group.pel.get(&id).cloned();
+        let Some(p) = pending.or_else(|| {
+            (force && exists).then(|| crate::store::stream::Pending {
+                consumer: args[3].to_vec(),
+                delivery_ms: now,
+                deliveries: 0,
+            })
+        }) else {
+            continue;
+        };
+        if !exists {
+            // The entry was deleted: drop it from the PEL, as Redis 7 does.
+            group.ack(id);
+            continue;
+        }
+        if min_idle > 0 && now - p.delivery_ms < min_idle && group.pel.contains_key(&id) {
+            continue;
+        }
+        let deliveries = retry.unwrap_or(if justid {
+            p.deliveries
+        } else {
+            p.deliveries + 1
+        });
+        group.assign(id, args[3], delivery_ms, deliveries);
+        if let Some(f) = entries.get(&id) {
+            claimed.push((id, f.clone()));
+        }
+    }
+    if let Some(c) = group.consumers.get_mut(args[3]) {
+        if !claimed.is_empty() {
+            c.active_ms = now;
+        }
+    }
+    ctx.dirty += 1;
+    if justid {
+        ctx.reply.array(claimed.len());
+        for (id, _) in &claimed {
+            ctx.reply.bulk(id.to_string().as_bytes());
+        }
+    } else {
+        reply_entries(ctx, &claimed);
+    }
+    Ok(())
+}
+
+/// XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID] — [next start, claimed, deleted].
+fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let now = ctx.now_ms;
+    let min_idle = parse_i64(args[4])
+        .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XAUTOCLAIM"))?
+        .max(0);
+    let start = parse_range_id(args[5], true)?.ok_or_else(invalid_id)?;
+    let (mut count, mut justid) = (100usize, false);
+    let mut i = 6;
+    while i < args.len() {
+        match args[i].to_ascii_uppercase().as_slice() {
+            b"COUNT" if i + 1 < args.len() => {
+                let n = parse_i64(args[i + 1]).ok_or(CmdError::NotInteger)?;
+                if !(1..=i64::MAX / 10).contains(&n) {
+                    return Err(CmdError::err("COUNT must be > 0"));
+                }
+                count = n as usize;
+                i += 2;
+            }
+            b"JUSTID" => {
+                justid = true;
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+    }
+    let db = ctx.db_mut(store);
+    let Some(stream) = get_stream_mut(db, args[1], now)? else {
+        return Err(nogroup(args[1], args[2]));
+    };
+    let Stream {
+        entries, groups, ..
+    } = &mut *stream;
+    let Some(group) = groups.get_mut(args[2]) else {
+        return Err(nogroup(args[1], args[2]));
+    };
+    let (c, _) = group.consumer(args[3], now);
+    c.seen_ms = now;
+    let mut attempts = count * 10;
+    let mut claimed: Vec<(StreamId, Fields)> = Vec::new();
+    let mut deleted: Vec<StreamId> = Vec::new();
+    let mut next = StreamId::MIN;
+    let candidates: Vec<(StreamId, i64, u64)> = group
+        .pel
+        .range(start..)
+        .map(|(id, p)| (*id, p.delivery_ms, p.deliveries))
+        .collect();
+    let mut iter = candidates.into_iter();
+    let mut budget = count;
+    for (id, delivered, deliveries) in iter.by_ref() {
+        if attempts == 0 || budget == 0 {
+            next = id;
+            break;
+        }
+        attempts -= 1;
+        if now - delivered < min_idle {
+            continue;
+        }
+        budget -= 1;
+        if !entries.contains_key(&id) {
+            group.ack(id);
+            deleted.push(id);
+            continue;
+        }
+        group.assign(
+            id,
+            args[3],
+            now,
+            if justid { deliveries } else { deliveries + 1 },
+        );
+        if let Some(f) = entries.get(&id) {
+            claimed.push((id, f.clone()));
+        }
+    }
+    ctx.dirty += 1;
+    ctx.reply.array(3);
+    ctx.reply.bulk(next.to_string().as_bytes());
+    if justid {
+        ctx.reply.array(claimed.len());
+        for (id, _) in &claimed {
+            ctx.reply.bulk(id.to_string().as_bytes());
+        }
+    } else {
+        reply_entries(ctx, &claimed);
+    }
+    ctx.reply.array(deleted.len());
+    for id in deleted {
+        ctx.reply.bulk(id.to_string().as_bytes());
+    }
+    Ok(())
+}
+
+fn parse_entries_read(args: &[&[u8]], from: usize) -> Result<Option<i64>, CmdError> {
+    match args.get(from..) {
+        Some([]) | None => Ok(None),
+        Some([opt, v]) if opt.eq_ignore_ascii_case(b"ENTRIESREAD") => {
+            let n = parse_i64(v).ok_or(CmdError::NotInteger)?;
+            if n < 0 && n != -1 {
+                return Err(CmdError::err(
+                    "value for ENTRIESREAD must be positive or -1",
+                ));
+            }
+            Ok(Some(n))
+        }
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+/// XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP ...
+fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let sub = args[1].to_ascii_uppercase();
+    if sub == b"HELP" && args.len() > 2 {
+        return Err(CmdError::WrongArity("xgroup|help".into()));
+    }
+    if sub == b"HELP" {
+        let lines = [
+            "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CREATE <key> <groupname> <id|$> [option]",
+            "    Create a new consumer group. Options are:",
+            "    * MKSTREAM",
+            "      Create the empty stream if it does not exist.",
+            "    * ENTRIESREAD entries_read",
+            "      Set the group's entries_read counter (internal use).",
+            "CREATECONSUMER <key> <groupname> <consumer>",
+            "    Create a new consumer in the specified group.",
+            "DELCONSUMER <key> <groupname> <consumer>",
+            "    Remove the specified consumer.",
+            "DESTROY <key> <groupname>",
+            "    Remove the specified group.",
+            "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+            "    Set the current group ID and entries_read counter.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.reply.array(lines.len());
+        for l in lines {
+            ctx.reply.simple(l);
+        }
+        return Ok(());
+    }
+    let arity_ok = match sub.as_slice() {
+        b"CREATE" => (5..=8).contains(&args.len()),
+        b"SETID" => args.len() == 5 || args.len() == 7,
+        b"DESTROY" => args.len() == 4,
+        b"CREATECONSUMER" | b"DELCONSUMER" => args.len() == 5,
+        _ => false,
+    };
+    if !arity_ok {
+        return Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
+            String::from_utf8_lossy(args[1])
+        )));
+    }
+    let (key, group) = (args[2], args[3]);
+    let now = ctx.now_ms;
+    let db = ctx.db_mut(store);
+    let mut mkstream = false;
+    let mut entries_read = None;
+    if sub == b"CREATE" {
+        let mut i = 5;
+        while i < args.len() {
+            match args[i].to_ascii_uppercase().as_slice() {
+                b"MKSTREAM" => i += 1,
+                b"ENTRIESREAD" if i + 1 < args.len() => {
+                    entries_read = parse_entries_read(args, i)?.or(entries_read);
+                    i += 2;
+                }
+                _ => return Err(CmdError::Syntax),
+            }
+        }
+        mkstream = args[5..]
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(b"MKSTREAM"));
+    }
+    if get_stream(db, key, now)?.is_none() {
+        if sub == b"CREATE" && mkstream {
+            db.set(key, Value::Stream(Box::default()), now);
+        } else {
+            return Err(CmdError::err("The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."));
+        }
+    }
+    let stream = get_stream_mut(db, key, now)?.ok_or(CmdError::NoSuchKey)?;
+    let no_group = || {
+        CmdError::Raw(format!(
+            "NOGROUP No such consumer group '{}' for key name '{}'",
+            String::from_utf8_lossy(group),
+            String::from_utf8_lossy(key)
+        ))
+    };
+    match sub.as_slice() {
+        b"CREATE" | b"SETID" => {
+            let id = if args[4] == b"$" {
+                stream.last_id
+            } else {
+                StreamId::parse_loose(args[4], 0).ok_or_else(invalid_id)?
+            };
+            if sub == b"SETID" {
+                entries_read = parse_entries_read(args, 5)?;
+            }
+            let read = match entries_read {
+                Some(n) if n >= 0 => Some(n as u64),
+                _ => None,
+            };
+            if sub == b"CREATE" {
+                if stream.groups.contains_key(group) {
+                    return Err(CmdError::Raw(
+                        "BUSYGROUP Consumer Group name already exists".into(),
+                    ));
+                }
+                stream.groups.insert(
+                    group.to_vec(),
+                    CGroup {
+                        last_delivered: id,
+                        entries_read: read,
+                        ..Default::default()
+                    },
+                );
+                ctx.notify('t', "xgroup-create", key);
+            } else {
+                let g = stream.groups.get_mut(group).ok_or_else(no_group)?;
+                g.last_delivered = id;
+                g.entries_read = read;
+                ctx.notify('t', "xgroup-setid", key);
+            }
+            ctx.dirty += 1;
+            ctx.reply.ok();
+        }
+        b"DESTROY" => {
+            let removed = stream.groups.remove(group).is_some();
+            if removed {
+                ctx.dirty += 1;
+                ctx.notify('t', "xgroup-destroy", key);
+            }
+            ctx.reply.integer(removed as i64);
+        }
+        b"CREATECONSUMER" => {
+            let g = stream.groups.get_mut(group).ok_or_else(no_group)?;
+            let (_, created) = g.consumer(args[4], now);
+            if created {
+                ctx.dirty += 1;
+                ctx.notify('t', "xgroup-createconsumer", key);
+            }
+            ctx.reply.integer(created as i64);
+        }
+        _ => {
+            let g = stream.groups.get_mut(group).ok_or_else(no_group)?;
+            let pending = match g.consumers.remove(args[4]) {
+                Some(c) => {
+                    for id in &c.pel {
+                        g.pel.remove(id);
+                    }
+                    ctx.dirty += 1;
+                    ctx.notify('t', "xgroup-delconsumer", key);
+                    c.pel.len()
+                }
+                None => 0,
+            };
+            ctx.reply.integer(pending as i64);
+        }
+    }
+    Ok(())
+}
+
+/// XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group | HELP.
+fn xinfo_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let sub = args[1].to_ascii_uppercase();
+    if sub == b"HELP" && args.len() > 2 {
+        return Err(CmdError::WrongArity("xinfo|help".into()));
+    }
+    if sub == b"HELP" {
+        let lines = [
+            "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CONSUMERS <key> <groupname>",
+            "    Show consumers of <groupname>.",
+            "GROUPS <key>",
+            "    Show the stream consumer groups.",
+            "STREAM <key> [FULL [COUNT <count>]",
+            "    Show information about the stream.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.reply.array(lines.len());
+        for l in lines {
+            ctx.reply.simple(l);
+        }
+        return Ok(());
+    }
+    let bad = || {
+        CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+            String::from_utf8_lossy(args[1])
+        ))
+    };
+    if args.len() < 3 {
+        return Err(bad());
+    }
+    let now = ctx.now_ms;
+    let Some(stream) = get_stream(ctx.db(store), args[2], now)? else {
+        return Err(CmdError::NoSuchKey);
+    };
+    match sub.as_slice() {
+        b"CONSUMERS" if args.len() == 4 => {
+            let group = stream.groups.get(args[3]).ok_or_else(|| {
+                CmdError::Raw(format!(
+                    "NOGROUP No such consumer group '{}' for key name '{}'",
+                    String::from_utf8_lossy(args[3]),
+                    String::from_utf8_lossy(args[2])
+                ))
+            })?;
+            ctx.reply.array(group.consumers.len());
+            for (name, c) in &group.consumers {
+                ctx.reply.map(3);
+                ctx.reply.bulk(b"name");
+                ctx.reply.bulk(name);
+                ctx.reply.bulk(b"pending");
+                ctx.reply.integer(c.pel.len() as i64);
+                ctx.reply.bulk(b"idle");
+                ctx.reply.integer((now - c.seen_ms).max(0));
+            }
+        }
+        b"GROUPS" if args.len() == 3 => {
+            ctx.reply.array(stream.groups.len());
+            for (name, g) in &stream.groups {
+                ctx.reply.map(6);
+                ctx.reply.bulk(b"name");
+                ctx.reply.bulk(name);
+                ctx.reply.bulk(b"consumers");
+                ctx.reply.integer(g.consumers.len() as i64);
+                ctx.reply.bulk(b"pending");
+                ctx.reply.integer(g.pel.len() as i64);
+                ctx.reply.bulk(b"last-delivered-id");
+                ctx.reply.bulk(g.last_delivered.to_string().as_bytes());
+                ctx.reply.bulk(b"entries-read");
+                match g.entries_read {
+                    Some(n) => ctx.reply.integer(n as i64),
+                    None => ctx.reply.null(),
+                }
+                ctx.reply.bulk(b"lag");
+                match stream.group_lag(g) {
+                    Some(n) => ctx.reply.integer(n as i64),
+                    None => ctx.reply.null(),
+                }
+            }
+        }
+        b"STREAM" => {
+            let full = args.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"FULL"));
+            let mut count = 10usize;
+            if full {
+                match args.get(4..) {
+                    Some([]) | None => {}
+                    Some([c, n]) if c.eq_ignore_ascii_case(b"COUNT") => {
+                        let n = parse_i64(n).ok_or(CmdError::NotInteger)?;
+                        count = if n <= 0 { usize::MAX } else { n as usize };
+                    }
+                    _ => return Err(CmdError::Syntax),
+                }
+            } else if args.len() != 3 {
+                return Err(bad());
+            }
+            reply_xinfo_stream(ctx, stream, full, count, now);
+        }
+        _ => return Err(bad()),
+    }
+    Ok(())
+}
+
+fn reply_xinfo_stream(ctx: &mut Ctx, stream: &Stream, full: bool, count: usize, now: i64) {
+    let nodes = stream.nodes.len() as u64;
+    ctx.reply.map(if full { 9 } else { 10 });
+    ctx.reply.bulk(b"length");
+    ctx.reply.integer(stream.len() as i64);
+    ctx.reply.bulk(b"radix-tree-keys");
+    ctx.reply.integer(nodes as i64);
+    ctx.reply.bulk(b"radix-tree-nodes");
+    ctx.reply.integer((nodes + 1) as i64);
+    ctx.reply.bulk(b"last-generated-id");
+    ctx.reply.bulk(stream.last_id.to_string().as_bytes());
+    ctx.reply.bulk(b"max-deleted-entry-id");
+    ctx.reply.bulk(stream.max_deleted_id.to_string().as_bytes());
+    ctx.reply.bulk(b"entries-added");
+    ctx.reply.integer(stream.entries_added as i64);
+    ctx.reply.bulk(b"recorded-first-entry-id");
+    ctx.reply.bulk(stream.first_id().to_string().as_bytes());
+    if !full {
+        ctx.reply.bulk(b"groups");
+        ctx.reply.integer(stream.groups.len() as i64);
+        ctx.reply.bulk(b"first-entry");
+        match stream.entries.iter().next() {
+            Some((id, f)) => reply_entry(ctx, *id, Some(f)),
+            None => ctx.reply.null_array(),
+        }
+        ctx.reply.bulk(b"last-entry");
+        match stream.entries.iter().next_back() {
+            Some((id, f)) => reply_entry(ctx, *id, Some(f)),
+            None => ctx.reply.null_array(),
+        }
+        return;
+    }
+    ctx.reply.bulk(b"entries");
+    let entries: Vec<(StreamId, Fields)> = stream
+        .entries
+        .iter()
+        .take(count)
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    reply_entries(ctx, &entries);
+    ctx.reply.bulk(b"groups");
+    ctx.reply.array(stream.groups.len());
+    for (name, g) in &stream.groups {
+        ctx.reply.map(7);
+        ctx.reply.bulk(b"name");
+        ctx.reply.bulk(name);
+        ctx.reply.bulk(b"last-delivered-id");
+        ctx.reply.bulk(g.last_delivered.to_string().as_bytes());
+        ctx.reply.bulk(b"entries-read");
+        match g.entries_read {
+            Some(n) => ctx.reply.integer(n as i64),
+            None => ctx.reply.null(),
+        }
+        ctx.reply.bulk(b"lag");
+        match stream.group_lag(g) {
+            Some(n) => ctx.reply.integer(n as i64),
+            None => ctx.reply.null(),
+        }
+        ctx.reply.bulk(b"pel-count");
+        ctx.reply.integer(g.pel.len() as i64);
+        ctx.reply.bulk(b"pending");
+        let pel: Vec<_> = g.pel.iter().take(count).collect();
+        ctx.reply.array(pel.len());
+        for (id, p) in pel {
+            ctx.reply.array(4);
+            ctx.reply.bulk(id.to_string().as_bytes());
+            ctx.reply.bulk(&p.consumer);
+            ctx.reply.integer(p.delivery_ms);
+            ctx.reply.integer(p.deliveries as i64);
+        }
+        ctx.reply.bulk(b"consumers");
+        ctx.reply.array(g.consumers.len());
+        for (cname, c) in &g.consumers {
+            ctx.reply.map(4);
+            ctx.reply.bulk(b"name");
+            ctx.reply.bulk(cname);
+            ctx.reply.bulk(b"seen-time");
+            ctx.reply.integer(c.seen_ms);
+            ctx.reply.bulk(b"pel-count");
+            ctx.reply.integer(c.pel.len() as i64);
+            ctx.reply.bulk(b"pending");
+            let own: Vec<_> = c.pel.iter().take(count).collect();
+            ctx.reply.array(own.len());
+            for id in own {
+                let p = g.pel.get(id);
+                ctx.reply.array(3);
+                ctx.reply.bulk(id.to_string().as_bytes());
+                ctx.reply.integer(p.map_or(0, |p| p.delivery_ms));
+                ctx.reply.integer(p.map_or(0, |p| p.deliveries) as i64);
+            }
+        }
+    }
+    let _ = now;
+}
+
+/// XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id] — `+OK`.
+fn xsetid_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let id = StreamId::parse(args[2], 0).ok_or_else(invalid_id)?;
+    let (mut added, mut max_deleted) = (None, None);
+    let mut i = 3;
+    while i < args.len() {
+        let v = args.get(i + 1).ok_or(CmdError::Syntax)?;
+        match args[i].to_ascii_uppercase().as_slice() {
+            b"ENTRIESADDED" => {
+                let n = parse_i64(v).ok_or(CmdError::NotInteger)?;
+                if n < 0 {
+                    return Err(CmdError::err("entries_added must be positive"));
+                }
+                added = Some(n as u64);
+            }
+            b"MAXDELETEDID" => max_deleted = Some(StreamId::parse(v, 0).ok_or_else(invalid_id)?),
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 2;
+    }
+    if let Some(m) = max_deleted {
+        if id < m {
+            return Err(CmdError::err(
+                "The ID specified in XSETID is smaller than the provided max_deleted_entry_id",
+            ));
+        }
+    }
+    let now = ctx.now_ms;
+    let db = ctx.db_mut(store);
+    let stream = get_stream_mut(db, args[1], now)?.ok_or(CmdError::NoSuchKey)?;
+    if let Some(a) = added {
+        if (stream.len() as u64) > a {
+            return Err(CmdError::err(
+                "The entries_added specified in XSETID is smaller than the target stream length",
+            ));
+        }
+    }
+    if !stream.is_empty() && id < stream.last_id {
+        return Err(CmdError::err(
+            "The ID specified in XSETID is smaller than the target stream top item",
+        ));
+    }
+    stream.last_id = id;
+    if let Some(a) = added {
+        stream.entries_added = a;
+    }
+    if let Some(m) = max_deleted {
+        stream.max_deleted_id = m;
+    }
+    ctx.dirty += 1;
+    ctx.notify('t', "xsetid", args[1]);
+    ctx.reply.ok();
+    Ok(())
+}
