@@ -24,9 +24,11 @@
 pub mod acl;
 pub mod connection;
 pub mod expire;
+pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod streams;
 pub mod strings;
 
@@ -186,7 +188,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 8] {
+pub fn families() -> [&'static [Command]; 10] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -195,6 +197,8 @@ pub fn families() -> [&'static [Command]; 8] {
         expire::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
         streams::COMMANDS,
     ]
 }
