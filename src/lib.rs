@@ -20,6 +20,7 @@
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
 
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;
