@@ -56,7 +56,26 @@
 //!
 //! Inside MULTI/EXEC (and scripts) a blocking command must not block: the
 //! handler calls [`block_or_timeout`], which replies the timeout reply
-//! instead of blocking when `ctx.in_exec` is set.
+//! instead of blocking when `ctx.in_exec` is set. Whoever runs commands
+//! with `in_exec` set (EXEC, scripts) gets no [`serve_ready`] per inner
+//! command; the outer command's own dispatch serves waiters once at the end.
+//!
+//! # Making a command block (BZPOPMIN, BZMPOP ...)
+//!
+//! 1. Make it a `Handler::Write` command that, like its non-blocking form,
+//!    serves the client when one of its keys holds data.
+//! 2. Parse the timeout with [`parse_timeout`] (after the other arguments,
+//!    in Redis's order).
+//! 3. When every key is empty, call [`block_or_timeout`] with a
+//!    [`BlockRequest`] naming the keys, the deadline, the value type that
+//!    can serve it ([`wants_zset`]) and [`TimeoutReply::NullArray`], write
+//!    nothing else and return `Ok(())`.
+//!
+//! The dispatcher does the rest: it waits, runs the handler again when a
+//! key holds a value of the wanted type (the handler then finds data and
+//! replies, or blocks again and keeps its place), and writes the timeout
+//! reply when the deadline passes. Nothing is needed in the commands that
+//! add data (ZADD, ZUNIONSTORE ...).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::ErrorKind;

@@ -466,3 +466,44 @@ fn resp3_null_replies() {
     assert_eq!(c.cmd(&["LPOP", "nokey", "1"]), Reply::Nil);
     assert_eq!(c.cmd(&["BLPOP", "nokey", "0.01"]), Reply::Nil);
 }
+
+#[test]
+fn client_unblock() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let mut w = s.conn();
+    let Reply::Int(id) = w.cmd(&["CLIENT", "ID"]) else {
+        panic!("CLIENT ID")
+    };
+    let id = id.to_string();
+    w.send(&["BLPOP", "l", "0"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id]), Reply::Int(1));
+    assert_eq!(w.read_reply(), Reply::Nil);
+    w.send(&["BLMPOP", "0", "1", "l", "RIGHT"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]), Reply::Int(1));
+    assert_eq!(w.read_reply(), Reply::Nil);
+    w.send(&["BRPOP", "l", "0"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]), Reply::Int(1));
+    assert_eq!(
+        w.read_reply(),
+        err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    );
+    assert_eq!(blocked_clients(&mut c), 0);
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["CLIENT", "UNBLOCK", "asd"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        c.cmd(&["CLIENT", "UNBLOCK", &id, "LATER"]),
+        err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    );
+    // Still usable afterwards.
+    w.send(&["BLPOP", "l", "0"]);
+    wait_blocked(&mut c, 1);
+    c.cmd(&["RPUSH", "l", "x"]);
+    assert_eq!(w.read_reply(), arr(&["l", "x"]));
+}

@@ -2,9 +2,9 @@
 //! and the blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
 //!
 //! The list itself is [`crate::store::list::List`]; this file is Redis's
-//! t_list.c. Shared bodies, as there: [`push_generic`] (LPUSH, RPUSH,
-//! LPUSHX, RPUSHX), [`pop_generic`] (LPOP, RPOP), [`mpop_generic`] (LMPOP,
-//! BLPOP, BRPOP, BLMPOP), [`lmove_generic`] (LMOVE, RPOPLPUSH, BLMOVE).
+//! t_list.c. Shared bodies, as there: `push_generic` (LPUSH, RPUSH,
+//! LPUSHX, RPUSHX), `pop_generic` (LPOP, RPOP), `mpop_generic` (LMPOP,
+//! BLPOP, BRPOP, BLMPOP), `lmove_generic` (LMOVE, RPOPLPUSH, BLMOVE).
 //!
 //! Invariants kept by every command: a key never holds an empty list (the
 //! last pop deletes the key, with a `del` keyspace event), and every

@@ -101,6 +101,7 @@ impl List {
     /// Removes the elements for which `remove` answers true, scanning from
     /// the head (`from_tail` false) or the tail, stopping after `limit`
     /// removals (0 = no limit). Returns how many were removed (LREM).
+    /// One pass, O(n), whatever the number of matches.
     pub fn remove_matching(
         &mut self,
         limit: usize,
@@ -108,26 +109,30 @@ impl List {
         mut remove: impl FnMut(&[u8]) -> bool,
     ) -> usize {
         let mut removed = 0;
+        let items = std::mem::take(&mut self.items);
+        let mut kept = VecDeque::with_capacity(items.len());
+        let mut consider = |e: &[u8]| {
+            if (limit == 0 || removed < limit) && remove(e) {
+                removed += 1;
+                false
+            } else {
+                true
+            }
+        };
         if from_tail {
-            let mut i = self.items.len();
-            while i > 0 && (limit == 0 || removed < limit) {
-                i -= 1;
-                if remove(&self.items[i]) {
-                    self.items.remove(i);
-                    removed += 1;
+            for e in items.into_iter().rev() {
+                if consider(&e) {
+                    kept.push_front(e);
                 }
             }
         } else {
-            let mut i = 0;
-            while i < self.items.len() && (limit == 0 || removed < limit) {
-                if remove(&self.items[i]) {
-                    self.items.remove(i);
-                    removed += 1;
-                } else {
-                    i += 1;
+            for e in items {
+                if consider(&e) {
+                    kept.push_back(e);
                 }
             }
         }
+        self.items = kept;
         removed
     }
 
