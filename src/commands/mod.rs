@@ -324,10 +324,18 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.server.add_dirty(ctx.dirty);
         ctx.dirty = 0;
     }
-    // Serve clients blocked on keys this command filled (inside EXEC this
-    // waits for the end of the whole transaction).
+    // Serve clients blocked on keys this command may have filled (inside
+    // EXEC this waits for the end of the whole transaction). Read-only and
+    // connection/server commands cannot fill a key; anything else (writes,
+    // EXEC, scripts) may.
     if !ctx.in_exec && !ctx.server.blocking.is_empty() {
-        blocking::serve_ready(ctx.server);
+        let may_fill = found.is_some_and(|(_, c)| {
+            c.is_write()
+                || !(c.has_flag("readonly") || matches!(c.group, Group::Connection | Group::Server))
+        });
+        if may_fill {
+            blocking::serve_ready(ctx.server);
+        }
     }
 }
 
