@@ -47,9 +47,13 @@
 //! - **Locks.** The store lock is never held while waiting; the registry
 //!   mutex is taken after the store lock, never before it.
 //!
-//! A blocked thread waits on its Condvar with a short period
-//! ([`DISCONNECT_CHECK_MS`]) so it notices, without reading, that its
-//! client disconnected or was killed; data never waits for that period.
+//! A blocked thread sleeps on its Condvar, never polling. To notice at
+//! once that its client went away (Redis forgets a blocked client the
+//! moment its socket closes), a small watcher thread peeks at the socket
+//! and pokes the waiter when input arrives or the socket closes. Input
+//! sent while blocked is read into `ClientState::pending_input` and parsed
+//! after the blocked command's reply, as Redis queues it, so a close
+//! behind it is still seen.
 //! INFO `blocked_clients` is [`crate::server::Server::blocked_clients`],
 //! kept exact by [`Registry`] (incremented on register, decremented on
 //! unregister).
@@ -78,8 +82,8 @@
 //! add data (ZADD, ZUNIONSTORE ...).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::ErrorKind;
-use std::sync::atomic::Ordering;
+use std::io::{ErrorKind, Read};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -90,8 +94,12 @@ use crate::server::Server;
 use crate::store::Value;
 use crate::util::now_ms;
 
-/// How often a blocked thread checks that its client is still connected.
+/// How often a blocked thread re-checks CLIENT KILL when no socket watcher
+/// could be started (with one, disconnects are noticed at once).
 pub const DISCONNECT_CHECK_MS: u64 = 100;
+
+/// Stack of a socket watcher thread: it only peeks one byte.
+const WATCHER_STACK_BYTES: usize = 32 * 1024;
 
 /// After this many fruitless wake-ups of one waiter within one
 /// [`serve_ready`] pass, that pass stops trying it (guards against a
@@ -201,6 +209,8 @@ pub struct Waiter {
     request: BlockRequest,
     signal: Mutex<Signal>,
     cv: Condvar,
+    /// Set by the socket watcher: WATCH_INPUT or WATCH_CLOSED.
+    watch: AtomicU8,
 }
 
 impl Waiter {
@@ -267,6 +277,7 @@ impl Registry {
             request,
             signal: Mutex::new(Signal::Idle),
             cv: Condvar::new(),
+            watch: AtomicU8::new(WATCH_NOTHING),
         });
         inner.waiters.insert(seq, Arc::clone(&waiter));
         server.blocked_clients.fetch_add(1, Ordering::SeqCst);
@@ -383,80 +394,136 @@ enum WaitEnd {
     Disconnected,
 }
 
-/// True when the client's socket reports end-of-file or an error, or the
-/// client was killed; never consumes input. Pending input (a pipelined
-/// command) means the client is still there.
-fn client_gone(ctx: &Ctx) -> bool {
-    let info = &ctx.client.info;
-    if info.killed.load(Ordering::Relaxed) {
+/// What the socket watcher saw.
+const WATCH_NOTHING: u8 = 0;
+const WATCH_INPUT: u8 = 1;
+const WATCH_CLOSED: u8 = 2;
+
+/// Starts a short-lived thread that waits, without consuming anything,
+/// until the client's socket has input or is closed, then pokes the
+/// waiter. It ends at that first event (if the command is served before
+/// that, it ends at the client's next command). False when no watcher
+/// could be started.
+fn watch_socket(ctx: &Ctx, waiter: &Arc<Waiter>) -> bool {
+    let Some(stream) = ctx
+        .client
+        .info
+        .stream
+        .as_ref()
+        .and_then(|s| s.try_clone().ok())
+    else {
+        return false;
+    };
+    let waiter = Arc::clone(waiter);
+    std::thread::Builder::new()
+        .name(format!("block-watch-{}", ctx.client.id))
+        .stack_size(WATCHER_STACK_BYTES)
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            let seen = match stream.peek(&mut byte) {
+                Ok(n) if n > 0 => WATCH_INPUT,
+                _ => WATCH_CLOSED,
+            };
+            // Under the signal mutex, so the waiter cannot miss the poke.
+            let _s = waiter.signal();
+            waiter.watch.store(seen, Ordering::SeqCst);
+            waiter.cv.notify_all();
+        })
+        .is_ok()
+}
+
+/// Handles a poke from the watcher. Input that arrives while blocked is
+/// read into `pending_input` (the connection parses it after the reply),
+/// so a close behind it is still noticed; returns true when the client is
+/// gone. Called only after the watcher saw input, so the read returns at
+/// once.
+fn drain_or_gone(ctx: &mut Ctx, seen: u8) -> bool {
+    if seen == WATCH_CLOSED || ctx.client.info.killed.load(Ordering::Relaxed) {
         return true;
     }
-    let Some(stream) = &info.stream else {
+    let Some(mut stream) = ctx.client.info.stream.as_ref() else {
         return false;
     };
-    // This thread is the only reader of the socket, so switching it to
-    // non-blocking for one peek is safe.
-    if stream.set_nonblocking(true).is_err() {
-        return false;
-    }
-    let mut byte = [0u8; 1];
-    let gone = match stream.peek(&mut byte) {
+    let mut buf = [0u8; 16 * 1024];
+    match stream.read(&mut buf) {
         Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != ErrorKind::WouldBlock && e.kind() != ErrorKind::Interrupted,
-    };
-    let _ = stream.set_nonblocking(false);
-    gone
+        Ok(n) => {
+            ctx.client.pending_input.extend_from_slice(&buf[..n]);
+            false
+        }
+        Err(e) => e.kind() != ErrorKind::Interrupted,
+    }
 }
 
 /// Waits until woken, timed out, unblocked or disconnected. Handles the
 /// race with a waking writer: a waiter that is woken just as its deadline
 /// passes still takes its turn.
-fn wait_once(server: &Server, ctx: &Ctx, waiter: &Waiter) -> WaitEnd {
+fn wait_once(server: &Server, ctx: &mut Ctx, waiter: &Arc<Waiter>, watched: &mut bool) -> WaitEnd {
     let deadline = waiter.request.deadline_ms;
-    let mut s = waiter.signal();
     loop {
+        if !*watched {
+            *watched = watch_socket(ctx, waiter);
+        }
+        let s = waiter.signal();
         match *s {
             Signal::Woken => return WaitEnd::Woken,
             Signal::Unblocked(error) => return WaitEnd::Unblocked(error),
             Signal::Idle | Signal::Answered => {}
         }
+        let seen = waiter.watch.swap(WATCH_NOTHING, Ordering::SeqCst);
         let now = now_ms();
         let timed_out = deadline != 0 && now >= deadline;
-        drop(s);
-        let gone = !timed_out && client_gone(ctx);
-        if timed_out || gone {
-            // Leave the queue unless a writer has just woken us; both under
-            // the registry lock, so no writer can wake us after we decide.
-            let mut inner = server.blocking.inner();
-            let signal = *waiter.signal();
-            if signal == Signal::Woken {
-                return WaitEnd::Woken;
-            }
-            if let Signal::Unblocked(error) = signal {
-                return WaitEnd::Unblocked(error);
-            }
-            if inner.waiters.remove(&waiter.seq).is_some() {
-                server.blocked_clients.fetch_sub(1, Ordering::SeqCst);
-            }
-            return if timed_out {
-                WaitEnd::Timeout
-            } else {
-                WaitEnd::Disconnected
+        if !timed_out && seen == WATCH_NOTHING {
+            // Nothing happened yet: sleep until a writer, the watcher or
+            // the deadline wakes us. Without a watcher, wake up now and
+            // then to notice CLIENT KILL.
+            let until_deadline_ms = (deadline != 0).then(|| (deadline - now).max(1) as u64);
+            let period_ms = match (*watched, until_deadline_ms) {
+                (true, None) => None,
+                (true, Some(ms)) => Some(ms),
+                (false, ms) => Some(ms.unwrap_or(u64::MAX).min(DISCONNECT_CHECK_MS)),
             };
+            drop(match period_ms {
+                None => waiter.cv.wait(s).unwrap_or_else(|p| p.into_inner()),
+                Some(ms) => {
+                    waiter
+                        .cv
+                        .wait_timeout(s, Duration::from_millis(ms))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            });
+            if !*watched && ctx.client.info.killed.load(Ordering::Relaxed) {
+                waiter.watch.store(WATCH_CLOSED, Ordering::SeqCst);
+            }
+            continue;
         }
-        let mut period_ms = DISCONNECT_CHECK_MS;
-        if deadline != 0 {
-            period_ms = period_ms.min((deadline - now).max(1) as u64);
+        drop(s);
+        let gone = !timed_out && {
+            *watched = false;
+            drain_or_gone(ctx, seen)
+        };
+        if !timed_out && !gone {
+            continue;
         }
-        s = waiter.signal();
-        if *s == Signal::Idle || *s == Signal::Answered {
-            s = waiter
-                .cv
-                .wait_timeout(s, Duration::from_millis(period_ms))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+        // Leave the queue unless a writer has just woken us; both under
+        // the registry lock, so no writer can wake us after we decide.
+        let mut inner = server.blocking.inner();
+        let signal = *waiter.signal();
+        if signal == Signal::Woken {
+            return WaitEnd::Woken;
         }
+        if let Signal::Unblocked(error) = signal {
+            return WaitEnd::Unblocked(error);
+        }
+        if inner.waiters.remove(&waiter.seq).is_some() {
+            server.blocked_clients.fetch_sub(1, Ordering::SeqCst);
+        }
+        return if timed_out {
+            WaitEnd::Timeout
+        } else {
+            WaitEnd::Disconnected
+        };
     }
 }
 
@@ -479,8 +546,9 @@ pub fn wait(
     mut attempt: impl FnMut(&mut Ctx) -> CmdResult,
 ) -> CmdResult {
     let server = Arc::clone(ctx.server);
+    let mut watched = false;
     loop {
-        match wait_once(&server, ctx, &waiter) {
+        match wait_once(&server, ctx, &waiter, &mut watched) {
             WaitEnd::Woken => {
                 let mark = ctx.reply.buf.len();
                 ctx.block = None;

@@ -507,3 +507,32 @@ fn client_unblock() {
     c.cmd(&["RPUSH", "l", "x"]);
     assert_eq!(w.read_reply(), arr(&["l", "x"]));
 }
+
+#[test]
+fn input_sent_while_blocked_runs_after_the_reply() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let mut w = s.conn();
+    w.send(&["BLPOP", "k", "0"]);
+    wait_blocked(&mut c, 1);
+    w.send(&["PING"]);
+    w.send(&["ECHO", "after"]);
+    c.cmd(&["RPUSH", "k", "v"]);
+    assert_eq!(w.read_reply(), arr(&["k", "v"]));
+    assert_eq!(w.read_reply(), Reply::Status("PONG".into()));
+    assert_eq!(w.read_reply(), bulk("after"));
+}
+
+#[test]
+fn a_waiter_that_sent_more_and_left_is_forgotten() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let mut w = s.conn();
+    w.send(&["BRPOPLPUSH", "a", "b", "0"]);
+    wait_blocked(&mut c, 1);
+    w.send(&["BRPOPLPUSH", "a", "b", "0"]);
+    drop(w);
+    wait_blocked(&mut c, 0);
+    c.cmd(&["RPUSH", "a", "data"]);
+    assert_eq!(c.cmd(&["LRANGE", "a", "0", "-1"]), arr(&["data"]));
+}
