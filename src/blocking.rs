@@ -82,7 +82,7 @@
 //! add data (ZADD, ZUNIONSTORE ...).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -527,6 +527,25 @@ fn wait_once(server: &Server, ctx: &mut Ctx, waiter: &Arc<Waiter>, watched: &mut
     }
 }
 
+/// Sends now the replies of the commands before this one in a pipelined
+/// batch, as Redis does, instead of holding them until this command is
+/// served. (The blocked command itself has written nothing yet.)
+fn flush_earlier_replies(ctx: &mut Ctx) {
+    if ctx.reply.buf.is_empty() {
+        return;
+    }
+    let Some(mut stream) = ctx.client.info.stream.as_ref() else {
+        return;
+    };
+    if stream.write_all(&ctx.reply.buf).is_ok() {
+        ctx.server
+            .stats
+            .net_output_bytes
+            .fetch_add(ctx.reply.buf.len() as u64, Ordering::Relaxed);
+        ctx.reply.buf.clear();
+    }
+}
+
 /// The dispatcher's side of a blocked command: registers the waiter
 /// (the caller holds the write lock), to be followed by [`wait`].
 pub fn register(ctx: &Ctx, request: BlockRequest) -> Arc<Waiter> {
@@ -547,6 +566,7 @@ pub fn wait(
 ) -> CmdResult {
     let server = Arc::clone(ctx.server);
     let mut watched = false;
+    flush_earlier_replies(ctx);
     loop {
         match wait_once(&server, ctx, &waiter, &mut watched) {
             WaitEnd::Woken => {
@@ -559,6 +579,11 @@ pub fn wait(
                     ctx.reply.buf.truncate(mark);
                     waiter.set(Signal::Answered);
                     continue;
+                }
+                if result.is_err() {
+                    // The dispatcher drops a partial reply from its own
+                    // mark, which the flush above may have moved past.
+                    ctx.reply.buf.truncate(mark);
                 }
                 server.blocking.unregister(&server, &waiter);
                 if !server.blocking.is_empty() {

@@ -536,3 +536,20 @@ fn a_waiter_that_sent_more_and_left_is_forgotten() {
     c.cmd(&["RPUSH", "a", "data"]);
     assert_eq!(c.cmd(&["LRANGE", "a", "0", "-1"]), arr(&["data"]));
 }
+
+#[test]
+fn replies_before_a_blocked_command_in_a_pipeline_are_sent_at_once() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let mut w = s.conn();
+    let mut batch = Conn::encode(&[b"RPUSH", b"a", b"x"]);
+    batch.extend(Conn::encode(&[b"BRPOPLPUSH", b"a", b"b", b"0"]));
+    batch.extend(Conn::encode(&[b"BRPOPLPUSH", b"a", b"b", b"0"]));
+    w.send_raw(&batch);
+    assert_eq!(w.read_reply(), Reply::Int(1));
+    assert_eq!(w.read_reply(), bulk("x"));
+    wait_blocked(&mut c, 1);
+    c.cmd(&["RPUSH", "a", "y"]);
+    assert_eq!(w.read_reply(), bulk("y"));
+    assert_eq!(c.cmd(&["LRANGE", "b", "0", "-1"]), arr(&["y", "x"]));
+}
