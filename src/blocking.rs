@@ -40,6 +40,7 @@
 //!   graph is a chain (only a waiting thread can be woken, and it is out of
 //!   the queue while it runs), so it cannot deadlock.
 //! - **Readiness is looked up, not signalled.** After every command that
+//!   may write (not read-only, not a connection or server command) and
 //!   runs outside EXEC, while somebody is blocked, [`serve_ready`] checks
 //!   the keys the waiters want. So RENAME, SORT ... STORE, SWAPDB, RESTORE,
 //!   MOVE or an EXEC that pushes all wake waiters without calling anything
@@ -53,7 +54,9 @@
 //! and pokes the waiter when input arrives or the socket closes. Input
 //! sent while blocked is read into `ClientState::pending_input` and parsed
 //! after the blocked command's reply, as Redis queues it, so a close
-//! behind it is still seen.
+//! behind it is still seen. Replies of commands pipelined before the
+//! blocking one are sent before the wait starts.
+//!
 //! INFO `blocked_clients` is [`crate::server::Server::blocked_clients`],
 //! kept exact by [`Registry`] (incremented on register, decremented on
 //! unregister).
