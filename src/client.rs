@@ -89,6 +89,9 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Shared view of this client.
     pub info: Arc<ClientInfo>,
+    /// Bytes read from the socket while a blocking command waited (see
+    /// blocking.rs); parsed before the next read.
+    pub pending_input: Vec<u8>,
 }
 
 impl ClientState {
@@ -113,6 +116,7 @@ pub fn detached_client(server: &Server) -> ClientState {
         authenticated: true,
         user: "default".into(),
         close_after_reply: false,
+        pending_input: Vec::new(),
         info: Arc::new(ClientInfo {
             id,
             addr: "internal:0".into(),
@@ -162,6 +166,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         user: "default".into(),
         close_after_reply: false,
         info,
+        pending_input: Vec::new(),
     };
     if let Err(e) = connection_loop(&server, stream, &mut state) {
         log::debug!("client {id} closed: {e}");
@@ -185,14 +190,21 @@ fn connection_loop(
     loop {
         // Read whatever has arrived, after any partial request kept from before.
         let old_len = read_buf.len();
-        read_buf.resize(old_len + READ_CHUNK_BYTES, 0);
-        let n = match stream.read(&mut read_buf[old_len..]) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => 0,
-            Err(e) => return Err(e),
+        let n = if !state.pending_input.is_empty() {
+            // Input that arrived while a blocking command waited.
+            read_buf.append(&mut state.pending_input);
+            read_buf.len() - old_len
+        } else {
+            read_buf.resize(old_len + READ_CHUNK_BYTES, 0);
+            let n = match stream.read(&mut read_buf[old_len..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+                Err(e) => return Err(e),
+            };
+            read_buf.truncate(old_len + n);
+            n
         };
-        read_buf.truncate(old_len + n);
         if state.info.killed.load(Ordering::Relaxed) {
             return Ok(());
         }

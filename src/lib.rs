@@ -14,6 +14,8 @@
 //! 5. [`store`]: the keyspace: databases, the hash table with SCAN
 //!    ([`store::dict`]), values, glob patterns.
 //! 6. [`expire`]: the background thread that deletes expired keys.
+//!    [`blocking`]: how BLPOP and friends wait for data without holding a
+//!    lock, and how writers hand them the data in arrival order.
 //! 7. [`config`]: every redis.conf directive, from file, command line or
 //!    CONFIG SET.
 //!
@@ -21,6 +23,7 @@
 //! reads and prints numbers.
 
 pub mod acl;
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;

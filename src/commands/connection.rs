@@ -236,6 +236,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
     "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "HELP",
     "    Print this help.",
 ];
@@ -360,6 +362,24 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 text.push('\n');
             }
             ctx.reply.verbatim(text.as_bytes());
+        }
+        (b"UNBLOCK", 3 | 4) => {
+            // CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was
+            // blocked (see blocking.rs), 0 otherwise.
+            let id = parse_i64(args[2]).ok_or(CmdError::NotInteger)?;
+            let error = match args.get(3).map(|a| a.to_ascii_uppercase()) {
+                None => false,
+                Some(r) if r == b"TIMEOUT" => false,
+                Some(r) if r == b"ERROR" => true,
+                Some(_) => {
+                    return Err(CmdError::err(
+                        "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                    ))
+                }
+            };
+            let unblocked =
+                u64::try_from(id).is_ok_and(|id| ctx.server.blocking.unblock(id, error));
+            ctx.reply.integer(i64::from(unblocked));
         }
         (b"KILL", 3) => {
             // Old form: CLIENT KILL addr:port.

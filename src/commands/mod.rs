@@ -27,6 +27,7 @@ pub mod expire;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod streams;
@@ -36,6 +37,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use crate::blocking::{self, BlockRequest};
 use crate::client::ClientState;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::ReplyBuf;
@@ -188,11 +190,12 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 10] {
+pub fn families() -> [&'static [Command]; 11] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
+        lists::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
@@ -254,6 +257,9 @@ pub struct Ctx<'a> {
     /// Keyspace events raised by this command: (class letter, event, key).
     /// Published after the store lock is released (notify-keyspace-events).
     pub events: Vec<(char, &'static str, Vec<u8>)>,
+    /// Set by a blocking command that found nothing to serve (BLPOP ...):
+    /// the dispatcher then waits for its keys (see blocking.rs).
+    pub block: Option<BlockRequest>,
 }
 
 impl<'a> Ctx<'a> {
@@ -271,6 +277,7 @@ impl<'a> Ctx<'a> {
             dirty: 0,
             in_exec: false,
             events: Vec::new(),
+            block: None,
         }
     }
 
@@ -349,6 +356,19 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.server.add_dirty(ctx.dirty);
         ctx.dirty = 0;
     }
+    // Serve clients blocked on keys this command may have filled (inside
+    // EXEC this waits for the end of the whole transaction). Read-only and
+    // connection/server commands cannot fill a key; anything else (writes,
+    // EXEC, scripts) may.
+    if !ctx.in_exec && !ctx.server.blocking.is_empty() {
+        let may_fill = found.is_some_and(|(_, c)| {
+            c.is_write()
+                || !(c.has_flag("readonly") || matches!(c.group, Group::Connection | Group::Server))
+        });
+        if may_fill {
+            blocking::serve_ready(ctx.server);
+        }
+    }
 }
 
 fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -> CmdResult {
@@ -375,8 +395,20 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
             f(ctx, &store, args)
         }
         Handler::Write(f) => {
-            let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-            f(ctx, &mut store, args)
+            let waiter = {
+                let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                f(ctx, &mut store, args)?;
+                match ctx.block.take() {
+                    None => return Ok(()),
+                    // Registered under the write lock: no push can be missed.
+                    Some(request) => blocking::register(ctx, request),
+                }
+            };
+            blocking::wait(ctx, waiter, |ctx| {
+                ctx.now_ms = crate::util::now_ms();
+                let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                f(ctx, &mut store, args)
+            })
         }
     }
 }
