@@ -286,11 +286,10 @@ fn connection_loop(
         if let Some(sub) = &state.pubsub.subscriber {
             if !reply.buf.is_empty() {
                 let batch = std::mem::replace(&mut reply.buf, Vec::with_capacity(256));
-                if sub
-                    .mailbox
-                    .push(Arc::new(batch), Some(&server.pubsub.limit))
-                    .is_err()
-                {
+                // Only a subscribed client is in the pubsub class of
+                // client-output-buffer-limit (normal clients: no limit).
+                let limit = state.pubsub.is_subscribed().then_some(&server.pubsub.limit);
+                if sub.mailbox.push(Arc::new(batch), limit).is_err() {
                     state.info.kill();
                     return Ok(());
                 }

@@ -201,3 +201,25 @@ fn exec_is_atomic_for_other_clients() {
     }
     reader.join().expect("reader");
 }
+
+#[test]
+fn watch_sees_move_into_another_database_and_remembers_the_db() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut other = server.conn();
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["WATCH", "k"]);
+    other.cmd(&["SET", "k", "v"]);
+    // A write to k in db 0 is not a change of db 1's k.
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    c.cmd(&["PING"]);
+    assert_eq!(
+        c.cmd(&["EXEC"]),
+        Reply::Array(vec![Reply::Status("PONG".into())])
+    );
+    c.cmd(&["WATCH", "k"]);
+    assert_eq!(other.cmd(&["MOVE", "k", "1"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    c.cmd(&["PING"]);
+    assert_eq!(c.cmd(&["EXEC"]), Reply::Nil);
+}

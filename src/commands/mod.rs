@@ -462,7 +462,7 @@ fn absent_keys_for_new_events(
         .key_positions(args.len())
         .into_iter()
         .filter_map(|i| args.get(i))
-        .filter(|k| !db.contains_any(k))
+        .filter(|k| !db.contains(k, ctx.now_ms))
         .map(|k| k.to_vec())
         .collect()
 }
@@ -496,9 +496,57 @@ fn after_write(
                     watches.touch(ctx.client.db, key);
                 }
             }
+            for (db, key) in keys_outside_key_spec(ctx.client.db, command, args) {
+                watches.touch(db, key);
+            }
+        }
+        // SORT ... STORE dst touches dst even when the result is empty.
+        _ if command.name == "sort" => {
+            for (db, key) in keys_outside_key_spec(ctx.client.db, command, args) {
+                watches.touch(db, key);
+            }
         }
         _ => {}
     }
+}
+
+/// Keys a write touches that its table row's key positions do not list:
+/// SORT / GEORADIUS* `STORE`/`STOREDIST` destinations, and the target
+/// database of MOVE and COPY ... DB.
+fn keys_outside_key_spec<'a>(
+    db: usize,
+    command: &Command,
+    args: &[&'a [u8]],
+) -> Vec<(usize, &'a [u8])> {
+    let mut out = Vec::new();
+    let parse_db = |a: &[u8]| crate::number::parse_i64(a).map(|n| n.max(0) as usize);
+    match command.name {
+        "move" => {
+            if let (Some(key), Some(target)) = (args.get(1), args.get(2).and_then(|a| parse_db(a)))
+            {
+                out.push((target, *key));
+            }
+        }
+        "copy" => {
+            let target = args
+                .windows(2)
+                .skip(3)
+                .find(|w| w[0].eq_ignore_ascii_case(b"db"))
+                .and_then(|w| parse_db(w[1]));
+            if let (Some(t), Some(key)) = (target, args.get(2)) {
+                out.push((t, *key));
+            }
+        }
+        "sort" | "georadius" | "georadiusbymember" => {
+            for w in args.windows(2) {
+                if w[0].eq_ignore_ascii_case(b"store") || w[0].eq_ignore_ascii_case(b"storedist") {
+                    out.push((db, w[1]));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Publishes the keyspace events the command raised, now that the store
