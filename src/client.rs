@@ -22,7 +22,7 @@
 //!
 //! Once the client subscribes to a channel (pubsub.rs) a second thread, the
 //! writer, owns the socket's output: from then on each batch of replies is
-//! pushed into the client's [`Mailbox`](crate::pubsub::Mailbox), where
+//! pushed into the client's [`Mailbox`], where
 //! published messages arrive too, and the writer writes them in order. See
 //! the header of pubsub.rs for the threads involved.
 

@@ -126,3 +126,17 @@ fn expired_and_new_events() {
     c.cmd(&["SET", "lazy", "again"]);
     assert_eq!(sub.read_reply(), pmsg("__keyevent@0__:expired", "lazy"));
 }
+
+#[test]
+fn events_of_a_transaction_name_each_commands_database() {
+    let server = Server::start(&["--notify-keyspace-events", "E$"]);
+    let mut sub = listen(&server);
+    let mut c = server.conn();
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SELECT", "2"]);
+    c.cmd(&["SET", "b", "1"]);
+    c.cmd(&["EXEC"]);
+    assert_eq!(sub.read_reply(), pmsg("__keyevent@0__:set", "a"));
+    assert_eq!(sub.read_reply(), pmsg("__keyevent@2__:set", "b"));
+}

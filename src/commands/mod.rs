@@ -9,13 +9,19 @@
 //! The life of a command in [`execute`]:
 //!
 //! ```text
-//! args ─> lookup (unknown command?) ─> arity ─> auth ─> MULTI queueing?
+//! args ─> lookup (unknown command?) ─> arity ─> auth
+//!      ─> session rules (subscribed mode, no-multi, MULTI queueing: +QUEUED)
 //!      ─> take the lock the handler kind asks for, once:
 //!           Read  -> store.read()    Write -> store.write()    Conn -> none
 //!      ─> handler(ctx, store, args)  ── Ok: reply already in ctx.reply
 //!                                    └─ Err(e): partial reply dropped, "-<e>" written
 //!      ─> stats, dirty counter
 //! ```
+//!
+//! After a write, [`run_with_store`] touches WATCHed keys and turns lazily
+//! expired and newly created keys into keyspace events; `ctx.events` are
+//! published (pubsub.rs) after the lock is released. EXEC runs a whole
+//! transaction through [`run_with_store`] under one write lock.
 //!
 //! Handlers validate every argument before touching the store, so an error
 //! never leaves a half-done write behind. The lock is released before the

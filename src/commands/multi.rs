@@ -335,6 +335,9 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     }
     ctx.in_exec = true;
     ctx.reply.array(queue.len());
+    // Keyspace events per database (a queued SELECT changes it), published
+    // once the lock is released.
+    let mut events = Vec::new();
     for argv in &queue {
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let Some((index, command)) = args.first().and_then(|name| lookup(name)) else {
@@ -344,7 +347,11 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         let mark = ctx.reply.buf.len();
         let started = std::time::Instant::now();
         ctx.now_ms = crate::util::now_ms();
+        let db = ctx.client.db;
         let result = super::run_with_store(ctx, command, &args, &mut store);
+        if !ctx.events.is_empty() {
+            events.push((db, std::mem::take(&mut ctx.events)));
+        }
         if let Err(e) = &result {
             ctx.reply.buf.truncate(mark);
             ctx.reply.error(&e.to_string());
@@ -357,6 +364,9 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     }
     ctx.in_exec = false;
     drop(store);
+    for (db, list) in events {
+        server.pubsub.publish_keyspace_events(db, &list);
+    }
     Ok(())
 }
 
