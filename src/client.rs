@@ -19,13 +19,21 @@
 //! LIST, CLIENT KILL) is in [`ClientInfo`], registered in the server's
 //! client map for the life of the connection; the rest is [`ClientState`],
 //! owned by this thread alone.
+//!
+//! Once the client subscribes to a channel (pubsub.rs) a second thread, the
+//! writer, owns the socket's output: from then on each batch of replies is
+//! pushed into the client's [`Mailbox`], where
+//! published messages arrive too, and the writer writes them in order. See
+//! the header of pubsub.rs for the threads involved.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::commands::multi::TxState;
 use crate::commands::{self, Ctx};
+use crate::pubsub::{ClientPubSub, Mailbox, WRITE_BATCH_BYTES};
 use crate::resp::{parse_request, ReplyBuf, Request};
 use crate::server::Server;
 use crate::util::now_ms;
@@ -62,9 +70,41 @@ pub struct ClientInfo {
     pub killed: AtomicBool,
     /// A handle on the socket so CLIENT KILL can wake a blocked read.
     pub stream: Option<TcpStream>,
+    /// Subscribed channels, patterns and shard channels (CLIENT LIST).
+    pub sub_counts: [AtomicUsize; 3],
+    /// Commands queued after MULTI, or -1 outside MULTI (CLIENT LIST multi).
+    pub multi_len: AtomicI64,
+    /// The pub/sub mailbox, once the client has subscribed (CLIENT LIST omem).
+    pub mailbox: std::sync::OnceLock<Arc<Mailbox>>,
 }
 
 impl ClientInfo {
+    /// Bytes and frames waiting in this client's mailbox (omem, oll).
+    pub fn output_queued(&self) -> (usize, usize) {
+        self.mailbox
+            .get()
+            .map_or((0, 0), |m| (m.queued_bytes(), m.queued_frames()))
+    }
+
+    /// Redis's CLIENT LIST flags letters for this client.
+    pub fn flags(&self) -> String {
+        let mut f = String::new();
+        if self
+            .sub_counts
+            .iter()
+            .any(|c| c.load(Ordering::Relaxed) > 0)
+        {
+            f.push('P');
+        }
+        if self.multi_len.load(Ordering::Relaxed) >= 0 {
+            f.push('x');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+
     /// Closes the connection from another thread.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Relaxed);
@@ -72,6 +112,20 @@ impl ClientInfo {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// CLIENT REPLY: whether this client's replies are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    /// Replies are sent (the default).
+    #[default]
+    On,
+    /// CLIENT REPLY OFF: no reply is sent (pub/sub pushes still are).
+    Off,
+    /// CLIENT REPLY SKIP was just run: the next command's reply is dropped.
+    SkipNext,
+    /// This command's reply is dropped.
+    Skip,
 }
 
 /// The state of one connection, owned by its thread.
@@ -92,6 +146,12 @@ pub struct ClientState {
     /// Bytes read from the socket while a blocking command waited (see
     /// blocking.rs); parsed before the next read.
     pub pending_input: Vec<u8>,
+    /// Pub/sub subscriptions and the writer thread (pubsub.rs).
+    pub pubsub: ClientPubSub,
+    /// MULTI queue and WATCHed keys (commands/multi.rs).
+    pub tx: TxState,
+    /// CLIENT REPLY ON|OFF|SKIP.
+    pub reply_mode: ReplyMode,
 }
 
 impl ClientState {
@@ -117,6 +177,9 @@ pub fn detached_client(server: &Server) -> ClientState {
         user: "default".into(),
         close_after_reply: false,
         pending_input: Vec::new(),
+        pubsub: ClientPubSub::default(),
+        tx: TxState::default(),
+        reply_mode: ReplyMode::On,
         info: Arc::new(ClientInfo {
             id,
             addr: "internal:0".into(),
@@ -131,6 +194,9 @@ pub fn detached_client(server: &Server) -> ClientState {
             user: Mutex::new("default".into()),
             killed: AtomicBool::new(false),
             stream: None,
+            sub_counts: Default::default(),
+            multi_len: AtomicI64::new(-1),
+            mailbox: std::sync::OnceLock::new(),
         }),
     }
 }
@@ -152,6 +218,9 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         user: Mutex::new("default".into()),
         killed: AtomicBool::new(false),
         stream: stream.try_clone().ok(),
+        sub_counts: Default::default(),
+        multi_len: AtomicI64::new(-1),
+        mailbox: std::sync::OnceLock::new(),
     });
     log::debug!("accepted client {} from {}", id, info.addr);
     server
@@ -167,9 +236,20 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         close_after_reply: false,
         info,
         pending_input: Vec::new(),
+        pubsub: ClientPubSub::default(),
+        tx: TxState::default(),
+        reply_mode: ReplyMode::On,
     };
     if let Err(e) = connection_loop(&server, stream, &mut state) {
         log::debug!("client {id} closed: {e}");
+    }
+    commands::pubsub::unsubscribe_all(&server, &mut state);
+    commands::multi::unwatch_all(&server, &mut state);
+    if let Some(sub) = state.pubsub.subscriber.take() {
+        sub.mailbox.close();
+        if let Some(writer) = state.pubsub.writer.take() {
+            let _ = writer.join();
+        }
     }
     server
         .clients
@@ -242,8 +322,20 @@ fn connection_loop(
             .last_interaction_ms
             .store(now_ms(), Ordering::Relaxed);
 
-        // One write for the whole batch.
-        if !reply.buf.is_empty() {
+        // One write for the whole batch; once subscribed, the writer
+        // thread does the writing (see pubsub.rs).
+        if let Some(sub) = &state.pubsub.subscriber {
+            if !reply.buf.is_empty() {
+                let batch = std::mem::replace(&mut reply.buf, Vec::with_capacity(256));
+                // Only a subscribed client is in the pubsub class of
+                // client-output-buffer-limit (normal clients: no limit).
+                let limit = state.pubsub.is_subscribed().then_some(&server.pubsub.limit);
+                if sub.mailbox.push(Arc::new(batch), limit).is_err() {
+                    state.info.kill();
+                    return Ok(());
+                }
+            }
+        } else if !reply.buf.is_empty() {
             stream.write_all(&reply.buf)?;
             server
                 .stats
@@ -259,8 +351,57 @@ fn connection_loop(
             read_buf.shrink_to(READ_CHUNK_BYTES);
         }
         if protocol_error || state.close_after_reply {
+            // A subscriber's last replies are still in its mailbox: let the
+            // writer send them before the socket closes.
+            if let Some(sub) = state.pubsub.subscriber.take() {
+                sub.mailbox.close();
+                if let Some(writer) = state.pubsub.writer.take() {
+                    let _ = writer.join();
+                }
+            }
             let _ = stream.shutdown(Shutdown::Both);
             return Ok(());
         }
     }
+}
+
+/// Starts the writer thread of a client that just subscribed: it drains
+/// `mailbox` to `stream` until the mailbox is closed and empty, or the
+/// socket fails (then it kills the client so its reader stops too).
+pub fn start_writer(
+    server: &Arc<Server>,
+    info: &Arc<ClientInfo>,
+    mut stream: TcpStream,
+    mailbox: Arc<Mailbox>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let server = Arc::clone(server);
+    let info = Arc::clone(info);
+    std::thread::Builder::new()
+        .name(format!("client-{}-w", info.id))
+        .stack_size(crate::server::CLIENT_STACK_BYTES)
+        .spawn(move || {
+            let mut out: Vec<u8> = Vec::with_capacity(WRITE_BATCH_BYTES);
+            while let Some(first) = mailbox.pop() {
+                out.extend_from_slice(&first);
+                while out.len() < WRITE_BATCH_BYTES {
+                    match mailbox.try_pop() {
+                        Some(f) => out.extend_from_slice(&f),
+                        None => break,
+                    }
+                }
+                if stream.write_all(&out).is_err() {
+                    mailbox.close();
+                    info.kill();
+                    return;
+                }
+                server
+                    .stats
+                    .net_output_bytes
+                    .fetch_add(out.len() as u64, Ordering::Relaxed);
+                out.clear();
+                if out.capacity() > 4 * WRITE_BATCH_BYTES {
+                    out.shrink_to(WRITE_BATCH_BYTES);
+                }
+            }
+        })
 }

@@ -578,6 +578,9 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
                 }
                 return Ok(parts.join(" "));
             }
+            if param.name == "notify-keyspace-events" {
+                return crate::pubsub::normalize_notify_flags(value).map_err(ConfigError);
+            }
             Ok(value.to_string())
         }
     }

@@ -46,7 +46,7 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
     let mut deleted = 0;
     for db_index in 0..db_count {
         loop {
-            let (sampled, expired) = {
+            let (sampled, expired, expired_keys) = {
                 let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
                 let db = store.db_mut(db_index);
                 if db.expires_len() == 0 {
@@ -63,8 +63,9 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
                         expired += 1;
                     }
                 }
-                (samples, expired)
+                (samples, expired, store.take_expired())
             };
+            publish_expired(server, expired_keys);
             deleted += expired;
             if sampled == 0
                 || expired * 100 <= sampled * ACCEPTABLE_STALE_PERC
@@ -78,6 +79,19 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
         }
     }
     deleted
+}
+
+/// Publishes `expired` keyspace events for keys the cycle deleted (after
+/// the lock is released).
+fn publish_expired(server: &Server, keys: Vec<(usize, Vec<u8>)>) {
+    if keys.is_empty() || !server.notify_enabled.load(Ordering::Relaxed) {
+        return;
+    }
+    for (db, key) in keys {
+        server
+            .pubsub
+            .publish_keyspace_events(db, &[('x', "expired", key)]);
+    }
 }
 
 /// Starts the `active-expire` thread; it stops when the server shuts down.

@@ -19,6 +19,9 @@
 //! 7. [`config`]: every redis.conf directive, from file, command line or
 //!    CONFIG SET.
 //!
+//! 8. [`pubsub`]: channels, patterns and each subscriber's mailbox (and
+//!    the writer thread a subscribed client gets).
+//!
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
 
@@ -32,6 +35,7 @@ pub mod expire;
 pub mod memory;
 pub mod number;
 pub mod persistence;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;

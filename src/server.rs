@@ -145,6 +145,10 @@ pub struct Server {
     pub active_expire_enabled: AtomicBool,
     /// The address the listener is bound to.
     pub local_addr: Mutex<Option<SocketAddr>>,
+    /// Channels, patterns and subscribers' mailboxes (pubsub.rs).
+    pub pubsub: crate::pubsub::PubSub,
+    /// Versions of WATCHed keys (commands/multi.rs).
+    pub watches: crate::commands::multi::WatchRegistry,
 }
 
 impl Server {
@@ -175,6 +179,8 @@ impl Server {
             active_expire_enabled: AtomicBool::new(true),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
+            pubsub: crate::pubsub::PubSub::new(),
+            watches: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)
@@ -200,6 +206,15 @@ impl Server {
                 .unwrap_or("")
                 .is_empty(),
             Ordering::Relaxed,
+        );
+        let notify = config.get("notify-keyspace-events").unwrap_or("");
+        self.pubsub.notify_flags.store(
+            crate::pubsub::parse_notify_flags(notify).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        crate::pubsub::set_output_limit(
+            &self.pubsub.limit,
+            config.get("client-output-buffer-limit").unwrap_or(""),
         );
         // requirepass is the default user's password, as in Redis.
         let pass = config.get("requirepass").unwrap_or("").to_string();

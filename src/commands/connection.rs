@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{cmd, Command, Ctx, Group, Handler};
-use crate::client::ClientInfo;
+use crate::client::{ClientInfo, ReplyMode};
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
 
@@ -194,6 +194,7 @@ fn validate_client_name(name: &[u8]) -> CmdResult {
 
 /// One CLIENT LIST / CLIENT INFO line, with Redis's fields.
 pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
+    let (omem, oll) = info.output_queued();
     let name =
         String::from_utf8_lossy(&info.name.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     let (lib_name, lib_ver) = info.lib.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -203,14 +204,22 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
         name,
         (now_ms - info.created_ms) / 1000,
         (now_ms - info.last_interaction_ms.load(Ordering::Relaxed)) / 1000,
+        info.flags(),
         info.db.load(Ordering::Relaxed),
+        info.sub_counts[0].load(Ordering::Relaxed),
+        info.sub_counts[1].load(Ordering::Relaxed),
+        info.sub_counts[2].load(Ordering::Relaxed),
+        info.multi_len.load(Ordering::Relaxed),
+        oll,
+        omem,
+        omem,
         last_cmd,
         info.resp.load(Ordering::Relaxed),
         lib_name,
@@ -433,8 +442,16 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             _ => return Err(CmdError::Syntax),
         },
         (b"REPLY", 3) => match args[2].to_ascii_lowercase().as_slice() {
-            b"on" => ctx.reply.ok(),
-            b"off" | b"skip" => {}
+            b"on" => {
+                ctx.client.reply_mode = ReplyMode::On;
+                ctx.reply.ok();
+            }
+            b"off" => ctx.client.reply_mode = ReplyMode::Off,
+            b"skip" => {
+                if ctx.client.reply_mode != ReplyMode::Off {
+                    ctx.client.reply_mode = ReplyMode::SkipNext;
+                }
+            }
             _ => return Err(CmdError::Syntax),
         },
         (b"UNPAUSE", 2) => ctx.reply.ok(),

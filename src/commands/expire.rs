@@ -178,8 +178,10 @@ fn expire_generic(
     }
     if at <= now {
         db.remove(args[1]);
+        ctx.notify('g', "del", args[1]);
     } else {
         db.set_expire(args[1], at, now);
+        ctx.notify('g', "expire", args[1]);
     }
     ctx.dirty += 1;
     ctx.reply.integer(1);
@@ -250,6 +252,7 @@ fn persist_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     let done = ctx.db_mut(store).persist(args[1], now);
     if done {
         ctx.dirty += 1;
+        ctx.notify('g', "persist", args[1]);
     }
     ctx.reply.integer(done as i64);
     Ok(())

@@ -195,6 +195,7 @@ fn del_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         db.expire_if_needed(key, now);
         if db.remove(key).is_some() {
             removed += 1;
+            ctx.notify('g', "del", key);
         }
     }
     ctx.dirty += removed;
@@ -375,6 +376,8 @@ fn rename_generic(
     db.remove(args[2]);
     db.set_with_expire(args[2], entry.value, entry.expire_ms, now);
     ctx.dirty += 1;
+    ctx.notify('g', "rename_from", args[1]);
+    ctx.notify('g', "rename_to", args[2]);
     Ok(true)
 }
 
@@ -422,6 +425,8 @@ fn move_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         .db_mut(target)
         .set_with_expire(args[1], entry.value, entry.expire_ms, now);
     ctx.dirty += 1;
+    ctx.notify('g', "move_from", args[1]);
+    ctx.notify('g', "move_to", args[1]);
     ctx.reply.integer(1);
     Ok(())
 }
@@ -463,6 +468,7 @@ fn copy_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     dst.remove(args[2]);
     dst.set_with_expire(args[2], entry.value, entry.expire_ms, now);
     ctx.dirty += 1;
+    ctx.notify('g', "copy_to", args[2]);
     ctx.reply.integer(1);
     Ok(())
 }

@@ -9,13 +9,19 @@
 //! The life of a command in [`execute`]:
 //!
 //! ```text
-//! args ─> lookup (unknown command?) ─> arity ─> auth ─> MULTI queueing?
+//! args ─> lookup (unknown command?) ─> arity ─> auth
+//!      ─> session rules (subscribed mode, no-multi, MULTI queueing: +QUEUED)
 //!      ─> take the lock the handler kind asks for, once:
 //!           Read  -> store.read()    Write -> store.write()    Conn -> none
 //!      ─> handler(ctx, store, args)  ── Ok: reply already in ctx.reply
 //!                                    └─ Err(e): partial reply dropped, "-<e>" written
 //!      ─> stats, dirty counter
 //! ```
+//!
+//! After a write, [`run_with_store`] touches WATCHed keys and turns lazily
+//! expired and newly created keys into keyspace events; `ctx.events` are
+//! published (pubsub.rs) after the lock is released. EXEC runs a whole
+//! transaction through [`run_with_store`] under one write lock.
 //!
 //! Handlers validate every argument before touching the store, so an error
 //! never leaves a half-done write behind. The lock is released before the
@@ -28,6 +34,8 @@ pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod streams;
@@ -190,7 +198,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 11] {
+pub fn families() -> [&'static [Command]; 13] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -198,6 +206,8 @@ pub fn families() -> [&'static [Command]; 11] {
         lists::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
+        pubsub::COMMANDS,
+        multi::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
         hashes::COMMANDS,
@@ -340,7 +350,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let started = Instant::now();
     let found = lookup(first);
     let result = match found {
-        None => Err(unknown_command(args)),
+        None => Err(multi::reject(ctx, None, unknown_command(args))),
         Some((index, command)) => run(ctx, index, command, args),
     };
     if let Err(e) = &result {
@@ -369,14 +379,39 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
             blocking::serve_ready(ctx.server);
         }
     }
+    apply_reply_mode(ctx, found.map(|(_, c)| c), reply_mark);
+    publish_events(ctx);
+}
+
+/// CLIENT REPLY OFF / SKIP: drops this command's reply, except pub/sub
+/// confirmations, which Redis always sends (they are pushes).
+fn apply_reply_mode(ctx: &mut Ctx, command: Option<&Command>, reply_mark: usize) {
+    use crate::client::ReplyMode;
+    let is_pubsub = command.is_some_and(|c| c.name.ends_with("subscribe"));
+    match ctx.client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => {
+            if !is_pubsub {
+                ctx.reply.buf.truncate(reply_mark);
+            }
+        }
+        ReplyMode::SkipNext => ctx.client.reply_mode = ReplyMode::Skip,
+        ReplyMode::Skip => {
+            if !is_pubsub {
+                ctx.reply.buf.truncate(reply_mark);
+            }
+            ctx.client.reply_mode = ReplyMode::On;
+        }
+    }
 }
 
 fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -> CmdResult {
     if !arity_ok(command.arity, args.len()) {
-        return Err(CmdError::WrongArity(command.name.to_string()));
+        let e = CmdError::WrongArity(command.name.to_string());
+        return Err(multi::reject(ctx, Some(command), e));
     }
     if !ctx.client.authenticated && !command.has_flag("no_auth") && ctx.server.auth_required() {
-        return Err(CmdError::NoAuth);
+        return Err(multi::reject(ctx, Some(command), CmdError::NoAuth));
     }
     ctx.now_ms = crate::util::now_ms();
     // ACL: free for the unrestricted default user, checked for everyone else.
@@ -386,7 +421,12 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
             .acl_default_restricted
             .load(std::sync::atomic::Ordering::Relaxed)
     {
-        acl::check_permission(ctx, index, command, args)?;
+        if let Err(e) = acl::check_permission(ctx, index, command, args) {
+            return Err(multi::reject(ctx, Some(command), e));
+        }
+    }
+    if let Some(result) = session_rules(ctx, command, args) {
+        return result;
     }
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
@@ -394,10 +434,10 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
             let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
             f(ctx, &store, args)
         }
-        Handler::Write(f) => {
+        Handler::Write(_) => {
             let waiter = {
                 let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-                f(ctx, &mut store, args)?;
+                run_with_store(ctx, command, args, &mut store)?;
                 match ctx.block.take() {
                     None => return Ok(()),
                     // Registered under the write lock: no push can be missed.
@@ -407,10 +447,198 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
             blocking::wait(ctx, waiter, |ctx| {
                 ctx.now_ms = crate::util::now_ms();
                 let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-                f(ctx, &mut store, args)
+                run_with_store(ctx, command, args, &mut store)
             })
         }
     }
+}
+
+// ---- pub/sub, MULTI and keyspace-event parts of the dispatcher ----------
+
+/// The connection-mode rules checked before a command runs: subscribed
+/// mode (RESP2), commands refused inside MULTI, RESET's cleanup, and MULTI
+/// queuing. Some(result) means the command was answered here.
+fn session_rules(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> Option<CmdResult> {
+    if let Some(result) = pubsub::subscribed_mode_check(ctx, command, args) {
+        return Some(result.map_err(|e| multi::reject(ctx, Some(command), e)));
+    }
+    if let Some(e) = multi::refuse_in_multi(ctx, command) {
+        return Some(Err(multi::reject(ctx, Some(command), e)));
+    }
+    if command.name == "reset" {
+        pubsub::unsubscribe_all(ctx.server, ctx.client);
+        multi::reset(ctx.server, ctx.client);
+    }
+    if multi::queue_if_in_multi(ctx, command, args) {
+        return Some(Ok(()));
+    }
+    None
+}
+
+/// Runs a command with the store lock already held (by the dispatcher, or
+/// by EXEC for a whole transaction). Read handlers get the store shared,
+/// Conn handlers run as usual (they must not lock the store). After a
+/// write: WATCHed keys are touched, keys deleted by lazy expiry become
+/// `expired` events, and created keys `new` events.
+pub fn run_with_store(
+    ctx: &mut Ctx,
+    command: &'static Command,
+    args: &[&[u8]],
+    store: &mut Store,
+) -> CmdResult {
+    match command.handler {
+        Handler::Conn(f) => f(ctx, args),
+        Handler::Read(f) => f(ctx, store, args),
+        Handler::Write(f) => {
+            let dirty_before = ctx.dirty;
+            let events_mark = ctx.events.len();
+            let absent = absent_keys_for_new_events(ctx, command, args, store);
+            let result = f(ctx, store, args);
+            after_write(ctx, command, args, store, result.is_ok(), dirty_before);
+            let mut before: Vec<(char, &'static str, Vec<u8>)> = Vec::new();
+            for (db, key) in store.take_expired() {
+                if db == ctx.client.db {
+                    before.push(('x', "expired", key));
+                }
+            }
+            if result.is_ok() {
+                for key in absent {
+                    if ctx.db(store).contains(&key, ctx.now_ms) {
+                        before.push(('n', "new", key));
+                    }
+                }
+            }
+            if !before.is_empty() && notify_on(ctx) {
+                ctx.events.splice(events_mark..events_mark, before);
+            }
+            result
+        }
+    }
+}
+
+fn notify_on(ctx: &Ctx) -> bool {
+    ctx.server
+        .notify_enabled
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The command's keys that do not exist yet, when `new` events are on.
+fn absent_keys_for_new_events(
+    ctx: &Ctx,
+    command: &Command,
+    args: &[&[u8]],
+    store: &Store,
+) -> Vec<Vec<u8>> {
+    let flags = ctx
+        .server
+        .pubsub
+        .notify_flags
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if !notify_on(ctx) || flags & crate::pubsub::NOTIFY_NEW == 0 {
+        return Vec::new();
+    }
+    let db = ctx.db(store);
+    command
+        .key_positions(args.len())
+        .into_iter()
+        .filter_map(|i| args.get(i))
+        .filter(|k| !db.contains(k, ctx.now_ms))
+        .map(|k| k.to_vec())
+        .collect()
+}
+
+/// Signals WATCHers after a successful write (Redis's signalModifiedKey).
+fn after_write(
+    ctx: &mut Ctx,
+    command: &Command,
+    args: &[&[u8]],
+    store: &Store,
+    ok: bool,
+    dirty_before: u64,
+) {
+    let watches = &ctx.server.watches;
+    if !ok || !watches.is_active() {
+        return;
+    }
+    match command.name {
+        "flushdb" => watches.touch_db(ctx.client.db),
+        "flushall" => (0..store.dbs.len()).for_each(|db| watches.touch_db(db)),
+        "swapdb" => {
+            for arg in &args[1..] {
+                if let Some(db) = crate::number::parse_i64(arg) {
+                    watches.touch_db(db as usize);
+                }
+            }
+        }
+        _ if ctx.dirty > dirty_before => {
+            for i in command.key_positions(args.len()) {
+                if let Some(key) = args.get(i) {
+                    watches.touch(ctx.client.db, key);
+                }
+            }
+            for (db, key) in keys_outside_key_spec(ctx.client.db, command, args) {
+                watches.touch(db, key);
+            }
+        }
+        // SORT ... STORE dst touches dst even when the result is empty.
+        _ if command.name == "sort" => {
+            for (db, key) in keys_outside_key_spec(ctx.client.db, command, args) {
+                watches.touch(db, key);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Keys a write touches that its table row's key positions do not list:
+/// SORT / GEORADIUS* `STORE`/`STOREDIST` destinations, and the target
+/// database of MOVE and COPY ... DB.
+fn keys_outside_key_spec<'a>(
+    db: usize,
+    command: &Command,
+    args: &[&'a [u8]],
+) -> Vec<(usize, &'a [u8])> {
+    let mut out = Vec::new();
+    let parse_db = |a: &[u8]| crate::number::parse_i64(a).map(|n| n.max(0) as usize);
+    match command.name {
+        "move" => {
+            if let (Some(key), Some(target)) = (args.get(1), args.get(2).and_then(|a| parse_db(a)))
+            {
+                out.push((target, *key));
+            }
+        }
+        "copy" => {
+            let target = args
+                .windows(2)
+                .skip(3)
+                .find(|w| w[0].eq_ignore_ascii_case(b"db"))
+                .and_then(|w| parse_db(w[1]));
+            if let (Some(t), Some(key)) = (target, args.get(2)) {
+                out.push((t, *key));
+            }
+        }
+        "sort" | "georadius" | "georadiusbymember" => {
+            for w in args.windows(2) {
+                if w[0].eq_ignore_ascii_case(b"store") || w[0].eq_ignore_ascii_case(b"storedist") {
+                    out.push((db, w[1]));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Publishes the keyspace events the command raised, now that the store
+/// lock is released.
+fn publish_events(ctx: &mut Ctx) {
+    if ctx.events.is_empty() {
+        return;
+    }
+    let events = std::mem::take(&mut ctx.events);
+    ctx.server
+        .pubsub
+        .publish_keyspace_events(ctx.client.db, &events);
 }
 
 #[cfg(test)]

@@ -260,6 +260,16 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// The largest number of bytes queued for any client (pub/sub mailboxes).
+fn max_output_queued(ctx: &Ctx) -> usize {
+    let clients = ctx.server.clients.lock().unwrap_or_else(|p| p.into_inner());
+    clients
+        .values()
+        .map(|c| c.output_queued().0)
+        .max()
+        .unwrap_or(0)
+}
+
 fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
     use std::fmt::Write as _;
     let s = &ctx.server.stats;
@@ -291,9 +301,10 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "clients" => {
             let _ = write!(
                 out,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 ctx.server.client_count(),
                 config.get("maxclients").unwrap_or("10000"),
+                max_output_queued(ctx),
                 ctx.server.blocked_clients.load(Ordering::Relaxed),
             );
         }
@@ -319,7 +330,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nlatest_fork_usec:0\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
                 get(&s.total_connections_received),
                 get(&s.total_commands_processed),
                 get(&s.net_input_bytes),
@@ -328,6 +339,8 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 store.expired_keys(),
                 get(&s.keyspace_hits),
                 get(&s.keyspace_misses),
+                ctx.server.pubsub.count(crate::pubsub::Kind::Channel),
+                ctx.server.pubsub.count(crate::pubsub::Kind::Pattern),
                 get(&s.total_error_replies),
             );
         }

@@ -212,6 +212,10 @@ fn set_generic(
         ExpireChange::Clear | ExpireChange::Persist => db.set(key, v, now),
     }
     ctx.dirty += 1;
+    ctx.notify('$', "set", key);
+    if let ExpireChange::At(at) = opts.expire {
+        ctx.notify('g', if at <= now { "del" } else { "expire" }, key);
+    }
     Ok(true)
 }
 
@@ -294,6 +298,7 @@ fn getdel_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
             ctx.reply.bulk(v);
             db.remove(args[1]);
             ctx.dirty += 1;
+            ctx.notify('g', "del", args[1]);
         }
     }
     Ok(())
@@ -314,14 +319,17 @@ fn getex_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
         ExpireChange::At(at) if at <= now => {
             db.remove(args[1]);
             ctx.dirty += 1;
+            ctx.notify('g', "del", args[1]);
         }
         ExpireChange::At(at) => {
             db.set_expire(args[1], at, now);
             ctx.dirty += 1;
+            ctx.notify('g', "expire", args[1]);
         }
         ExpireChange::Persist => {
             if db.persist(args[1], now) {
                 ctx.dirty += 1;
+                ctx.notify('g', "persist", args[1]);
             }
         }
         _ => {}
@@ -360,6 +368,7 @@ fn mset_generic(
     }
     for kv in args[1..].chunks(2) {
         db.set(kv[0], Value::string(kv[1]), now);
+        ctx.notify('$', "set", kv[0]);
     }
     ctx.dirty += (args.len() / 2) as u64;
     Ok(true)
@@ -407,6 +416,7 @@ fn append_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
         Some(_) => return Err(CmdError::WrongType),
     };
     ctx.dirty += 1;
+    ctx.notify('$', "append", args[1]);
     ctx.reply.integer(len as i64);
     Ok(())
 }
@@ -485,6 +495,7 @@ fn setrange_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
         Some(_) => return Err(CmdError::WrongType),
     };
     ctx.dirty += 1;
+    ctx.notify('$', "setrange", args[1]);
     ctx.reply.integer(len as i64);
     Ok(())
 }
@@ -507,6 +518,7 @@ fn incr_generic(ctx: &mut Ctx, store: &mut Store, key: &[u8], delta: i64) -> Cmd
         db.set(key, Value::string(text), now);
     }
     ctx.dirty += 1;
+    ctx.notify('$', "incrby", key);
     ctx.reply.integer(new);
     Ok(())
 }
@@ -553,6 +565,7 @@ fn incrbyfloat_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdR
     let text = format_incr_float(new);
     db.set_keep_ttl(args[1], Value::string(text.as_bytes()), now);
     ctx.dirty += 1;
+    ctx.notify('$', "incrbyfloat", args[1]);
     ctx.reply.bulk(text.as_bytes());
     Ok(())
 }

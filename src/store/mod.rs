@@ -59,6 +59,9 @@ pub struct Db {
     expires: Dict<()>,
     /// Keys deleted because their TTL passed (INFO stats expired_keys).
     pub expired_keys: u64,
+    /// Keys deleted by expiry since the last [`Store::take_expired`]: the
+    /// dispatcher and the active cycle turn them into `expired` events.
+    pub expired_log: Vec<Vec<u8>>,
 }
 
 impl Db {
@@ -108,11 +111,17 @@ impl Db {
         self.get(key, now_ms).is_some()
     }
 
+    /// True when `key` is in the keyspace, even if its TTL has passed.
+    pub fn contains_any(&self, key: &[u8]) -> bool {
+        self.dict.get(key).is_some()
+    }
+
     /// Deletes `key` if its TTL has passed; returns true if it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
         if self.dict.get(key).is_some_and(|e| e.is_expired(now_ms)) {
             self.remove(key);
             self.expired_keys += 1;
+            self.expired_log.push(key.to_vec());
             return true;
         }
         false
@@ -267,6 +276,16 @@ impl Store {
     /// Total keys in every database.
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(Db::len).sum()
+    }
+
+    /// Takes the keys deleted by expiry since the last call, with their
+    /// database index (for `expired` keyspace events).
+    pub fn take_expired(&mut self) -> Vec<(usize, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            out.extend(db.expired_log.drain(..).map(|k| (i, k)));
+        }
+        out
     }
 
     /// Keys deleted by expiry, over all databases.
