@@ -128,6 +128,8 @@ pub struct Server {
     pub active_expire_enabled: AtomicBool,
     /// The address the listener is bound to.
     pub local_addr: Mutex<Option<SocketAddr>>,
+    /// RDB save state (INFO persistence, BGSAVE, MISCONF).
+    pub rdb: crate::persistence::SaveState,
 }
 
 impl Server {
@@ -150,6 +152,7 @@ impl Server {
             active_expire_enabled: AtomicBool::new(true),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
+            rdb: crate::persistence::SaveState::new(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -24,6 +24,7 @@
 pub mod connection;
 pub mod expire;
 pub mod keys;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 
@@ -180,13 +181,14 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 5] {
+pub fn families() -> [&'static [Command]; 6] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 
@@ -326,6 +328,13 @@ fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
     }
     if !ctx.client.authenticated && !command.has_flag("no_auth") && ctx.server.auth_required() {
         return Err(CmdError::NoAuth);
+    }
+    // Redis refuses writes (and PING) while RDB saving is failing and
+    // stop-writes-on-bgsave-error is on.
+    if (command.is_write() || command.name == "ping")
+        && crate::persistence::writes_denied(ctx.server)
+    {
+        return Err(CmdError::MisConf);
     }
     ctx.now_ms = crate::util::now_ms();
     match command.handler {

