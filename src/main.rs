@@ -294,9 +294,12 @@ fn main() -> ExitCode {
     let databases = config.get_i64("databases").max(1) as usize;
     let rdb_path = persistence::rdb_path(&config);
     let mut store = Store::new(databases);
-    match persistence::load(&rdb_path, &mut store, util::now_ms()) {
-        Ok(Some(report)) => persistence::log_load(&rdb_path, &report),
-        Ok(None) => log::info!("No RDB file '{}' found: starting empty", rdb_path.display()),
+    let loaded = match persistence::load(&rdb_path, &mut store, util::now_ms()) {
+        Ok(Some(report)) => Some(report),
+        Ok(None) => {
+            log::info!("No RDB file '{}' found: starting empty", rdb_path.display());
+            None
+        }
         Err(e) => {
             // Never start empty over a file we could not read: a save
             // would replace the user's data.
@@ -304,8 +307,11 @@ fn main() -> ExitCode {
             log::logger().flush();
             return ExitCode::FAILURE;
         }
-    }
+    };
     let server = Server::new(config, store);
+    if let Some(report) = &loaded {
+        persistence::record_load(&server, &rdb_path, report);
+    }
     let listener = match server::bind(&server) {
         Ok(l) => l,
         Err(e) => {

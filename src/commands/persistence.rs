@@ -313,7 +313,7 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
     }
     match rdb_save::load(&path, &mut store, crate::util::now_ms()) {
-        Ok(Some(report)) => rdb_save::log_load(&path, &report),
+        Ok(Some(report)) => rdb_save::record_load(server, &path, &report),
         Ok(None) => {}
         Err(e) => {
             log::warn!("{e}");
@@ -322,6 +322,93 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ));
         }
     }
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// DEBUG DIGEST — a 40-hex-digit digest of the whole dataset, all zeros
+/// when it is empty; equal datasets give equal digests whatever the order
+/// of keys and of set and hash members (used to check a save/reload
+/// round trip). Not Redis's SHA-1 mix, so not comparable across servers.
+pub fn debug_digest(ctx: &mut Ctx) -> CmdResult {
+    let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+    let mut digest = [0u64; 3];
+    for (index, db) in store.dbs.iter().enumerate() {
+        for (key, entry) in db.iter() {
+            if entry.is_expired(ctx.now_ms) {
+                continue;
+            }
+            let mut parts: Vec<Vec<u8>> = vec![index.to_string().into_bytes(), key.to_vec()];
+            let mut items: Vec<Vec<u8>> = match rdb_save::to_rdb_value(&entry.value) {
+                rdb::RdbValue::String(s) => vec![s],
+                rdb::RdbValue::List(l) => l,
+                rdb::RdbValue::Set(mut m) => {
+                    m.sort();
+                    m
+                }
+                rdb::RdbValue::Hash(mut h) => {
+                    h.sort();
+                    h.into_iter().flat_map(|(f, v)| [f, v]).collect()
+                }
+                rdb::RdbValue::ZSet(z) => z
+                    .into_iter()
+                    .flat_map(|(m, s)| [m, s.to_string().into_bytes()])
+                    .collect(),
+            };
+            parts.push(entry.value.type_name().as_bytes().to_vec());
+            parts.append(&mut items);
+            if entry.expire_ms != NO_EXPIRE {
+                parts.push(entry.expire_ms.to_string().into_bytes());
+            }
+            for (seed, slot) in digest.iter_mut().enumerate() {
+                *slot ^= crc64(seed as u64 + 1, &parts.join(&0xffu8));
+            }
+        }
+    }
+    drop(store);
+    let text = format!(
+        "{:016x}{:016x}{:08x}",
+        digest[0], digest[1], digest[2] as u32
+    );
+    ctx.reply.simple(&text);
+    Ok(())
+}
+
+/// DEBUG POPULATE count [prefix] [size] — creates keys `prefix:N` holding
+/// `value:N` (padded or cut to `size` bytes when given) for N in
+/// 0..count, skipping keys that exist. `+OK`.
+pub fn debug_populate(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let count = args
+        .first()
+        .and_then(|a| parse_i64(a))
+        .filter(|&n| n >= 0)
+        .ok_or_else(|| CmdError::err("count must be a positive integer"))?;
+    let prefix = args.get(1).copied().unwrap_or(b"key");
+    let size = match args.get(2) {
+        Some(a) => Some(
+            parse_i64(a)
+                .filter(|&n| n >= 0)
+                .ok_or(CmdError::NotInteger)? as usize,
+        ),
+        None => None,
+    };
+    let now = ctx.now_ms;
+    let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+    let db = store.db_mut(ctx.client.db);
+    for n in 0..count {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(format!(":{n}").as_bytes());
+        if db.contains(&key, now) {
+            continue;
+        }
+        let mut value = format!("value:{n}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        db.set(&key, crate::store::Value::string(value), now);
+        ctx.dirty += 1;
+    }
+    drop(store);
     ctx.reply.ok();
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! while the parent goes on serving, copy-on-write pages keeping the two
 //! apart. Our store is one `RwLock<Store>` shared by threads, so we get the
 //! same point-in-time view by copying it: [`Snapshot::take`] runs under the
-//! *read* lock and converts every live key straight into the codec's plain
+//! *read* lock and converts every key straight into the codec's plain
 //! [`RdbEntry`] form (one copy, which is also exactly what the writer needs).
 //! Readers keep running during the copy; writers wait for it. The slow part,
 //! encoding, compressing, writing and fsyncing the file, then happens in the
@@ -32,17 +32,28 @@
 //! Any failure removes the temporary file and leaves the previous dump.rdb
 //! as it was; a crash mid-write (kill -9) leaves only a stray temp file.
 //!
-//! Expired keys are left out of the snapshot (a load would drop them anyway).
 
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::rdb::{RdbEntry, RdbWriter, WriteOptions};
 use super::to_rdb_value;
 use crate::store::{Store, NO_EXPIRE};
+
+/// How a write may be slowed, watched and stopped (BGSAVE uses all three).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WriteControl<'a> {
+    /// Sleep this many microseconds after each key (`rdb-key-save-delay`,
+    /// a testing aid).
+    pub key_delay_us: u64,
+    /// Checked after each key: when set, the write stops with an error.
+    pub abort: Option<&'a AtomicBool>,
+    /// Incremented after each key (INFO current_save_keys_processed).
+    pub processed: Option<&'a AtomicU64>,
+}
 
 /// Distinguishes the temporary files of saves running at the same time.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -52,13 +63,13 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 pub struct DbSnapshot {
     /// Database number.
     pub index: usize,
-    /// Its live keys.
+    /// Its keys.
     pub entries: Vec<RdbEntry>,
     /// How many of them have a TTL (the RESIZEDB hint).
     pub expires: u64,
 }
 
-/// A copy of every live key in every database.
+/// A copy of every key in every database.
 #[derive(Debug)]
 pub struct Snapshot {
     /// Non-empty databases, in number order.
@@ -82,10 +93,9 @@ impl Snapshot {
             }
             let mut entries = Vec::with_capacity(db.len());
             let mut expires = 0;
+            // Keys already expired but not yet collected are saved too, as
+            // Redis does: the loader decides (a master drops them).
             for (key, entry) in db.iter() {
-                if entry.is_expired(now_ms) {
-                    continue;
-                }
                 let expire_ms = (entry.expire_ms != NO_EXPIRE).then_some(entry.expire_ms);
                 expires += u64::from(expire_ms.is_some());
                 entries.push(RdbEntry {
@@ -118,7 +128,12 @@ impl Snapshot {
     }
 
     /// Writes the snapshot as a complete RDB file into `out`.
-    pub fn write_to<W: io::Write>(&self, out: W, options: WriteOptions) -> io::Result<W> {
+    pub fn write_to<W: io::Write>(
+        &self,
+        out: W,
+        options: WriteOptions,
+        control: WriteControl,
+    ) -> io::Result<W> {
         let mut writer = RdbWriter::new(out, options)?;
         let used_mem = crate::commands::server::rss_bytes();
         writer.write_default_aux(self.taken_ms / 1000, used_mem)?;
@@ -126,6 +141,15 @@ impl Snapshot {
             writer.select_db(db.index, db.entries.len() as u64, db.expires)?;
             for entry in &db.entries {
                 writer.write_entry(entry)?;
+                if let Some(processed) = control.processed {
+                    processed.fetch_add(1, Ordering::Relaxed);
+                }
+                if control.key_delay_us > 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(control.key_delay_us));
+                }
+                if control.abort.is_some_and(|a| a.load(Ordering::Relaxed)) {
+                    return Err(io::Error::other("save aborted"));
+                }
             }
         }
         writer.finish()
@@ -139,6 +163,7 @@ pub fn write_atomically(
     snapshot: &Snapshot,
     path: &Path,
     options: WriteOptions,
+    control: WriteControl,
     running: Option<&Mutex<Option<PathBuf>>>,
 ) -> io::Result<u64> {
     let dir = match path.parent() {
@@ -167,7 +192,7 @@ pub fn write_atomically(
                 ),
             )
         })?;
-        let file = snapshot.write_to(file, options)?;
+        let file = snapshot.write_to(file, options, control)?;
         file.sync_all()?;
         let size = file.metadata()?.len();
         drop(file);
