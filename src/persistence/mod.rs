@@ -493,7 +493,13 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
     state
         .last_bgsave_try_s
         .store(started_ms / 1000, Ordering::Relaxed);
+    let copy_started = Instant::now();
     let snapshot = take_snapshot(server);
+    log::info!(
+        "Snapshot of {} keys taken in {:.1} ms (writers waited for it)",
+        snapshot.key_count(),
+        copy_started.elapsed().as_secs_f64() * 1000.0
+    );
     state
         .save_keys_total
         .store(snapshot.key_count(), Ordering::Relaxed);
