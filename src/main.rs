@@ -16,6 +16,8 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
@@ -220,11 +222,15 @@ fn wait_for_signal(set: &libc::sigset_t) -> i32 {
 /// The `signals` thread: SIGTERM (docker stop) and SIGINT (Ctrl-C) shut
 /// down like SHUTDOWN with the flags from shutdown-on-sigterm /
 /// shutdown-on-sigint ("default": save if save points are configured).
-fn start_signal_thread(server: std::sync::Arc<Server>, set: libc::sigset_t) -> std::io::Result<()> {
+fn start_signal_thread(server: Arc<Server>, set: libc::sigset_t) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || loop {
             let signal = wait_for_signal(&set);
+            if server.rdb.shutdown_in_progress.swap(true, Ordering::AcqRel) {
+                // A second signal while the first one's save runs.
+                persistence::exit_now(&server);
+            }
             let (name, directive) = if signal == libc::SIGINT {
                 ("SIGINT", "shutdown-on-sigint")
             } else {
@@ -238,8 +244,22 @@ fn start_signal_thread(server: std::sync::Arc<Server>, set: libc::sigset_t) -> s
                 now: mode.contains("now"),
                 force: mode.contains("force"),
             };
-            if persistence::prepare_for_shutdown(&server, flags).is_err() {
-                log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+            // Shut down in another thread so this one can see a second
+            // signal while the save runs.
+            let shutdown_server = Arc::clone(&server);
+            let started = std::thread::Builder::new()
+                .name("shutdown".into())
+                .spawn(move || {
+                    if persistence::prepare_for_shutdown(&shutdown_server, flags).is_err() {
+                        log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+                        shutdown_server
+                            .rdb
+                            .shutdown_in_progress
+                            .store(false, Ordering::Release);
+                    }
+                });
+            if started.is_err() {
+                persistence::exit_now(&server);
             }
         })?;
     Ok(())

@@ -94,6 +94,13 @@ pub struct SaveState {
     pub last_load_keys_expired: AtomicU64,
     /// The temporary file a running BGSAVE writes, removed on shutdown.
     pub bgsave_temp_file: Mutex<Option<PathBuf>>,
+    /// Held by a foreground save (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD)
+    /// while it writes, so two never share the temporary file. Taken after
+    /// the store lock, never before it.
+    pub sync_save: Mutex<()>,
+    /// A signal started a shutdown that has not finished (a second signal
+    /// then exits at once).
+    pub shutdown_in_progress: AtomicBool,
 }
 
 impl SaveState {
@@ -441,12 +448,25 @@ pub fn save_now(server: &Server) -> Result<(), SaveError> {
 /// Writes `snapshot` to the RDB file in the calling thread and records the
 /// result (dirty counter, LASTSAVE, rdb_saves, the log).
 pub fn save_snapshot(server: &Server, snapshot: &Snapshot) -> Result<(), SaveError> {
-    let (path, options) = {
+    let (path, options, key_delay_us) = {
         let config = server.config();
-        (rdb_path(&config), write_options(&config))
+        (
+            rdb_path(&config),
+            write_options(&config),
+            config.get_i64("rdb-key-save-delay").max(0) as u64,
+        )
     };
-    let control = snapshot::WriteControl::default();
+    let control = snapshot::WriteControl {
+        key_delay_us,
+        ..Default::default()
+    };
+    let guard = server
+        .rdb
+        .sync_save
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let result = snapshot::write_atomically(snapshot, &path, options, control, None);
+    drop(guard);
     record_save(server, snapshot.dirty, &result, false);
     match result {
         Ok(bytes) => {
@@ -613,6 +633,25 @@ pub fn start_save_points(server: Arc<Server>) -> std::io::Result<std::thread::Jo
                 check_save_points(&server);
             }
         })
+}
+
+/// Exits at once after a second shutdown signal (Redis's "You insist"),
+/// removing the temporary files of saves in progress first.
+pub fn exit_now(server: &Server) -> ! {
+    log::warn!("You insist... exiting now.");
+    let dir = Path::new(".");
+    let _ = std::fs::remove_file(snapshot::temp_path(dir, false));
+    if let Some(temp) = server
+        .rdb
+        .bgsave_temp_file
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        let _ = std::fs::remove_file(temp);
+    }
+    log::logger().flush();
+    std::process::exit(1);
 }
 
 /// How SHUTDOWN (or a signal) asked to stop.

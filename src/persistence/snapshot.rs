@@ -26,7 +26,7 @@
 //! ## Atomic writes
 //!
 //! ```text
-//! temp-<pid>-<n>.rdb  <- write, flush, fsync
+//! temp-<pid>.rdb   <- write, flush, fsync
 //! rename(temp, dump.rdb)      atomic on POSIX: readers see old or new, whole
 //! fsync(directory)            the rename itself survives a power cut
 //! ```
@@ -56,9 +56,6 @@ pub struct WriteControl<'a> {
     /// Incremented after each key (INFO current_save_keys_processed).
     pub processed: Option<&'a AtomicU64>,
 }
-
-/// Distinguishes the temporary files of saves running at the same time.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The keys of one database, as they were when the snapshot was taken.
 #[derive(Debug)]
@@ -158,9 +155,23 @@ impl Snapshot {
     }
 }
 
+/// The temporary file a save writes before renaming it over the RDB file:
+/// `temp-<pid>.rdb` for a save in the foreground (SAVE, SHUTDOWN; they are
+/// serialised by `SaveState::sync_save`), `temp-bgsave-<pid>.rdb` for the
+/// one BGSAVE that may run beside it.
+pub fn temp_path(dir: &Path, background: bool) -> PathBuf {
+    let pid = std::process::id();
+    dir.join(if background {
+        format!("temp-bgsave-{pid}.rdb")
+    } else {
+        format!("temp-{pid}.rdb")
+    })
+}
+
 /// Writes `snapshot` to `path` atomically (temp file, fsync, rename, fsync
 /// of the directory) and returns the file size. `running` (BGSAVE's) is
-/// set to the temp file's path while it exists, so shutdown can remove it.
+/// set to the temp file's path while it exists, so shutdown can remove it;
+/// a foreground save passes None.
 pub fn write_atomically(
     snapshot: &Snapshot,
     path: &Path,
@@ -172,11 +183,7 @@ pub fn write_atomically(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let temp = dir.join(format!(
-        "temp-{}-{}.rdb",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temp = temp_path(&dir, running.is_some());
     let set_running = |value: Option<PathBuf>| {
         if let Some(slot) = running {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = value;
