@@ -607,3 +607,74 @@ fn dump_payloads_move_between_redis_and_us() {
         assert_eq!(dumped(&mut ours, key), canonical(value), "{key}");
     }
 }
+
+#[test]
+fn migrate_moves_copies_and_reports_missing_keys() {
+    let source = Server::start(&[]);
+    let target = Server::start(&[]);
+    let mut t = target.conn();
+    t.cmd(&["CONFIG", "SET", "requirepass", "secret"]);
+    let mut c = source.conn();
+    let port = target.port.to_string();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "2", "EX", "100"]);
+    c.cmd(&["SET", "c", "3"]);
+    assert_eq!(
+        c.cmd(&[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "a",
+            "3",
+            "5000",
+            "AUTH",
+            "secret"
+        ]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["EXISTS", "a"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "",
+            "3",
+            "5000",
+            "COPY",
+            "AUTH",
+            "secret",
+            "KEYS",
+            "b",
+            "c",
+            "zz"
+        ]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["EXISTS", "b", "c"]), Reply::Int(2));
+    assert_eq!(
+        c.cmd(&["MIGRATE", "127.0.0.1", &port, "zz", "3", "5000"]),
+        Reply::Status("NOKEY".into())
+    );
+    assert_eq!(
+        c.cmd(&["MIGRATE", "127.0.0.1", &port, "c", "3", "5000", "AUTH", "wrong"]),
+        Reply::Error(
+            "ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled."
+                .into()
+        )
+    );
+    assert_eq!(
+        c.cmd(&["MIGRATE", "127.0.0.1", &port, "x", "3", "5000", "KEYS", "c"]),
+        Reply::Error(
+            "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+                .into()
+        )
+    );
+    t.cmd(&["AUTH", "secret"]);
+    t.cmd(&["SELECT", "3"]);
+    assert_eq!(
+        t.cmd(&["MGET", "a", "b", "c"]),
+        Reply::Array(vec![bulk("1"), bulk("2"), bulk("3")])
+    );
+    assert!(matches!(t.cmd(&["TTL", "b"]), Reply::Int(t) if t > 90));
+}
