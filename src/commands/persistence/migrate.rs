@@ -56,6 +56,71 @@ fn resp_command(out: &mut Vec<u8>, args: &[&[u8]]) {
     }
 }
 
+/// Why a MIGRATE exchange failed, and the IOERR line to answer.
+struct IoFailure {
+    message: &'static str,
+    timed_out: bool,
+}
+
+impl IoFailure {
+    fn new(message: &'static str, e: &std::io::Error) -> Self {
+        IoFailure {
+            message,
+            timed_out: matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ),
+        }
+    }
+}
+
+/// The replies to one batch: AUTH's, SELECT's, then one line per RESTORE.
+type Replies = (Option<String>, Option<String>, Vec<String>);
+
+/// Sends `request` and reads its replies.
+fn exchange(
+    socket: &mut MigrateSocket,
+    request: &[u8],
+    auth: bool,
+    select: bool,
+    restores: usize,
+) -> Result<Replies, IoFailure> {
+    const WRITE_ERR: &str = "IOERR error or timeout writing to target instance";
+    const READ_ERR: &str = "IOERR error or timeout reading to target instance";
+    socket
+        .reader
+        .get_mut()
+        .write_all(request)
+        .map_err(|e| IoFailure::new(WRITE_ERR, &e))?;
+    let mut read = || read_reply_line(&mut socket.reader).map_err(|e| IoFailure::new(READ_ERR, &e));
+    let auth_reply = if auth { Some(read()?) } else { None };
+    let select_reply = if select { Some(read()?) } else { None };
+    let lines = (0..restores)
+        .map(|_| read())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((auth_reply, select_reply, lines))
+}
+
+/// Opens a connection to `target` ("host:port") with `timeout`.
+fn connect(target: &str, timeout: Duration) -> Result<MigrateSocket, CmdError> {
+    let fail = || CmdError::Raw("IOERR error or timeout connecting to the client".into());
+    let addr = target
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(fail)?;
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|_| fail())?;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let reader = stream.try_clone().map(BufReader::new).map_err(|_| fail())?;
+    Ok(MigrateSocket {
+        reader,
+        last_db: -1,
+        last_use: Instant::now(),
+    })
+}
+
 fn read_reply_line(reader: &mut BufReader<TcpStream>) -> std::io::Result<String> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
@@ -144,70 +209,56 @@ pub(super) fn migrate_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(&target);
+    let mut from_cache = cached.is_some();
     let mut socket = match cached {
         Some(s) => s,
-        None => {
-            let addr = target
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .ok_or_else(|| {
-                    CmdError::Raw("IOERR error or timeout connecting to the client".into())
-                })?;
-            let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|_| {
-                CmdError::Raw("IOERR error or timeout connecting to the client".into())
-            })?;
-            let _ = stream.set_nodelay(true);
-            let reader = stream.try_clone().map(BufReader::new).map_err(|_| {
-                CmdError::Raw("IOERR error or timeout connecting to the client".into())
-            })?;
-            MigrateSocket {
-                reader,
-                last_db: -1,
-                last_use: Instant::now(),
-            }
-        }
+        None => connect(&target, timeout)?,
     };
     let _ = socket.reader.get_ref().set_read_timeout(Some(timeout));
     let _ = socket.reader.get_ref().set_write_timeout(Some(timeout));
-
-    let mut request = Vec::new();
-    if let Some((user, password)) = auth {
-        match user {
-            Some(user) => resp_command(&mut request, &[b"AUTH", user, password]),
-            None => resp_command(&mut request, &[b"AUTH", password]),
+    let build = |select: bool| {
+        let mut request = Vec::new();
+        if let Some((user, password)) = auth {
+            match user {
+                Some(user) => resp_command(&mut request, &[b"AUTH", user, password]),
+                None => resp_command(&mut request, &[b"AUTH", password]),
+            }
         }
-    }
-    let select = socket.last_db != db_index;
-    if select {
-        resp_command(&mut request, &[b"SELECT", args[4]]);
-    }
-    for (key, ttl, payload) in &items {
-        let ttl = ttl.to_string();
-        let mut restore: Vec<&[u8]> = vec![b"RESTORE", key, ttl.as_bytes(), payload];
-        if replace {
-            restore.push(b"REPLACE");
+        if select {
+            resp_command(&mut request, &[b"SELECT", args[4]]);
         }
-        resp_command(&mut request, &restore);
-    }
-    if socket.reader.get_mut().write_all(&request).is_err() {
-        return Err(CmdError::Raw(
-            "IOERR error or timeout writing to target instance".into(),
-        ));
-    }
-    let io_read_err = || CmdError::Raw("IOERR error or timeout reading to target instance".into());
-    let auth_reply = match auth {
-        Some(_) => Some(read_reply_line(&mut socket.reader).map_err(|_| io_read_err())?),
-        None => None,
+        for (key, ttl, payload) in &items {
+            let ttl = ttl.to_string();
+            let mut restore: Vec<&[u8]> = vec![b"RESTORE", key, ttl.as_bytes(), payload];
+            if replace {
+                restore.push(b"REPLACE");
+            }
+            resp_command(&mut request, &restore);
+        }
+        request
     };
-    let select_reply = match select {
-        true => Some(read_reply_line(&mut socket.reader).map_err(|_| io_read_err())?),
-        false => None,
+    let (auth_reply, select_reply, lines) = loop {
+        let select = socket.last_db != db_index;
+        match exchange(
+            &mut socket,
+            &build(select),
+            auth.is_some(),
+            select,
+            items.len(),
+        ) {
+            Ok(replies) => break replies,
+            // A cached connection may have been closed by the target since
+            // its last use: reconnect once, unless the target was too slow.
+            Err(failure) if from_cache && !failure.timed_out => {
+                from_cache = false;
+                socket = connect(&target, timeout)?;
+            }
+            Err(failure) => return Err(CmdError::Raw(failure.message.into())),
+        }
     };
     let mut error: Option<String> = None;
     let mut acknowledged: Vec<&[u8]> = Vec::new();
-    for (key, _, _) in &items {
-        let line = read_reply_line(&mut socket.reader).map_err(|_| io_read_err())?;
+    for ((key, _, _), line) in items.iter().zip(&lines) {
         let failed = [
             auth_reply.as_deref(),
             select_reply.as_deref(),
