@@ -314,7 +314,8 @@ fn main() -> ExitCode {
     let databases = config.get_i64("databases").max(1) as usize;
     let rdb_path = persistence::rdb_path(&config);
     let mut store = Store::new(databases);
-    let loaded = match persistence::load(&rdb_path, &mut store, util::now_ms()) {
+    let verify_checksum = config.get_bool("rdbchecksum");
+    let loaded = match persistence::load(&rdb_path, &mut store, util::now_ms(), verify_checksum) {
         Ok(Some(report)) => Some(report),
         Ok(None) => {
             log::info!("No RDB file '{}' found: starting empty", rdb_path.display());

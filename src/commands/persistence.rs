@@ -306,13 +306,14 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
     }
     let server = ctx.server;
-    let (path, lru) = {
+    let (path, lru, verify_checksum) = {
         let config = server.config();
         (
             rdb_save::rdb_path(&config),
             config
                 .get("maxmemory-policy")
                 .is_some_and(|p| p.contains("lru")),
+            config.get_bool("rdbchecksum"),
         )
     };
     let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
@@ -328,7 +329,7 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             db.clear();
         }
     }
-    match rdb_save::load(&path, &mut store, crate::util::now_ms()) {
+    match rdb_save::load(&path, &mut store, crate::util::now_ms(), verify_checksum) {
         Ok(Some(report)) => rdb_save::record_load(server, &path, &report),
         Ok(None) => {}
         Err(e) => {

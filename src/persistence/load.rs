@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::from_rdb_value;
-use super::rdb::{RdbError, RdbEvent, RdbReader};
+use super::rdb::{RdbError, RdbEvent, RdbReader, ReadOptions};
 use crate::server::Server;
 use crate::store::{Store, NO_EXPIRE};
 
@@ -70,7 +70,13 @@ impl LoadReport {
 /// `Ok(None)` when the file does not exist. Keys whose TTL has passed are
 /// dropped, as a master does; keys of databases beyond the store's count
 /// are an error, as in Redis.
-pub fn load(path: &Path, store: &mut Store, now_ms: i64) -> Result<Option<LoadReport>, LoadError> {
+/// `verify_checksum` is the `rdbchecksum` setting.
+pub fn load(
+    path: &Path,
+    store: &mut Store,
+    now_ms: i64,
+    verify_checksum: bool,
+) -> Result<Option<LoadReport>, LoadError> {
     let started = Instant::now();
     let fail = |offset: u64, message: String| LoadError {
         path: path.to_path_buf(),
@@ -92,7 +98,8 @@ pub fn load(path: &Path, store: &mut Store, now_ms: i64) -> Result<Option<LoadRe
             e.message
         },
     };
-    let mut reader = RdbReader::new(file).map_err(from_rdb)?;
+    let options = ReadOptions { verify_checksum };
+    let mut reader = RdbReader::with_options(file, options).map_err(from_rdb)?;
     let mut report = LoadReport {
         keys_per_db: vec![0; store.dbs.len()],
         ..Default::default()
@@ -180,4 +187,59 @@ pub fn log_load(path: &Path, report: &LoadReport) {
             String::new()
         }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persistence::rdb::{RdbEntry, RdbValue, RdbWriter, WriteOptions};
+
+    fn entry(db: usize, key: &str, expire_ms: Option<i64>) -> RdbEntry {
+        RdbEntry {
+            db,
+            key: key.as_bytes().to_vec(),
+            value: RdbValue::String(b"v".to_vec()),
+            expire_ms,
+            idle_s: None,
+            freq: None,
+        }
+    }
+
+    #[test]
+    fn missing_file_is_none_and_expired_keys_are_dropped() {
+        let dir = std::env::temp_dir().join(format!("ferredis-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("dump.rdb");
+        let _ = std::fs::remove_file(&path);
+        let mut store = Store::new(16);
+        assert!(load(&path, &mut store, 1000, true)
+            .expect("no error")
+            .is_none());
+
+        let file = std::fs::File::create(&path).expect("create");
+        let mut writer = RdbWriter::new(file, WriteOptions::default()).expect("header");
+        for e in [
+            entry(0, "live", Some(5000)),
+            entry(0, "dead", Some(10)),
+            entry(3, "x", None),
+        ] {
+            writer.write_entry(&e).expect("write");
+        }
+        writer.finish().expect("finish");
+        let report = load(&path, &mut store, 1000, true)
+            .expect("loads")
+            .expect("file exists");
+        assert_eq!(report.total_keys(), 2);
+        assert_eq!(report.expired_skipped, 1);
+        assert_eq!(report.keys_per_db[3], 1);
+        assert_eq!(
+            store.db(0).get(b"live", 1000).map(|e| e.expire_ms),
+            Some(5000)
+        );
+
+        let mut small = Store::new(2);
+        let err = load(&path, &mut small, 1000, true).expect_err("db 3 out of range");
+        assert!(err.to_string().contains("dump.rdb"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
