@@ -95,8 +95,10 @@ pub struct SaveState {
     /// The temporary file a running BGSAVE writes, removed on shutdown.
     pub bgsave_temp_file: Mutex<Option<PathBuf>>,
     /// Held by a foreground save (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD)
-    /// while it writes, so two never share the temporary file. Taken after
-    /// the store lock, never before it.
+    /// while it writes, so two never share the temporary file, and by a
+    /// BGSAVE around its last abort check and rename, so an aborted one
+    /// never lands after FLUSHALL's save. Taken after the store lock, never
+    /// before it.
     pub sync_save: Mutex<()>,
     /// A signal started a shutdown that has not finished (a second signal
     /// then exits at once).
@@ -379,6 +381,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
                 key_delay_us,
                 abort: Some(&state.bgsave_abort),
                 processed: Some(&state.save_keys_processed),
+                rename_lock: Some(&state.sync_save),
             };
             let result = snapshot::write_atomically(
                 &snapshot,

@@ -55,6 +55,10 @@ pub struct WriteControl<'a> {
     pub abort: Option<&'a AtomicBool>,
     /// Incremented after each key (INFO current_save_keys_processed).
     pub processed: Option<&'a AtomicU64>,
+    /// Held while `abort` is checked a last time and the file renamed, so
+    /// a foreground save that sets `abort` and then takes this lock (FLUSHALL)
+    /// can never be overwritten by the older snapshot.
+    pub rename_lock: Option<&'a Mutex<()>>,
 }
 
 /// The keys of one database, as they were when the snapshot was taken.
@@ -205,7 +209,14 @@ pub fn write_atomically(
         file.sync_all()?;
         let size = file.metadata()?.len();
         drop(file);
+        let guard = control
+            .rename_lock
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
+        if control.abort.is_some_and(|a| a.load(Ordering::Relaxed)) {
+            return Err(io::Error::other("save aborted"));
+        }
         std::fs::rename(&temp, path)?;
+        drop(guard);
         // Make the rename durable; some filesystems refuse fsync on a
         // directory, which does not make the save fail.
         if let Ok(d) = File::open(&dir) {
