@@ -292,7 +292,7 @@ fn shutdown_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     }
 }
 
-/// DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE] — save the dataset, empty the
+/// `DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]` — save the dataset, empty the
 /// store and load the file again, all under the write lock (a debugging
 /// command: it stops everyone, as in Redis). `+OK`.
 pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
@@ -391,7 +391,7 @@ pub fn debug_digest(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// DEBUG POPULATE count [prefix] [size] — creates keys `prefix:N` holding
+/// `DEBUG POPULATE count [prefix] [size]` — creates keys `prefix:N` holding
 /// `value:N` (padded or cut to `size` bytes when given) for N in
 /// 0..count, skipping keys that exist. `+OK`.
 pub fn debug_populate(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
