@@ -170,6 +170,7 @@ pub const PARAMS: &[Param] = &[
     p("protected-mode", "yes", Bool, true),
     p("proto-max-bulk-len", "536870912", Memory, true),
     p("rdb-del-sync-files", "no", Bool, true),
+    p("rdb-key-save-delay", "0", Int, true),
     p("rdb-save-incremental-fsync", "yes", Bool, true),
     p("rdbchecksum", "yes", Bool, true),
     p("rdbcompression", "yes", Bool, true),

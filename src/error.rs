@@ -37,6 +37,8 @@ pub enum CmdError {
     Err(String),
     /// A complete error line with its own prefix (for example `NOPERM ...`).
     Raw(String),
+    /// Writes refused because RDB saving fails (stop-writes-on-bgsave-error).
+    MisConf,
 }
 
 /// The result of a command handler.
@@ -65,6 +67,7 @@ impl fmt::Display for CmdError {
             }
             CmdError::Err(text) => write!(f, "ERR {text}"),
             CmdError::Raw(text) => f.write_str(text),
+            CmdError::MisConf => f.write_str("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."),
         }
     }
 }

@@ -8,13 +8,21 @@
 //!
 //! Every `--name value...` is one more redis.conf line after the file's own,
 //! so it wins. `--help` and `--version` are answered by clap.
+//!
+//! Start-up order: block SIGINT/SIGTERM (every thread started later
+//! inherits the mask, so only the `signals` thread ever sees them), read
+//! the config, chdir to `dir`, load `dbfilename` (a bad file stops the
+//! start), bind, start the background threads, serve.
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
 use ferredis::config::Config;
+use ferredis::persistence::{self, ShutdownFlags};
 use ferredis::server::{self, Server};
 use ferredis::store::Store;
 use ferredis::{expire, util};
@@ -211,7 +219,84 @@ fn load_users(server: &Server, user_lines: &[String], aclfile: &str) -> Result<(
     Ok(())
 }
 
+/// Blocks SIGINT and SIGTERM in the calling thread, and so in every thread
+/// it starts afterwards, and returns the set for [`wait_for_signal`].
+fn block_shutdown_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use;
+    // these calls only touch the local set and this thread's signal mask,
+    // and run before any other thread exists.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Waits until one of the blocked signals in `set` arrives; returns it.
+fn wait_for_signal(set: &libc::sigset_t) -> i32 {
+    let mut signal: libc::c_int = 0;
+    // SAFETY: `set` is an initialised sigset_t and `signal` a valid out
+    // pointer; sigwait is the synchronous way to take a blocked signal, so
+    // no async-signal-safety rules apply to what we do next.
+    let rc = unsafe { libc::sigwait(set, &mut signal) };
+    if rc == 0 {
+        signal
+    } else {
+        libc::SIGTERM
+    }
+}
+
+/// The `signals` thread: SIGTERM (docker stop) and SIGINT (Ctrl-C) shut
+/// down like SHUTDOWN with the flags from shutdown-on-sigterm /
+/// shutdown-on-sigint ("default": save if save points are configured).
+fn start_signal_thread(server: Arc<Server>, set: libc::sigset_t) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let signal = wait_for_signal(&set);
+            if server.rdb.shutdown_in_progress.swap(true, Ordering::AcqRel) {
+                // A second signal while the first one's save runs.
+                persistence::exit_now(&server);
+            }
+            let (name, directive) = if signal == libc::SIGINT {
+                ("SIGINT", "shutdown-on-sigint")
+            } else {
+                ("SIGTERM", "shutdown-on-sigterm")
+            };
+            log::warn!("Received {name} scheduling shutdown...");
+            let mode = server.config().get(directive).unwrap_or("default").to_string();
+            let flags = ShutdownFlags {
+                save: mode.contains("save") && !mode.contains("nosave"),
+                nosave: mode.contains("nosave"),
+                now: mode.contains("now"),
+                force: mode.contains("force"),
+            };
+            // Shut down in another thread so this one can see a second
+            // signal while the save runs.
+            let shutdown_server = Arc::clone(&server);
+            let started = std::thread::Builder::new()
+                .name("shutdown".into())
+                .spawn(move || {
+                    if persistence::prepare_for_shutdown(&shutdown_server, flags).is_err() {
+                        log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+                        shutdown_server
+                            .rdb
+                            .shutdown_in_progress
+                            .store(false, Ordering::Release);
+                    }
+                });
+            if started.is_err() {
+                persistence::exit_now(&server);
+            }
+        })?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    let signal_set = block_shutdown_signals();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args
         .iter()
@@ -259,7 +344,27 @@ fn main() -> ExitCode {
     let databases = config.get_i64("databases").max(1) as usize;
     let user_lines = config.user_lines.clone();
     let aclfile = config.get("aclfile").unwrap_or("").to_string();
-    let server = Server::new(config, Store::new(databases));
+    let rdb_path = persistence::rdb_path(&config);
+    let mut store = Store::new(databases);
+    let verify_checksum = config.get_bool("rdbchecksum");
+    let loaded = match persistence::load(&rdb_path, &mut store, util::now_ms(), verify_checksum) {
+        Ok(Some(report)) => Some(report),
+        Ok(None) => {
+            log::info!("No RDB file '{}' found: starting empty", rdb_path.display());
+            None
+        }
+        Err(e) => {
+            // Never start empty over a file we could not read: a save
+            // would replace the user's data.
+            log::error!("{e}");
+            log::logger().flush();
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = Server::new(config, store);
+    if let Some(report) = &loaded {
+        persistence::record_load(&server, &rdb_path, report);
+    }
     if let Err(e) = load_users(&server, &user_lines, &aclfile) {
         log::error!("{e}");
         return ExitCode::FAILURE;
@@ -279,6 +384,14 @@ fn main() -> ExitCode {
     }
     if let Err(e) = expire::start(server.clone()) {
         log::error!("could not start the active expiry thread: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = persistence::start_save_points(server.clone()) {
+        log::error!("could not start the save-points thread: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = start_signal_thread(server.clone(), signal_set) {
+        log::error!("could not start the signals thread: {e}");
         return ExitCode::FAILURE;
     }
     log::info!("Ready to accept connections tcp");

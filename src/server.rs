@@ -149,6 +149,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// Versions of WATCHed keys (commands/multi.rs).
     pub watches: crate::commands::multi::WatchRegistry,
+    /// RDB save state (INFO persistence, BGSAVE, MISCONF).
+    pub rdb: crate::persistence::SaveState,
 }
 
 impl Server {
@@ -181,6 +183,7 @@ impl Server {
             local_addr: Mutex::new(None),
             pubsub: crate::pubsub::PubSub::new(),
             watches: Default::default(),
+            rdb: crate::persistence::SaveState::new(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -498,6 +498,10 @@ fn flushall_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
     for db in store.dbs.iter_mut() {
         db.clear();
     }
+    if crate::persistence::save_after_flushall(ctx.server, store) {
+        // The save reset the counter; Redis then counts the FLUSHALL itself.
+        ctx.dirty = 1;
+    }
     ctx.reply.ok();
     Ok(())
 }

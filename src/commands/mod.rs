@@ -35,6 +35,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -198,7 +199,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 13] {
+pub fn families() -> [&'static [Command]; 14] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -213,6 +214,7 @@ pub fn families() -> [&'static [Command]; 13] {
         hashes::COMMANDS,
         sets::COMMANDS,
         streams::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 
@@ -412,6 +414,13 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
     }
     if !ctx.client.authenticated && !command.has_flag("no_auth") && ctx.server.auth_required() {
         return Err(multi::reject(ctx, Some(command), CmdError::NoAuth));
+    }
+    // Redis refuses writes (and PING) while RDB saving is failing and
+    // stop-writes-on-bgsave-error is on.
+    if (command.is_write() || command.name == "ping")
+        && crate::persistence::writes_denied(ctx.server)
+    {
+        return Err(CmdError::MisConf);
     }
     ctx.now_ms = crate::util::now_ms();
     // ACL: free for the unrestricted default user, checked for everyone else.

@@ -1,4 +1,4 @@
-//! Server commands: COMMAND, INFO, CONFIG, TIME, DEBUG, LASTSAVE, MYHELP.
+//! Server commands: COMMAND, INFO, CONFIG, TIME, DEBUG, MYHELP.
 //!
 //! COMMAND and MYHELP are rendered from the command table, so they can
 //! never disagree with what the dispatcher runs. INFO reads the counters
@@ -57,22 +57,12 @@ pub const COMMANDS: &[Command] = &[
         Conn(time_command),
     ),
     cmd(
-        "lastsave",
-        1,
-        "loading stale fast",
-        (0, 0, 0),
-        Group::Server,
-        "",
-        "Get the UNIX time stamp of the last successful save to disk",
-        Conn(lastsave_command),
-    ),
-    cmd(
         "debug",
         -2,
         "admin noscript loading stale",
         (0, 0, 0),
         Group::Server,
-        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|LOG message|ERROR message|OBJECT key",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|LOG message|ERROR message|OBJECT key|RELOAD|DIGEST|POPULATE count [prefix] [size]",
         "A container for debugging commands",
         Conn(debug_command),
     ),
@@ -319,18 +309,35 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             );
         }
         "persistence" => {
+            let rdb = &ctx.server.rdb;
+            let bgsave_started_ms = rdb.bgsave_started_ms.load(Ordering::Relaxed);
+            let in_progress = rdb.bgsave_in_progress.load(Ordering::Relaxed);
+            let current_bgsave_s = if in_progress && bgsave_started_ms > 0 {
+                (crate::util::now_ms() - bgsave_started_ms) / 1000
+            } else {
+                -1
+            };
             let _ = write!(
                 out,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+                if in_progress { rdb.save_keys_processed.load(Ordering::Relaxed) } else { 0 },
+                if in_progress { rdb.save_keys_total.load(Ordering::Relaxed) } else { 0 },
                 ctx.server.dirty.load(Ordering::Relaxed),
+                in_progress as u8,
                 ctx.server.last_save_s.load(Ordering::Relaxed),
+                if rdb.last_save_failed.load(Ordering::Relaxed) { "err" } else { "ok" },
+                rdb.last_bgsave_time_s.load(Ordering::Relaxed),
+                current_bgsave_s,
+                rdb.saves.load(Ordering::Relaxed),
+                rdb.last_load_keys_expired.load(Ordering::Relaxed),
+                rdb.last_load_keys_loaded.load(Ordering::Relaxed),
                 config.get_bool("appendonly") as u8,
             );
         }
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nlatest_fork_usec:0\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
                 get(&s.total_connections_received),
                 get(&s.total_commands_processed),
                 get(&s.net_input_bytes),
@@ -341,6 +348,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 get(&s.keyspace_misses),
                 ctx.server.pubsub.count(crate::pubsub::Kind::Channel),
                 ctx.server.pubsub.count(crate::pubsub::Kind::Pattern),
+                super::persistence::migrate_cached_sockets(),
                 get(&s.total_error_replies),
             );
         }
@@ -539,13 +547,6 @@ fn time_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// LASTSAVE — unix time of the last successful save.
-fn lastsave_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
-    ctx.reply
-        .integer(ctx.server.last_save_s.load(Ordering::Relaxed));
-    Ok(())
-}
-
 /// DEBUG SLEEP|SET-ACTIVE-EXPIRE|LOG|ERROR ... — only with enable-debug-command.
 fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if ctx.server.config().get("enable-debug-command") == Some("no") {
@@ -569,6 +570,10 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args[2]));
             ctx.reply.ok();
         }
+        (b"RELOAD", _) => return super::persistence::debug_reload(ctx, &args[2..]),
+        (b"OBJECT", 3) => return super::persistence::debug_object(ctx, args[2]),
+        (b"DIGEST", 2) => return super::persistence::debug_digest(ctx),
+        (b"POPULATE", 3..=5) => return super::persistence::debug_populate(ctx, &args[2..]),
         (b"ERROR", 3) => return Err(CmdError::Raw(String::from_utf8_lossy(args[2]).into_owned())),
         _ => {
             return Err(CmdError::err(

@@ -55,6 +55,7 @@
 //! Redis mirrors: `src/rdb.c`, `src/rdb.h`, `dumpCommand`/`restoreCommand`.
 
 pub mod reader;
+mod stream;
 pub mod writer;
 
 use std::fmt;
@@ -132,6 +133,9 @@ pub enum RdbValue {
     /// A sorted set's (member, score) pairs, in file order (listpacks are in
     /// score order, skiplist dumps usually highest first).
     ZSet(Vec<(Vec<u8>, f64)>),
+    /// A stream with its consumer groups (the store's own model: see
+    /// rdb/stream.rs for its encoding).
+    Stream(Box<crate::store::stream::Stream>),
 }
 
 impl RdbValue {
@@ -144,6 +148,7 @@ impl RdbValue {
             RdbValue::List(v) | RdbValue::Set(v) => v.len(),
             RdbValue::Hash(v) => v.len(),
             RdbValue::ZSet(v) => v.len(),
+            RdbValue::Stream(s) => s.len(),
         }
     }
 

@@ -407,8 +407,14 @@ mod tests {
     #[test]
     fn nul_byte_ends_an_inline_line() {
         // Found by the fuzzer: this used to loop forever.
-        assert_eq!(parse_all(b"\x03\x00\n").unwrap(), Some((3, vec![b"\x03".to_vec()])));
-        assert_eq!(parse_all(b"get a\x00b c\n").unwrap(), Some((10, vec![b"get".to_vec(), b"a".to_vec()])));
+        assert_eq!(
+            parse_all(b"\x03\x00\n").unwrap(),
+            Some((3, vec![b"\x03".to_vec()]))
+        );
+        assert_eq!(
+            parse_all(b"get a\x00b c\n").unwrap(),
+            Some((10, vec![b"get".to_vec(), b"a".to_vec()]))
+        );
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl fmt::Display for StreamId {
 pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A delivered but not yet acknowledged entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     /// The consumer that owns it.
     pub consumer: Vec<u8>,
@@ -124,7 +124,7 @@ pub struct Pending {
 }
 
 /// A consumer of a group.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Consumer {
     /// Last time it read or claimed anything, unix ms.
     pub seen_ms: i64,
@@ -135,7 +135,7 @@ pub struct Consumer {
 }
 
 /// A consumer group.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Group {
     /// Entries after this one are new for ">".
     pub last_delivered: StreamId,
@@ -244,6 +244,18 @@ pub struct Stream {
     pub max_deleted_id: StreamId,
     /// Consumer groups by name.
     pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+/// Two streams are equal when their content is: entries, IDs, counters
+/// and groups (node boundaries are a storage detail).
+impl PartialEq for Stream {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+            && self.last_id == other.last_id
+            && self.entries_added == other.entries_added
+            && self.max_deleted_id == other.max_deleted_id
+            && self.groups == other.groups
+    }
 }
 
 impl Stream {

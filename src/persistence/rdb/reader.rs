@@ -95,7 +95,7 @@ impl<R: Read> Input<R> {
         self.offset
     }
 
-    fn error(&self, message: impl Into<String>) -> RdbError {
+    pub(crate) fn error(&self, message: impl Into<String>) -> RdbError {
         RdbError::new(self.offset, message)
     }
 
@@ -107,7 +107,7 @@ impl<R: Read> Input<R> {
         }
     }
 
-    fn read_array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
+    pub(crate) fn read_array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
         let mut buf = [0u8; N];
         self.inner
             .read_exact(&mut buf)
@@ -122,7 +122,7 @@ impl<R: Read> Input<R> {
     }
 
     /// Reads exactly `len` bytes, growing the buffer only as data arrives.
-    fn read_bytes(&mut self, len: u64) -> Result<Vec<u8>, RdbError> {
+    pub(crate) fn read_bytes(&mut self, len: u64) -> Result<Vec<u8>, RdbError> {
         let mut buf = Vec::with_capacity(len.min(READ_BUFFER_BYTES as u64) as usize);
         (&mut self.inner)
             .take(len)
@@ -411,7 +411,7 @@ pub(crate) fn read_value<R: Read>(
             RdbValue::List(items)
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
-            return Err(RdbError::new(type_at, "stream keys are not supported yet"))
+            RdbValue::Stream(Box::new(super::stream::read_stream(input, type_byte)?))
         }
         TYPE_MODULE_PRE_GA | TYPE_MODULE_2 => {
             return Err(RdbError::new(type_at, "module keys are not supported"))

@@ -110,16 +110,16 @@ impl<W: Write> Output<W> {
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.crc = crc64(self.crc, bytes);
         self.inner.write_all(bytes)
     }
 
-    fn write_u8(&mut self, byte: u8) -> io::Result<()> {
+    pub(crate) fn write_u8(&mut self, byte: u8) -> io::Result<()> {
         self.write(&[byte])
     }
 
-    fn write_len(&mut self, len: u64) -> io::Result<()> {
+    pub(crate) fn write_len(&mut self, len: u64) -> io::Result<()> {
         if len < 1 << 6 {
             self.write_u8((LEN_6BIT << 6) | len as u8)
         } else if len < 1 << 14 {
@@ -134,7 +134,7 @@ impl<W: Write> Output<W> {
     }
 
     /// Writes a string the way `rdbSaveRawString` does: integer, LZF or raw.
-    fn write_string(&mut self, s: &[u8], compression: bool) -> io::Result<()> {
+    pub(crate) fn write_string(&mut self, s: &[u8], compression: bool) -> io::Result<()> {
         if s.len() <= INT_ENCODING_MAX_BYTES {
             if let Some(v) = parse_canonical_int(s) {
                 let special = |enc: u8| (LEN_ENCVAL << 6) | enc;
@@ -237,6 +237,7 @@ fn write_quicklist<W: Write>(
 fn choose_type(value: &RdbValue, limits: &EncodingLimits) -> u8 {
     match value {
         RdbValue::String(_) => TYPE_STRING,
+        RdbValue::Stream(_) => TYPE_STREAM_LISTPACKS_2,
         RdbValue::List(_) => TYPE_LIST_QUICKLIST_2,
         RdbValue::Set(members) => {
             if members.len() <= limits.set_max_intset_entries
@@ -292,6 +293,7 @@ fn write_value_body<W: Write>(
     let compression = options.compression;
     match value {
         RdbValue::String(s) => out.write_string(s, compression),
+        RdbValue::Stream(stream) => super::stream::write_stream(out, stream, compression),
         RdbValue::List(items) => write_quicklist(out, items, options),
         RdbValue::Set(members) if type_byte == TYPE_SET_INTSET => {
             let ints: Vec<i64> = members

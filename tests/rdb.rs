@@ -1,0 +1,680 @@
+//! RDB persistence through the real binary: SAVE, BGSAVE, restart, SHUTDOWN,
+//! signals, DUMP/RESTORE, refusal of bad files, and interoperability with
+//! a real Redis 7.0 (skipped with a note when it is not installed).
+//!
+//! Collections are created with RESTORE of payloads built by our codec (so
+//! these tests do not depend on the list/hash/set commands) and read back
+//! with DUMP, decoded and compared in a canonical form (sets and hashes
+//! sorted, sorted sets by score).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bulk, free_port, wait_for, Conn, Reply, Server};
+use ferredis::persistence::rdb::{decode_value, encode_value, RdbReader, RdbValue, WriteOptions};
+
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+const REDIS_CHECK_RDB: &str = "/usr/bin/redis-check-rdb";
+
+fn redis_installed(what: &str) -> bool {
+    let ok = Path::new(REDIS_SERVER).exists() && Path::new(REDIS_CHECK_RDB).exists();
+    if !ok {
+        eprintln!("note: skipping {what}: real Redis is not installed");
+    }
+    ok
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ferredis-rdb-{name}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn b(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+/// One sample value of every type, in compact and large encodings.
+fn samples() -> Vec<(&'static str, RdbValue)> {
+    let many = |n: usize| {
+        (0..n)
+            .map(|i| format!("m{i}").into_bytes())
+            .collect::<Vec<_>>()
+    };
+    vec![
+        ("str", RdbValue::String(b("hello"))),
+        ("int", RdbValue::String(b("12345"))),
+        ("long", RdbValue::String(b("x").repeat(1000))),
+        ("list", RdbValue::List(vec![b("a"), b("b"), b("a"), b("1")])),
+        ("biglist", RdbValue::List(many(3000))),
+        ("intset", RdbValue::Set(vec![b("1"), b("2"), b("-3")])),
+        ("set", RdbValue::Set(many(600))),
+        (
+            "hash",
+            RdbValue::Hash(vec![(b("f"), b("v")), (b("g"), b("7"))]),
+        ),
+        (
+            "bighash",
+            RdbValue::Hash(many(600).into_iter().map(|m| (m.clone(), m)).collect()),
+        ),
+        ("zset", RdbValue::ZSet(vec![(b("a"), 1.5), (b("b"), -2.0)])),
+        (
+            "bigzset",
+            RdbValue::ZSet(
+                many(300)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, m)| (m, i as f64 / 3.0))
+                    .collect(),
+            ),
+        ),
+    ]
+}
+
+/// A value with sets and hashes sorted and sorted sets in score order.
+fn canonical(value: RdbValue) -> RdbValue {
+    match value {
+        RdbValue::Set(mut m) => {
+            m.sort();
+            RdbValue::Set(m)
+        }
+        RdbValue::Hash(mut h) => {
+            h.sort();
+            RdbValue::Hash(h)
+        }
+        RdbValue::ZSet(mut z) => {
+            z.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            RdbValue::ZSet(z)
+        }
+        other => other,
+    }
+}
+
+fn restore(c: &mut Conn, key: &str, value: &RdbValue, ttl_ms: i64) {
+    let payload = encode_value(value, &WriteOptions::default());
+    let ttl = ttl_ms.to_string();
+    let reply = c.cmd_bytes(&[b"RESTORE", key.as_bytes(), ttl.as_bytes(), &payload]);
+    assert_eq!(reply, Reply::Status("OK".into()), "RESTORE {key}");
+}
+
+fn dumped(c: &mut Conn, key: &str) -> RdbValue {
+    match c.cmd(&["DUMP", key]) {
+        Reply::Bulk(payload) => canonical(decode_value(&payload).expect("our DUMP decodes")),
+        other => panic!("DUMP {key}: {other:?}"),
+    }
+}
+
+/// Fills dbs 0 and 5 with every sample, some with a TTL.
+fn fill(c: &mut Conn) {
+    for db in ["0", "5"] {
+        assert_eq!(c.cmd(&["SELECT", db]), Reply::Status("OK".into()));
+        for (i, (key, value)) in samples().iter().enumerate() {
+            let ttl = if i % 3 == 0 { 3_600_000 } else { 0 };
+            restore(c, key, value, ttl);
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+}
+
+/// Asserts the contents written by [`fill`].
+fn check_filled(c: &mut Conn) {
+    for db in ["0", "5"] {
+        c.cmd(&["SELECT", db]);
+        for (i, (key, value)) in samples().into_iter().enumerate() {
+            assert_eq!(dumped(c, key), canonical(value), "db {db} key {key}");
+            let ttl = c.cmd(&["PTTL", key]);
+            if i % 3 == 0 {
+                assert!(
+                    matches!(ttl, Reply::Int(t) if t > 3_500_000),
+                    "{key} {ttl:?}"
+                );
+            } else {
+                assert_eq!(ttl, Reply::Int(-1), "{key}");
+            }
+        }
+        assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(samples().len() as i64));
+    }
+    c.cmd(&["SELECT", "0"]);
+}
+
+/// Starts the binary directly (for exit status and log output).
+fn spawn_ferredis(dir: &Path, port: u16, extra: &[&str]) -> Child {
+    let mut args: Vec<String> = vec![
+        "--port".into(),
+        port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--dir".into(),
+        dir.display().to_string(),
+        "--enable-debug-command".into(),
+        "yes".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Command::new(env!("CARGO_BIN_EXE_ferredis"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferredis")
+}
+
+/// Waits (bounded) for a child to exit and returns its status and output.
+fn wait_exit(mut child: Child, secs: u64) -> (Option<i32>, String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            let out = child.wait_with_output().expect("output");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            return (out.status.code(), text);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (None, "did not exit".into())
+}
+
+fn wait_ping(port: u16) -> Conn {
+    let mut conn = None;
+    let ready = wait_for(10, || {
+        if let Ok(mut c) = Conn::try_connect(port) {
+            if c.cmd(&["PING"]) == Reply::Status("PONG".into()) {
+                conn = Some(c);
+                return true;
+            }
+        }
+        false
+    });
+    assert!(ready, "server did not answer PING");
+    conn.expect("connected")
+}
+
+fn info_field(c: &mut Conn, field: &str) -> String {
+    let text = c.cmd(&["INFO", "persistence"]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn every_type_ttl_and_db_survive_save_and_restart() {
+    let dir = fresh_dir("roundtrip");
+    let mut server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    fill(&mut c);
+    c.cmd(&["SET", "gone", "x", "PX", "1"]);
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Status("OK".into()));
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    server.kill();
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    check_filled(&mut c);
+    assert_eq!(c.cmd(&["EXISTS", "gone"]), Reply::Int(0));
+}
+
+#[test]
+fn bgsave_writes_in_the_background_and_reports_in_info() {
+    let dir = fresh_dir("bgsave");
+    let mut server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    fill(&mut c);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "2000"]);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Status("Background saving started".into())
+    );
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Error("ERR Background save already in progress".into())
+    );
+    assert_eq!(
+        c.cmd(&["BGSAVE", "SCHEDULE"]),
+        Reply::Status("Background saving scheduled".into())
+    );
+    // Clients are served while the save runs.
+    assert_eq!(c.cmd(&["SET", "during", "1"]), Reply::Status("OK".into()));
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert!(wait_for(30, || {
+        info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+            && info_field(&mut c, "rdb_saves") == "2"
+    }));
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    let lastsave = c.cmd(&["LASTSAVE"]);
+    assert!(matches!(lastsave, Reply::Int(t) if t > 1_600_000_000));
+    server.kill();
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    // The scheduled save ran after the first and saw the later write.
+    assert_eq!(c.cmd(&["DEL", "during"]), Reply::Int(1));
+    check_filled(&mut c);
+}
+
+#[test]
+fn save_points_trigger_a_background_save() {
+    let dir = fresh_dir("savepoints");
+    let server = Server::start_in(&dir, &["--save", "1 1"]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "k", "v"]);
+    assert!(wait_for(10, || dir.join("dump.rdb").exists()));
+    assert!(wait_for(10, || info_field(
+        &mut c,
+        "rdb_changes_since_last_save"
+    ) == "0"));
+}
+
+#[test]
+fn shutdown_saves_and_nosave_does_not() {
+    let dir = fresh_dir("shutdown");
+    let port = free_port();
+    let child = spawn_ferredis(&dir, port, &["--save", "3600 1"]);
+    let mut c = wait_ping(port);
+    c.cmd(&["SET", "k", "v1"]);
+    c.send(&["SHUTDOWN"]);
+    assert!(c.is_closed());
+    let (code, _) = wait_exit(child, 10);
+    assert_eq!(code, Some(0));
+    let child = spawn_ferredis(&dir, port, &["--save", "3600 1"]);
+    let mut c = wait_ping(port);
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("v1"));
+    c.cmd(&["SET", "k", "v2"]);
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "NOSAVE", "SAVE"]),
+        Reply::Error("ERR syntax error".into())
+    );
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(child, 10).0, Some(0));
+    let mut server = Server::start_in(&dir, &[]);
+    assert_eq!(server.conn().cmd(&["GET", "k"]), bulk("v1"));
+    server.kill();
+}
+
+#[test]
+fn sigterm_saves_and_exits_zero() {
+    let dir = fresh_dir("sigterm");
+    let port = free_port();
+    let child = spawn_ferredis(&dir, port, &["--save", "3600 1"]);
+    let mut c = wait_ping(port);
+    c.cmd(&["SET", "k", "signal"]);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let (code, log) = wait_exit(child, 10);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("Received SIGTERM"), "{log}");
+    let server = Server::start_in(&dir, &[]);
+    assert_eq!(server.conn().cmd(&["GET", "k"]), bulk("signal"));
+}
+
+/// Writes a valid dump.rdb with a few keys through a server and returns
+/// its bytes.
+fn valid_file(dir: &Path) -> Vec<u8> {
+    let mut server = Server::start_in(dir, &[]);
+    let mut c = server.conn();
+    for i in 0..50 {
+        c.cmd(&["SET", &format!("key{i}"), &"v".repeat(i)]);
+    }
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Status("OK".into()));
+    server.kill();
+    std::fs::read(dir.join("dump.rdb")).expect("dump.rdb")
+}
+
+#[test]
+fn corrupt_truncated_and_bad_checksum_files_stop_the_start() {
+    let dir = fresh_dir("corrupt");
+    let good = valid_file(&dir);
+    let mut bad_crc = good.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 1] ^= 0xff;
+    let truncated = good[..good.len() / 2].to_vec();
+    let mut bad_type = good.clone();
+    // The first key's type byte follows the RESIZEDB hint; flip every
+    // string type byte into an unknown type.
+    let pos = good
+        .windows(4)
+        .position(|w| w == b"key0")
+        .expect("key0 in file")
+        - 2;
+    bad_type[pos] = 0x42;
+    for (name, bytes, words) in [
+        ("checksum", bad_crc, "CRC error"),
+        ("truncated", truncated, "offset"),
+        ("type", bad_type, "offset"),
+    ] {
+        std::fs::write(dir.join("dump.rdb"), &bytes).expect("write");
+        let port = free_port();
+        let child = spawn_ferredis(&dir, port, &["--save", "3600 1"]);
+        let (code, log) = wait_exit(child, 10);
+        assert_ne!(code, Some(0), "{name}: started anyway");
+        assert!(code.is_some(), "{name}: still running");
+        assert!(
+            log.contains("dump.rdb") && log.contains(words),
+            "{name}: {log}"
+        );
+        // Never replaced by an empty save.
+        assert_eq!(std::fs::read(dir.join("dump.rdb")).expect("read"), bytes);
+    }
+}
+
+#[test]
+fn kill_during_bgsave_leaves_the_previous_file_loadable() {
+    let dir = fresh_dir("kill9");
+    let mut server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "old", "1"]);
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Status("OK".into()));
+    let before = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb");
+    c.cmd(&["DEBUG", "POPULATE", "2000"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "5000"]);
+    c.cmd(&["BGSAVE"]);
+    assert!(wait_for(10, || std::fs::read_dir(&dir).expect("dir").any(
+        |e| e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .starts_with("temp-")
+    )));
+    server.kill();
+    assert_eq!(
+        std::fs::read(dir.join("dump.rdb")).expect("dump.rdb"),
+        before
+    );
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["GET", "old"]), bulk("1"));
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(1));
+}
+
+#[test]
+fn failed_bgsave_turns_writes_into_misconf() {
+    let dir = fresh_dir("misconf");
+    let server = Server::start_in(&dir, &["--save", "3600 1"]);
+    let mut c = server.conn();
+    // A directory where the file should be makes the rename fail.
+    std::fs::create_dir_all(dir.join("dump.rdb").join("in-the-way")).expect("dir");
+    c.cmd(&["BGSAVE"]);
+    assert!(wait_for(10, || info_field(
+        &mut c,
+        "rdb_last_bgsave_status"
+    ) == "err"));
+    let Reply::Error(e) = c.cmd(&["SET", "k", "v"]) else {
+        panic!("SET should fail")
+    };
+    assert!(e.starts_with("MISCONF Redis is configured to save RDB snapshots"));
+    assert_eq!(c.cmd(&["GET", "k"]), Reply::Nil);
+    c.cmd(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]);
+    assert_eq!(c.cmd(&["SET", "k", "v"]), Reply::Status("OK".into()));
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Error("ERR".into()));
+}
+
+#[test]
+fn dump_restore_options_and_errors() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["DUMP", "nokey"]), Reply::Nil);
+    c.cmd(&["SET", "k", "value"]);
+    let Reply::Bulk(payload) = c.cmd(&["DUMP", "k"]) else {
+        panic!("DUMP")
+    };
+    let restore = |c: &mut Conn, args: &[&[u8]]| {
+        let mut all: Vec<&[u8]> = vec![b"RESTORE"];
+        all.extend_from_slice(args);
+        c.cmd_bytes(&all)
+    };
+    assert_eq!(
+        restore(&mut c, &[b"k", b"0", &payload]),
+        Reply::Error("BUSYKEY Target key name already exists.".into())
+    );
+    assert_eq!(
+        restore(&mut c, &[b"k2", b"-1", &payload]),
+        Reply::Error("ERR Invalid TTL value, must be >= 0".into())
+    );
+    let mut bad = payload.clone();
+    bad[0] ^= 1;
+    assert_eq!(
+        restore(&mut c, &[b"k2", b"0", &bad]),
+        Reply::Error("ERR DUMP payload version or checksum are wrong".into())
+    );
+    assert_eq!(
+        restore(&mut c, &[b"k2", b"0", &payload, b"bogus"]),
+        Reply::Error("ERR syntax error".into())
+    );
+    assert_eq!(
+        restore(
+            &mut c,
+            &[b"k", b"5000", &payload, b"REPLACE", b"IDLETIME", b"100"]
+        ),
+        Reply::Status("OK".into())
+    );
+    assert!(matches!(c.cmd(&["PTTL", "k"]), Reply::Int(t) if t > 4000 && t <= 5000));
+    assert!(matches!(c.cmd(&["OBJECT", "IDLETIME", "k"]), Reply::Int(t) if t >= 100));
+    assert_eq!(
+        restore(&mut c, &[b"k", b"1000", &payload, b"REPLACE", b"ABSTTL"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["EXISTS", "k"]), Reply::Int(0));
+    assert_eq!(
+        restore(&mut c, &[b"k3", b"0", &payload, b"FREQ", b"300"]),
+        Reply::Error("ERR Invalid FREQ value, must be >= 0 and <= 255".into())
+    );
+    assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), Reply::Status("OK".into()));
+}
+
+/// A running real redis-server, shut down on drop.
+struct RealRedis {
+    port: u16,
+    child: Child,
+}
+
+impl RealRedis {
+    fn start(dir: &Path, dbfilename: &str) -> RealRedis {
+        let port = free_port();
+        let child = Command::new(REDIS_SERVER)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                &dir.display().to_string(),
+                "--dbfilename",
+                dbfilename,
+                "--sanitize-dump-payload",
+                "yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let server = RealRedis { port, child };
+        let mut ready = false;
+        wait_for(10, || {
+            ready = Conn::try_connect(port)
+                .map(|mut c| c.cmd(&["PING"]) == Reply::Status("PONG".into()))
+                .unwrap_or(false);
+            ready
+        });
+        assert!(ready, "redis-server did not start");
+        server
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn our_file_passes_redis_check_rdb_and_loads_in_redis() {
+    if !redis_installed("our_file_passes_redis_check_rdb_and_loads_in_redis") {
+        return;
+    }
+    let dir = fresh_dir("toredis");
+    let mut server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    fill(&mut c);
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Status("OK".into()));
+    server.kill();
+    let check = Command::new(REDIS_CHECK_RDB)
+        .arg(dir.join("dump.rdb"))
+        .output()
+        .expect("redis-check-rdb");
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && text.contains("RDB looks OK"),
+        "{text}"
+    );
+    let redis = RealRedis::start(&dir, "dump.rdb");
+    let mut c = Conn::connect(redis.port);
+    check_filled(&mut c);
+}
+
+#[test]
+fn redis_fixture_loads_with_identical_content() {
+    let dir = fresh_dir("fromredis");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rdb/redis7-all-types.rdb");
+    std::fs::copy(&fixture, dir.join("dump.rdb")).expect("copy fixture");
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    let now_ms = ferredis::util::now_ms();
+    let mut reader =
+        RdbReader::new(std::fs::File::open(&fixture).expect("fixture")).expect("header");
+    let mut count = 0;
+    while let Some(entry) = reader.next_entry().expect("fixture reads") {
+        if entry.expire_ms.is_some_and(|t| t <= now_ms) {
+            continue;
+        }
+        count += 1;
+        c.cmd(&["SELECT", &entry.db.to_string()]);
+        let key = String::from_utf8_lossy(&entry.key).into_owned();
+        let Reply::Bulk(payload) = c.cmd_bytes(&[b"DUMP", &entry.key]) else {
+            panic!("key {key} missing in db {}", entry.db)
+        };
+        let ours = canonical(decode_value(&payload).expect("decodes"));
+        assert_eq!(ours, canonical(entry.value), "db {} key {key}", entry.db);
+        let ttl = c.cmd_bytes(&[b"PEXPIRETIME", &entry.key]);
+        assert_eq!(ttl, Reply::Int(entry.expire_ms.unwrap_or(-1)), "{key}");
+    }
+    assert!(count > 10);
+}
+
+#[test]
+fn dump_payloads_move_between_redis_and_us() {
+    if !redis_installed("dump_payloads_move_between_redis_and_us") {
+        return;
+    }
+    let dir = fresh_dir("dumpinterop");
+    let redis = RealRedis::start(&dir, "redis.rdb");
+    let mut theirs = Conn::connect(redis.port);
+    let server = Server::start_in(&dir, &[]);
+    let mut ours = server.conn();
+    // Ours -> Redis -> ours.
+    fill(&mut ours);
+    for (key, value) in samples() {
+        let Reply::Bulk(payload) = ours.cmd(&["DUMP", key]) else {
+            panic!("DUMP {key}")
+        };
+        let r = theirs.cmd_bytes(&[b"RESTORE", key.as_bytes(), b"0", &payload]);
+        assert_eq!(r, Reply::Status("OK".into()), "Redis RESTORE {key}");
+        let Reply::Bulk(back) = theirs.cmd(&["DUMP", key]) else {
+            panic!("Redis DUMP {key}")
+        };
+        let r = ours.cmd_bytes(&[b"RESTORE", key.as_bytes(), b"0", &back, b"REPLACE"]);
+        assert_eq!(
+            r,
+            Reply::Status("OK".into()),
+            "our RESTORE of Redis's {key}"
+        );
+        assert_eq!(dumped(&mut ours, key), canonical(value), "{key}");
+    }
+}
+
+#[test]
+fn migrate_moves_copies_and_reports_missing_keys() {
+    let source = Server::start(&[]);
+    let target = Server::start(&[]);
+    let mut t = target.conn();
+    t.cmd(&["CONFIG", "SET", "requirepass", "secret"]);
+    let mut c = source.conn();
+    let port = target.port.to_string();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "2", "EX", "100"]);
+    c.cmd(&["SET", "c", "3"]);
+    assert_eq!(
+        c.cmd(&[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "a",
+            "3",
+            "5000",
+            "AUTH",
+            "secret"
+        ]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["EXISTS", "a"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "",
+            "3",
+            "5000",
+            "COPY",
+            "AUTH",
+            "secret",
+            "KEYS",
+            "b",
+            "c",
+            "zz"
+        ]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["EXISTS", "b", "c"]), Reply::Int(2));
+    assert_eq!(
+        c.cmd(&["MIGRATE", "127.0.0.1", &port, "zz", "3", "5000"]),
+        Reply::Status("NOKEY".into())
+    );
+    assert_eq!(
+        c.cmd(&["MIGRATE", "127.0.0.1", &port, "c", "3", "5000", "AUTH", "wrong"]),
+        Reply::Error(
+            "ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled."
+                .into()
+        )
+    );
+    assert_eq!(
+        c.cmd(&["MIGRATE", "127.0.0.1", &port, "x", "3", "5000", "KEYS", "c"]),
+        Reply::Error(
+            "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+                .into()
+        )
+    );
+    t.cmd(&["AUTH", "secret"]);
+    t.cmd(&["SELECT", "3"]);
+    assert_eq!(
+        t.cmd(&["MGET", "a", "b", "c"]),
+        Reply::Array(vec![bulk("1"), bulk("2"), bulk("3")])
+    );
+    assert!(matches!(t.cmd(&["TTL", "b"]), Reply::Int(t) if t > 90));
+}
