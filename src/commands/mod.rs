@@ -21,8 +21,11 @@
 //! never leaves a half-done write behind. The lock is released before the
 //! client loop writes the replies to the socket.
 
+pub mod bitops;
 pub mod connection;
 pub mod expire;
+pub mod geo;
+pub mod hyperloglog;
 pub mod keys;
 pub mod server;
 pub mod strings;
@@ -78,6 +81,12 @@ pub enum Group {
     Connection,
     /// Server management.
     Server,
+    /// Bitmaps (bit operations on strings).
+    Bitmap,
+    /// HyperLogLog.
+    HyperLogLog,
+    /// Geospatial indexes.
+    Geo,
 }
 
 impl Group {
@@ -94,6 +103,9 @@ impl Group {
             Group::Transactions => "transactions",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::Bitmap => "bitmap",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
         }
     }
 }
@@ -180,13 +192,16 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 5] {
+pub fn families() -> [&'static [Command]; 8] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        bitops::COMMANDS,
+        hyperloglog::COMMANDS,
+        geo::COMMANDS,
     ]
 }
 
