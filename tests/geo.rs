@@ -276,11 +276,27 @@ fn search_errors() {
         err("ERR could not decode requested zset member")
     );
     assert_eq!(
-        c.cmd(&["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "WITHDIST", "ASC"]),
+        c.cmd(&[
+            "GEOSEARCH",
+            "Sicily",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "WITHDIST",
+            "ASC"
+        ]),
         err("ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH")
     );
     assert_eq!(
-        c.cmd(&["geosearch", "Sicily", "BYRADIUS", "10", "km", "ASC", "WITHDIST"]),
+        c.cmd(&[
+            "geosearch",
+            "Sicily",
+            "BYRADIUS",
+            "10",
+            "km",
+            "ASC",
+            "WITHDIST"
+        ]),
         err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch")
     );
     assert_eq!(

@@ -507,27 +507,72 @@ fn sign_extend(raw: u64, bits: u32) -> i64 {
 
 /// The value stored in the field after adding `incr` to `value` (both as
 /// the field type sees them), or None when OVERFLOW FAIL refuses it.
+///
+/// The range checks are Redis's `check[Un]signedBitfieldOverflow`, with its
+/// wrapping 64-bit arithmetic kept on purpose: for example a signed SET of
+/// a value far below the type's minimum with OVERFLOW SAT saturates to the
+/// *maximum* in Redis, because `max - value` wraps around.
 fn apply_overflow(value: i128, incr: i128, signed: bool, bits: u32, how: Overflow) -> Option<i128> {
-    let (min, max) = if signed {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    let incr = incr as i64;
+    // +1: above the range, -1: below it, 0: fits.
+    let (overflow, sum, max, min): (i32, u64, i128, i128) = if signed {
+        let value = value as i64;
+        let max = if bits == 64 {
+            i64::MAX
+        } else {
+            (1i64 << (bits - 1)) - 1
+        };
+        let min = -max - 1;
+        let max_incr = (max as u64).wrapping_sub(value as u64) as i64;
+        let min_incr = min.wrapping_sub(value);
+        let overflow = if value > max
+            || (bits != 64 && incr > max_incr)
+            || (value >= 0 && incr > 0 && incr > max_incr)
+        {
+            1
+        } else if value < min
+            || (bits != 64 && incr < min_incr)
+            || (value < 0 && incr < 0 && incr < min_incr)
+        {
+            -1
+        } else {
+            0
+        };
+        let sum = (value as u64).wrapping_add(incr as u64);
+        (overflow, sum, max as i128, min as i128)
     } else {
-        (0, (1i128 << bits) - 1)
+        let value = value as u64;
+        let max = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
+        let max_incr = max.wrapping_sub(value) as i64;
+        let min_incr = value.wrapping_neg() as i64;
+        let overflow = if value > max || (incr > 0 && incr > max_incr) {
+            1
+        } else if incr < 0 && incr < min_incr {
+            -1
+        } else {
+            0
+        };
+        (overflow, value.wrapping_add(incr as u64), max as i128, 0)
     };
-    let sum = value + incr;
-    if (min..=max).contains(&sum) {
-        return Some(sum);
-    }
-    match how {
-        Overflow::Fail => None,
-        Overflow::Sat => Some(if sum > max { max } else { min }),
-        Overflow::Wrap => {
-            let raw = (sum as u128 & ((1u128 << bits) - 1)) as u64;
-            Some(if signed {
-                sign_extend(raw, bits) as i128
-            } else {
-                raw as i128
-            })
+    let field = |raw: u64| -> i128 {
+        if signed {
+            sign_extend(raw, bits) as i128
+        } else if bits == 64 {
+            raw as i128
+        } else {
+            (raw & ((1u64 << bits) - 1)) as i128
         }
+    };
+    match (overflow, how) {
+        (0, _) => Some(field(sum)),
+        (_, Overflow::Fail) => None,
+        (1, Overflow::Sat) => Some(max),
+        (_, Overflow::Sat) => Some(min),
+        (_, Overflow::Wrap) => Some(field(sum)),
     }
 }
 
