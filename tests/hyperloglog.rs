@@ -133,6 +133,17 @@ fn corrupted_and_foreign_values() {
     c.cmd_bytes(&[b"SETRANGE", b"hll", b"4", b"\x00"]);
     assert_eq!(c.cmd(&["PFCOUNT", "hll"]), wrongtype);
 
+    // Runs past the 16384th register are refused everywhere (Redis's fix
+    // for CVE-2025-32023): an XZERO of 16384 followed by one more VAL, with
+    // the cached count marked stale.
+    let mut runs_past_end = b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80".to_vec();
+    runs_past_end.extend_from_slice(&[0x7f, 0xff, 0xff]);
+    c.cmd_bytes(&[b"SET", b"hll", &runs_past_end]);
+    assert_eq!(c.cmd(&["PFCOUNT", "hll"]), invalid);
+    assert_eq!(c.cmd(&["PFCOUNT", "hll", "hll"]), invalid);
+    assert_eq!(c.cmd(&["PFDEBUG", "GETREG", "hll"]), invalid);
+    assert_eq!(c.cmd(&["PFMERGE", "dst", "hll"]), invalid);
+
     // Random damage never crashes the server.
     let mut seed = 12345u64;
     for round in 0..200 {

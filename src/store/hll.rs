@@ -129,6 +129,33 @@ fn push_zeros(out: &mut Vec<u8>, len: usize) {
     }
 }
 
+/// Walks the opcodes of a sparse value, calling `f(first_register, value,
+/// run_length)` for each run (value 0 for ZERO/XZERO). Corrupt when the
+/// runs do not add up to exactly 16384 registers; a run that would pass the
+/// end stops the walk first (the overflow checks of Redis's fix for
+/// CVE-2025-32023, which Redis 7.0.15 as shipped by Debian carries).
+fn walk_sparse(bytes: &[u8], mut f: impl FnMut(usize, u8, usize)) -> Result<(), HllError> {
+    let mut idx = 0;
+    let mut p = HLL_HDR_SIZE;
+    while p < bytes.len() {
+        let op = Op::at(bytes, p);
+        let (value, len) = match op {
+            Op::Zero { len, .. } => (0, len),
+            Op::Val { value, len } => (value, len),
+        };
+        if idx + len > HLL_REGISTERS {
+            return Err(HllError::Corrupt);
+        }
+        f(idx, value, len);
+        idx += len;
+        p += op.size();
+    }
+    if idx != HLL_REGISTERS {
+        return Err(HllError::Corrupt);
+    }
+    Ok(())
+}
+
 /// MurmurHash2, 64-bit version (MurmurHash64A), reading 8-byte blocks as
 /// little-endian words as Redis does on every platform.
 pub fn murmurhash64a(key: &[u8], seed: u64) -> u64 {
@@ -266,27 +293,13 @@ pub fn sparse_to_dense(bytes: &mut Vec<u8>) -> Result<bool, HllError> {
     let mut dense = vec![0u8; HLL_DENSE_SIZE];
     dense[..HLL_HDR_SIZE].copy_from_slice(&bytes[..HLL_HDR_SIZE]);
     dense[ENCODING_AT] = HLL_DENSE;
-    let mut idx = 0;
-    let mut p = HLL_HDR_SIZE;
-    while p < bytes.len() {
-        let op = Op::at(bytes, p);
-        match op {
-            Op::Zero { len, .. } => idx += len,
-            Op::Val { value, len } => {
-                if idx + len > HLL_REGISTERS {
-                    break;
-                }
-                for i in idx..idx + len {
-                    dense_set(&mut dense[HLL_HDR_SIZE..], i, value);
-                }
-                idx += len;
+    walk_sparse(bytes, |first, value, len| {
+        if value > 0 {
+            for i in first..first + len {
+                dense_set(&mut dense[HLL_HDR_SIZE..], i, value);
             }
         }
-        p += op.size();
-    }
-    if idx != HLL_REGISTERS {
-        return Err(HllError::Corrupt);
-    }
+    })?;
     *bytes = dense;
     Ok(true)
 }
@@ -439,28 +452,11 @@ pub fn merge_into(max: &mut [u8; HLL_REGISTERS], bytes: &[u8]) -> Result<(), Hll
         }
         return Ok(());
     }
-    let mut idx = 0;
-    let mut p = HLL_HDR_SIZE;
-    while p < bytes.len() {
-        let op = Op::at(bytes, p);
-        match op {
-            Op::Zero { len, .. } => idx += len,
-            Op::Val { value, len } => {
-                if idx + len > HLL_REGISTERS {
-                    break;
-                }
-                for m in &mut max[idx..idx + len] {
-                    *m = (*m).max(value);
-                }
-                idx += len;
-            }
+    walk_sparse(bytes, |first, value, len| {
+        for m in &mut max[first..first + len] {
+            *m = (*m).max(value);
         }
-        p += op.size();
-    }
-    if idx != HLL_REGISTERS {
-        return Err(HllError::Corrupt);
-    }
-    Ok(())
+    })
 }
 
 /// Every register of a dense value (PFDEBUG GETREG).
@@ -546,20 +542,9 @@ pub fn count(bytes: &[u8]) -> Result<u64, HllError> {
         }
         return Ok(estimate(&histogram));
     }
-    let mut idx = 0;
-    let mut p = HLL_HDR_SIZE;
-    while p < bytes.len() {
-        let op = Op::at(bytes, p);
-        match op {
-            Op::Zero { len, .. } => histogram[0] += len as u32,
-            Op::Val { value, len } => histogram[value as usize] += len as u32,
-        }
-        idx += op.span();
-        p += op.size();
-    }
-    if idx != HLL_REGISTERS {
-        return Err(HllError::Corrupt);
-    }
+    walk_sparse(bytes, |_, value, len| {
+        histogram[value as usize] += len as u32
+    })?;
     Ok(estimate(&histogram))
 }
 
