@@ -16,57 +16,13 @@ use crate::store::{Db, RString, Store, Value};
 use Handler::Write;
 
 /// The HyperLogLog family's rows of the command table.
+#[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    cmd(
-        "pfadd",
-        -2,
-        "write denyoom fast",
-        (1, 1, 1),
-        Group::HyperLogLog,
-        "key [element [element ...]]",
-        "Adds the specified elements to the specified HyperLogLog.",
-        Write(pfadd_command),
-    ),
-    cmd(
-        "pfcount",
-        -2,
-        "readonly may_replicate",
-        (1, -1, 1),
-        Group::HyperLogLog,
-        "key [key ...]",
-        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-        Write(pfcount_command),
-    ),
-    cmd(
-        "pfmerge",
-        -2,
-        "write denyoom",
-        (1, -1, 1),
-        Group::HyperLogLog,
-        "destkey [sourcekey [sourcekey ...]]",
-        "Merge N different HyperLogLogs into a single one.",
-        Write(pfmerge_command),
-    ),
-    cmd(
-        "pfdebug",
-        3,
-        "write denyoom admin",
-        (2, 2, 1),
-        Group::HyperLogLog,
-        "subcommand key",
-        "Internal commands for debugging HyperLogLog values",
-        Write(pfdebug_command),
-    ),
-    cmd(
-        "pfselftest",
-        1,
-        "admin",
-        (0, 0, 0),
-        Group::HyperLogLog,
-        "",
-        "An internal command for testing HyperLogLog values",
-        Handler::Conn(pfselftest_command),
-    ),
+    cmd("pfadd", -2, "write denyoom fast", (1, 1, 1), Group::HyperLogLog, "key [element [element ...]]", "Adds the specified elements to the specified HyperLogLog.", Write(pfadd_command)),
+    cmd("pfcount", -2, "readonly may_replicate", (1, -1, 1), Group::HyperLogLog, "key [key ...]", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", Write(pfcount_command)),
+    cmd("pfmerge", -2, "write denyoom", (1, -1, 1), Group::HyperLogLog, "destkey [sourcekey [sourcekey ...]]", "Merge N different HyperLogLogs into a single one.", Write(pfmerge_command)),
+    cmd("pfdebug", 3, "write denyoom admin", (2, 2, 1), Group::HyperLogLog, "subcommand key", "Internal commands for debugging HyperLogLog values", Write(pfdebug_command)),
+    cmd("pfselftest", 1, "admin", (0, 0, 0), Group::HyperLogLog, "", "An internal command for testing HyperLogLog values", Handler::Conn(pfselftest_command)),
 ];
 
 /// The error for a damaged HLL.
