@@ -1,12 +1,15 @@
 //! HyperLogLog commands: PFADD, PFCOUNT, PFMERGE, PFDEBUG, and byte-level
 //! compatibility with real Redis 7.0 (fixtures in tests/fixtures/hll, written
-//! by redis-server 7.0.15; see the README there).
+//! by redis-server 7.0.15; see the README there), and a side-by-side run
+//! against a live redis-server when one is installed.
 
 mod common;
+mod side_by_side;
 
 use std::path::Path;
 
 use common::{Reply, Server};
+use side_by_side::Rng;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -235,4 +238,53 @@ fn sparse_promotes_to_dense_at_the_configured_size() {
         c.cmd(&["PFDEBUG", "ENCODING", "h"]),
         Reply::Status("dense".into())
     );
+}
+
+#[test]
+fn side_by_side_with_real_redis() {
+    let Some(mut p) = side_by_side::Pair::start() else {
+        return;
+    };
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for round in 0..40 {
+        p.check_str(&["DEL", "h", "h2", "m"]);
+        p.check_str(&["PFADD", "h"]);
+        let n = [0, 1, 7, 60, 400, 1500, 3000][round % 7];
+        let els: Vec<String> = (0..n).map(|_| rng.next().to_string()).collect();
+        for chunk in els.chunks(300) {
+            let mut args = vec!["PFADD", "h"];
+            args.extend(chunk.iter().map(String::as_str));
+            p.check_str(&args);
+        }
+        p.check_str(&["GET", "h"]);
+        p.check_str(&["PFCOUNT", "h"]);
+        p.check_str(&["GET", "h"]);
+        let m = [1, 20, 300, 2500][round % 4];
+        let others: Vec<String> = (0..m).map(|_| rng.next().to_string()).collect();
+        let mut args = vec!["PFADD", "h2"];
+        args.extend(others.iter().map(String::as_str));
+        p.check_str(&args);
+        if round % 3 == 0 {
+            p.check_str(&["PFDEBUG", "TODENSE", "h2"]);
+        }
+        p.check_str(&["PFMERGE", "m", "h", "h2"]);
+        p.check_str(&["GET", "m"]);
+        p.check_str(&["PFCOUNT", "m"]);
+        p.check_str(&["PFCOUNT", "h", "h2", "nokey"]);
+        // Damage a few bytes: both must agree on the outcome.
+        let Reply::Int(len) = p.check_str(&["STRLEN", "h"]) else {
+            panic!("STRLEN");
+        };
+        for _ in 0..=rng.below(4) {
+            let pos = rng.below(len as u64 + 1).to_string();
+            let byte = [rng.next() as u8];
+            p.check(&[b"SETRANGE", b"h", pos.as_bytes(), &byte]);
+        }
+        p.check_str(&["PFCOUNT", "h"]);
+        p.check_str(&["PFADD", "h", "a", "b", "c", "d"]);
+        p.check_str(&["GET", "h"]);
+        p.check_str(&["PFCOUNT", "h", "h2"]);
+        p.check_str(&["PFMERGE", "m", "h"]);
+        p.check_str(&["GET", "m"]);
+    }
 }
