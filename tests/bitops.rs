@@ -1,9 +1,12 @@
 //! Bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD,
-//! BITFIELD_RO, with Redis 7.0's replies and error texts.
+//! BITFIELD_RO, with Redis 7.0's replies and error texts, and a randomized
+//! side-by-side run against a live redis-server when one is installed.
 
 mod common;
+mod side_by_side;
 
 use common::{bulk, Reply, Server};
+use side_by_side::Rng;
 
 fn err(text: &str) -> Reply {
     Reply::Error(text.into())
@@ -222,4 +225,77 @@ fn bitfield_unsigned_overflow() {
         c.cmd(&["BITFIELD", "u", "OVERFLOW", "SAT", "SET", "u8", "0", "-1", "GET", "u8", "0"]),
         ints(&[0, 255])
     );
+}
+
+#[test]
+fn side_by_side_with_real_redis() {
+    let Some(mut p) = side_by_side::Pair::start() else {
+        return;
+    };
+    let mut rng = Rng(0x0bad_5eed_1234_5678);
+    for round in 0..600 {
+        let n = rng.below(13) as usize;
+        let value: Vec<u8> = (0..n)
+            .map(|_| match rng.below(3) {
+                0 => 0,
+                1 => 0xff,
+                _ => rng.next() as u8,
+            })
+            .collect();
+        p.check(&[b"SET", b"s", &value]);
+        let a = (rng.below(261) as i64 - 130).to_string();
+        let b = (rng.below(261) as i64 - 130).to_string();
+        let unit = ["BIT", "BYTE", "bit"][rng.below(3) as usize];
+        p.check_str(&["BITCOUNT", "s", &a, &b]);
+        p.check_str(&["BITCOUNT", "s", &a, &b, unit]);
+        let bit = rng.below(2).to_string();
+        p.check_str(&["BITPOS", "s", &bit]);
+        p.check_str(&["BITPOS", "s", &bit, &a]);
+        p.check_str(&["BITPOS", "s", &bit, &a, &b]);
+        p.check_str(&["BITPOS", "s", &bit, &a, &b, unit]);
+        // A random BITFIELD with every kind of sub-command.
+        let mut args: Vec<String> = vec!["BITFIELD".into(), "s".into()];
+        for _ in 0..=rng.below(4) {
+            match rng.below(4) {
+                0 => {
+                    args.push("OVERFLOW".into());
+                    args.push(["WRAP", "SAT", "FAIL"][rng.below(3) as usize].into());
+                }
+                kind => {
+                    let signed = rng.below(2) == 0;
+                    let bits = 1 + rng.below(if signed { 64 } else { 63 });
+                    args.push(["GET", "SET", "INCRBY"][kind as usize - 1].into());
+                    args.push(format!("{}{bits}", if signed { 'i' } else { 'u' }));
+                    args.push(if rng.below(3) == 0 {
+                        format!("#{}", rng.below(6))
+                    } else {
+                        rng.below(100).to_string()
+                    });
+                    if kind > 1 {
+                        args.push(match rng.below(4) {
+                            0 => (rng.next() as i64).to_string(),
+                            1 => i64::MIN.to_string(),
+                            2 => i64::MAX.to_string(),
+                            _ => (rng.below(601) as i64 - 300).to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        p.check_str(&args);
+        p.check_str(&["GET", "s"]);
+        if round % 10 == 0 {
+            for key in ["x", "y", "z"] {
+                let len = rng.below(41) as usize;
+                let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                p.check(&[b"SET", key.as_bytes(), &bytes]);
+            }
+            let op = ["AND", "OR", "XOR"][rng.below(3) as usize];
+            p.check_str(&["BITOP", op, "d", "x", "y", "z", "nokey"]);
+            p.check_str(&["GET", "d"]);
+            p.check_str(&["BITOP", "NOT", "d", "x"]);
+            p.check_str(&["GET", "d"]);
+        }
+    }
 }

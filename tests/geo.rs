@@ -1,10 +1,13 @@
 //! Geo commands: GEOADD, GEODIST, GEOHASH, GEOPOS, GEOSEARCH(STORE),
 //! GEORADIUS(BYMEMBER)[_RO]. Expected replies were taken from a real Redis
-//! 7.0.15 given the same commands.
+//! 7.0.15 given the same commands; a randomized side-by-side run compares
+//! searches with a live redis-server when one is installed.
 
 mod common;
+mod side_by_side;
 
 use common::{bulk, Reply, Server};
+use side_by_side::Rng;
 
 fn err(text: &str) -> Reply {
     Reply::Error(text.into())
@@ -415,4 +418,93 @@ fn store_and_storedist() {
         Reply::Int(0)
     );
     assert_eq!(c.cmd(&["EXISTS", "dst"]), Reply::Int(0));
+}
+
+#[test]
+fn side_by_side_with_real_redis() {
+    let Some(mut p) = side_by_side::Pair::start() else {
+        return;
+    };
+    let mut rng = Rng(0x6e0_5eed_8765_4321);
+    let mut args: Vec<String> = vec!["GEOADD".into(), "g".into()];
+    for j in 0..3000 {
+        args.push(rng.float(-180.0, 180.0).to_string());
+        args.push(rng.float(-85.0, 85.0).to_string());
+        args.push(format!("p{j}"));
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    p.check_str(&a);
+    let sorts: [&[&str]; 6] = [
+        &[],
+        &["ASC"],
+        &["DESC"],
+        &["COUNT", "5"],
+        &["COUNT", "3", "DESC"],
+        &["COUNT", "4", "ANY"],
+    ];
+    let withs: [&[&str]; 4] = [
+        &[],
+        &["WITHDIST"],
+        &["WITHCOORD", "WITHHASH"],
+        &["WITHDIST", "WITHCOORD", "WITHHASH"],
+    ];
+    for _ in 0..300 {
+        let lon = rng.float(-180.0, 180.0).to_string();
+        let lat = rng.float(-85.0, 85.0).to_string();
+        let unit = ["m", "km", "mi", "ft"][rng.below(4) as usize];
+        let mut r = [1.0, 50.0, 500.0, 3000.0, 10000.0][rng.below(5) as usize];
+        if unit == "m" || unit == "ft" {
+            r *= 1000.0;
+        }
+        let radius = r.to_string();
+        let height = (r * rng.float(0.0, 2.0)).to_string();
+        let sort = sorts[rng.below(6) as usize];
+        let with = withs[rng.below(4) as usize];
+        let member = format!("p{}", rng.below(3000));
+        let other = format!("p{}", rng.below(3000));
+        let mut cmds: Vec<Vec<&str>> = vec![
+            vec!["GEORADIUS", "g", &lon, &lat, &radius, unit],
+            vec![
+                "GEOSEARCH",
+                "g",
+                "FROMLONLAT",
+                &lon,
+                &lat,
+                "BYBOX",
+                &radius,
+                &height,
+                unit,
+            ],
+            vec![
+                "GEOSEARCH",
+                "g",
+                "FROMMEMBER",
+                &member,
+                "BYRADIUS",
+                &radius,
+                unit,
+            ],
+        ];
+        for c in &mut cmds {
+            c.extend_from_slice(sort);
+            c.extend_from_slice(with);
+        }
+        let mut store = vec![
+            "GEORADIUSBYMEMBER",
+            "g",
+            &member,
+            &radius,
+            unit,
+            "STOREDIST",
+            "st",
+        ];
+        store.extend_from_slice(sort);
+        cmds.push(store);
+        cmds.push(vec!["GEOPOS", "st", &member, &other]);
+        cmds.push(vec!["GEODIST", "g", &member, &other, unit]);
+        cmds.push(vec!["GEOHASH", "g", &member, &other]);
+        for c in cmds {
+            p.check_str(&c);
+        }
+    }
 }
