@@ -290,6 +290,9 @@ pub fn sparse_to_dense(bytes: &mut Vec<u8>) -> Result<bool, HllError> {
     if !is_sparse(bytes) {
         return Ok(false);
     }
+    if bytes.len() < HLL_HDR_SIZE {
+        return Err(HllError::Corrupt);
+    }
     let mut dense = vec![0u8; HLL_DENSE_SIZE];
     dense[..HLL_HDR_SIZE].copy_from_slice(&bytes[..HLL_HDR_SIZE]);
     dense[ENCODING_AT] = HLL_DENSE;
@@ -413,7 +416,8 @@ fn sparse_merge_from(bytes: &mut Vec<u8>, mut p: usize) {
 /// Converts to dense and sets the register there.
 fn promote(bytes: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, HllError> {
     sparse_to_dense(bytes)?;
-    let changed = dense_raise(&mut bytes[HLL_HDR_SIZE..], index, count);
+    let regs = bytes.get_mut(HLL_HDR_SIZE..).ok_or(HllError::Corrupt)?;
+    let changed = dense_raise(regs, index, count);
     invalidate_cache(bytes);
     Ok(changed)
 }
@@ -428,8 +432,8 @@ pub fn raise_register(
 ) -> Result<bool, HllError> {
     match bytes.get(ENCODING_AT) {
         Some(&HLL_DENSE) => {
-            let changed = dense_raise(&mut bytes[HLL_HDR_SIZE..], index, count);
-            Ok(changed)
+            let regs = bytes.get_mut(HLL_HDR_SIZE..).ok_or(HllError::Corrupt)?;
+            Ok(dense_raise(regs, index, count))
         }
         Some(&HLL_SPARSE) => sparse_raise(bytes, index, count, sparse_max_bytes),
         _ => Err(HllError::Corrupt),
