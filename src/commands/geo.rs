@@ -66,6 +66,12 @@ fn zset_value(items: impl Iterator<Item = (Vec<u8>, f64)>) -> Value {
     Value::ZSet(Box::new(z))
 }
 
+/// Adds or moves `member` (GEOADD). The one place a member enters an
+/// existing geo set, so encoding bookkeeping (listpack/skiplist) goes here.
+fn zset_add(z: &mut ZSet, member: &[u8], score: f64) {
+    z.insert(member, score);
+}
+
 /// Members with `min <= score < max`, lowest score first.
 fn members_in_range(z: &ZSet, min: f64, max: f64) -> impl Iterator<Item = (&[u8], f64)> {
     let ranks = z.score_range_ranks(&ScoreBound::Inclusive(min), &ScoreBound::Exclusive(max));
@@ -214,13 +220,13 @@ fn geoadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
             Some(_) if nx => {}
             Some(old) => {
                 if old != score {
-                    z.insert(member, score);
+                    zset_add(z, member, score);
                     updated += 1;
                 }
             }
             None if xx => {}
             None => {
-                z.insert(member, score);
+                zset_add(z, member, score);
                 added += 1;
             }
         }
