@@ -28,9 +28,12 @@
 //! client loop writes the replies to the socket.
 
 pub mod acl;
+pub mod bitops;
 pub mod connection;
 pub mod expire;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
@@ -96,6 +99,12 @@ pub enum Group {
     Connection,
     /// Server management.
     Server,
+    /// Bitmaps (bit operations on strings).
+    Bitmap,
+    /// HyperLogLog.
+    HyperLogLog,
+    /// Geospatial indexes.
+    Geo,
 }
 
 impl Group {
@@ -113,6 +122,9 @@ impl Group {
             Group::Transactions => "transactions",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::Bitmap => "bitmap",
+            Group::HyperLogLog => "hyperloglog",
+            Group::Geo => "geo",
         }
     }
 }
@@ -199,7 +211,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 14] {
+pub fn families() -> [&'static [Command]; 17] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -215,6 +227,9 @@ pub fn families() -> [&'static [Command]; 14] {
         sets::COMMANDS,
         streams::COMMANDS,
         persistence::COMMANDS,
+        bitops::COMMANDS,
+        hyperloglog::COMMANDS,
+        geo::COMMANDS,
     ]
 }
 

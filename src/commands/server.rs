@@ -93,6 +93,9 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
         Group::Transactions => cats.push("@transaction"),
         Group::Connection => cats.push("@connection"),
         Group::Server => {}
+        Group::Bitmap => cats.push("@bitmap"),
+        Group::HyperLogLog => cats.push("@hyperloglog"),
+        Group::Geo => cats.push("@geo"),
     }
     if c.has_flag("write") {
         cats.push("@write");

@@ -19,8 +19,10 @@
 //! background cycle in `expire.rs` deletes the ones nobody touches.
 
 pub mod dict;
+pub mod geohash;
 pub mod glob;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod number;
 pub mod set;
