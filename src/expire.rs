@@ -63,6 +63,7 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
                         expired += 1;
                     }
                 }
+                crate::persistence::aof::feed_expired(server, &mut store);
                 (samples, expired)
             };
             deleted += expired;

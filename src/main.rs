@@ -181,6 +181,13 @@ fn load_config(args: &[String]) -> Result<Config, String> {
     Ok(config)
 }
 
+/// Loads the AOF, opens it for appending and starts the `aof-fsync` thread.
+fn start_aof(server: &std::sync::Arc<Server>) -> Result<(), String> {
+    use ferredis::persistence::aof;
+    let loaded = aof::loader::load(server)?;
+    aof::open_on_start(server, &loaded).map_err(|e| format!("Can't open the append-only file: {e}"))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args
@@ -228,6 +235,13 @@ fn main() -> ExitCode {
     let pidfile = config.get("pidfile").unwrap_or("").to_string();
     let databases = config.get_i64("databases").max(1) as usize;
     let server = Server::new(config, Store::new(databases));
+    // With appendonly yes the AOF, not the RDB, is the data to load.
+    if server.config().get_bool("appendonly") {
+        if let Err(e) = start_aof(&server) {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let listener = match server::bind(&server) {
         Ok(l) => l,
         Err(e) => {

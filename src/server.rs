@@ -128,6 +128,8 @@ pub struct Server {
     pub active_expire_enabled: AtomicBool,
     /// The address the listener is bound to.
     pub local_addr: Mutex<Option<SocketAddr>>,
+    /// The append-only file (persistence/aof.rs).
+    pub aof: crate::persistence::aof::Aof,
 }
 
 impl Server {
@@ -150,6 +152,7 @@ impl Server {
             active_expire_enabled: AtomicBool::new(true),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
+            aof: crate::persistence::aof::Aof::new(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -21,6 +21,7 @@
 //! never leaves a half-done write behind. The lock is released before the
 //! client loop writes the replies to the socket.
 
+pub mod aof;
 pub mod connection;
 pub mod expire;
 pub mod keys;
@@ -180,8 +181,9 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 5] {
+pub fn families() -> [&'static [Command]; 6] {
     [
+        aof::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
@@ -306,6 +308,8 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         None => Err(unknown_command(args)),
         Some((_, command)) => run(ctx, command, args),
     };
+    // AOF: with the lock released, wait for the write (and fsync) to land.
+    crate::persistence::aof::wait_written(ctx.server);
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
         ctx.reply.error(&e.to_string());
@@ -336,7 +340,10 @@ fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
         }
         Handler::Write(f) => {
             let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-            f(ctx, &mut store, args)
+            let result = f(ctx, &mut store, args);
+            // AOF: log what the write did, in order (still under the lock).
+            crate::persistence::aof::propagate(ctx, &mut store, args, &result);
+            result
         }
     }
 }

@@ -6,6 +6,7 @@
 //! [`lzf`] string compression and the [`crc64`] checksum. The save/load
 //! orchestration that connects it to the store comes on top of it.
 
+pub mod aof;
 pub mod crc64;
 pub mod intset;
 pub mod listpack;

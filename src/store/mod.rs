@@ -52,12 +52,15 @@ impl Entry {
 }
 
 /// One numbered database.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Db {
     dict: Dict<Entry>,
     expires: Dict<()>,
     /// Keys deleted because their TTL passed (INFO stats expired_keys).
     pub expired_keys: u64,
+    /// When Some, keys deleted by expiry are pushed here so the AOF can log
+    /// them as DEL (persistence/aof.rs drains it under the write lock).
+    pub expired_log: Option<Vec<Vec<u8>>>,
 }
 
 impl Db {
@@ -112,6 +115,9 @@ impl Db {
         if self.dict.get(key).is_some_and(|e| e.is_expired(now_ms)) {
             self.remove(key);
             self.expired_keys += 1;
+            if let Some(log) = self.expired_log.as_mut() {
+                log.push(key.to_vec());
+            }
             return true;
         }
         false
@@ -239,7 +245,7 @@ impl Db {
 }
 
 /// All databases.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Store {
     /// The numbered databases (`databases` config, 16 by default).
     pub dbs: Vec<Db>,

@@ -8,3 +8,10 @@ pub struct Set {
     /// The members.
     pub members: Dict<()>,
 }
+
+impl Set {
+    /// Every member, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.members.keys()
+    }
+}
