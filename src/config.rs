@@ -304,6 +304,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "appenddirname",
     "aof-use-rdb-preamble",
     "aof-load-truncated",
+    "aof-timestamp-enabled",
     "auto-aof-rewrite-percentage",
     "auto-aof-rewrite-min-size",
     "notify-keyspace-events",

@@ -552,6 +552,16 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 .store(on, Ordering::Relaxed);
             ctx.reply.ok();
         }
+        (b"DIGEST", 2) => {
+            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            let digest = crate::store::digest::dataset_digest(&store, crate::util::now_ms());
+            drop(store);
+            ctx.reply.simple(&digest);
+        }
+        (b"LOADAOF", 2) => {
+            crate::persistence::aof::debug_loadaof(ctx.server).map_err(CmdError::err)?;
+            ctx.reply.ok();
+        }
         (b"LOG", 3) => {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args[2]));
             ctx.reply.ok();

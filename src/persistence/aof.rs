@@ -100,6 +100,8 @@ pub(crate) struct Pending {
     pub(crate) file: Option<Arc<File>>,
     /// Database of the last command written to the current file.
     pub(crate) last_db: Option<usize>,
+    /// Second of the last `#TS:` annotation in the current file.
+    pub(crate) last_ts_s: Option<i64>,
     /// The manifest describing the files on disk.
     pub(crate) manifest: Manifest,
     /// The AOF directory (appenddirname, relative to dir).
@@ -151,6 +153,8 @@ pub struct Aof {
     fsync_thread_started: AtomicBool,
     /// Unix seconds of the last everysec fsync.
     last_fsync_s: AtomicI64,
+    /// aof-timestamp-enabled: write `#TS:<unix s>` annotations.
+    timestamps: AtomicBool,
     /// auto-aof-rewrite-percentage (0: off).
     auto_perc: AtomicU64,
     /// auto-aof-rewrite-min-size, bytes.
@@ -239,7 +243,7 @@ pub fn propagate(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]], result: &CmdR
         let db = ctx.client.db;
         match override_cmds {
             Some(cmds) => out.extend(cmds.into_iter().map(|c| (db, c))),
-            None if ctx.dirty > 0 => {
+            None if ctx.dirty > 0 || rules::always_logged(args) => {
                 for c in rules::effect(store.db(db), args, ctx.now_ms) {
                     out.push((db, c));
                 }
@@ -320,6 +324,7 @@ impl Aof {
                 appended: 0,
                 file: None,
                 last_db: None,
+                last_ts_s: None,
                 manifest: Manifest::default(),
                 dir: PathBuf::from("appendonlydir"),
                 filename: "appendonly.aof".into(),
@@ -339,6 +344,7 @@ impl Aof {
             rewrite_base_size: AtomicU64::new(0),
             fsync_thread_started: AtomicBool::new(false),
             last_fsync_s: AtomicI64::new(0),
+            timestamps: AtomicBool::new(false),
             auto_perc: AtomicU64::new(100),
             auto_min_bytes: AtomicU64::new(64 * 1024 * 1024),
         }
@@ -375,6 +381,8 @@ impl Aof {
         self.set_policy(FsyncPolicy::from_config(
             config.get("appendfsync").unwrap_or("everysec"),
         ));
+        self.timestamps
+            .store(config.get_bool("aof-timestamp-enabled"), Ordering::Relaxed);
         self.auto_perc.store(
             config.get_i64("auto-aof-rewrite-percentage").max(0) as u64,
             Ordering::Relaxed,
@@ -399,6 +407,15 @@ impl Aof {
             return;
         }
         let before = p.buf.len();
+        if self.timestamps.load(Ordering::Relaxed) {
+            // Redis's annotation: once per second, and at a new file's start.
+            let now_s = crate::util::now_ms() / 1000;
+            if p.last_ts_s != Some(now_s) {
+                p.buf
+                    .extend_from_slice(format!("#TS:{now_s}\r\n").as_bytes());
+                p.last_ts_s = Some(now_s);
+            }
+        }
         for (db, args) in cmds {
             if p.last_db != Some(*db) {
                 let db_text = db.to_string();
@@ -527,6 +544,28 @@ pub fn stop(server: &Server) {
     server.aof.flush_all();
     lock(&server.aof.pending).file = None;
     log::info!("Background append only file rewriting stopped; AOF is off");
+}
+
+/// DEBUG LOADAOF: flush the AOF, empty the keyspace and load it back from
+/// the files (what a restart would see).
+pub fn debug_loadaof(server: &Arc<Server>) -> Result<(), String> {
+    let aof = &server.aof;
+    let was_feeding = aof.is_feeding();
+    {
+        let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
+        aof.flush_all();
+        aof.feeding.store(false, Ordering::Relaxed);
+        for db in &mut store.dbs {
+            db.clear();
+        }
+    }
+    let result = loader::load(server);
+    if was_feeding {
+        let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
+        collect_expired(&mut store, &mut Vec::new());
+        aof.feeding.store(true, Ordering::Relaxed);
+    }
+    result.map(|_| log::warn!("Append Only File loaded by DEBUG LOADAOF"))
 }
 
 /// Opens the AOF at start-up after [`loader::load`] (appendonly yes):

@@ -19,6 +19,7 @@
 //! background cycle in `expire.rs` deletes the ones nobody touches.
 
 pub mod dict;
+pub mod digest;
 pub mod glob;
 pub mod hash;
 pub mod list;

@@ -50,50 +50,65 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Parses manifest text; the error says which line is wrong.
+    /// Parses manifest text with Redis's rules and error texts (the loader
+    /// logs them and stops the start).
     pub fn parse(text: &str) -> Result<Manifest, String> {
+        const INVALID: &str = "Invalid AOF manifest file format";
         let mut m = Manifest::default();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        let mut max_incr_seq = 0;
+        for raw in text.split_inclusive('\n') {
+            if raw.starts_with('#') {
                 continue;
             }
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if !words.len().is_multiple_of(2) {
-                return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
+            if !raw.ends_with('\n') || raw.len() > MANIFEST_MAX_LINE {
+                return Err("The AOF manifest file contains too long line".into());
             }
-            let (mut name, mut seq, mut kind) = (None, None, None);
+            let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+            if line.is_empty() {
+                return Err(INVALID.into());
+            }
+            let words = split_args(line).ok_or(INVALID)?;
+            if words.len() < 6 || !words.len().is_multiple_of(2) {
+                return Err(INVALID.into());
+            }
+            let (mut name, mut seq, mut kind) = (None, 0u64, None);
             for pair in words.chunks(2) {
-                match pair[0] {
-                    "file" => name = Some(pair[1].trim_matches('"').to_string()),
-                    "seq" => seq = pair[1].parse::<u64>().ok(),
-                    "type" => kind = Some(pair[1]),
-                    _ => {} // unknown keys are skipped, as Redis does
+                match pair[0].to_ascii_lowercase().as_str() {
+                    "file" => {
+                        if pair[1].contains('/') {
+                            return Err("File can't be a path, just a filename".into());
+                        }
+                        name = Some(pair[1].clone());
+                    }
+                    "seq" => seq = pair[1].parse::<u64>().unwrap_or(0),
+                    "type" => kind = pair[1].chars().next(),
+                    _ => {} // unknown keys are skipped, for forward compatibility
                 }
             }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
-                return Err(format!(
-                    "Invalid AOF manifest file format (line {}): mismatched or missing fields",
-                    n + 1
-                ));
+            let (Some(name), true, Some(kind)) = (name, seq > 0, kind) else {
+                return Err(INVALID.into());
             };
             let file = AofFile { name, seq };
             match kind {
-                "b" => {
+                'b' => {
                     if m.base.is_some() {
                         return Err("Found duplicate base file information".into());
                     }
                     m.base = Some(file);
                 }
-                "i" => m.incrs.push(file),
-                "h" => m.history.push(file),
-                _ => {
-                    return Err(format!(
-                        "Unknown AOF file type '{kind}' in the manifest (line {})",
-                        n + 1
-                    ))
+                'h' => m.history.push(file),
+                'i' => {
+                    if seq <= max_incr_seq {
+                        return Err("Found a non-monotonic sequence number".into());
+                    }
+                    max_incr_seq = seq;
+                    m.incrs.push(file);
                 }
+                _ => return Err("Unknown AOF file type".into()),
             }
+        }
+        if m.base.is_none() && m.incrs.is_empty() {
+            return Err("Found an empty AOF manifest".into());
         }
         Ok(m)
     }
@@ -102,7 +117,11 @@ impl Manifest {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut line = |f: &AofFile, kind: char| {
-            out.push_str(&format!("file {} seq {} type {kind}\n", f.name, f.seq));
+            out.push_str(&format!(
+                "file {} seq {} type {kind}\n",
+                repr(&f.name),
+                f.seq
+            ));
         };
         if let Some(b) = &self.base {
             line(b, 'b');
@@ -141,6 +160,85 @@ impl Manifest {
     }
 }
 
+/// Longest manifest line Redis accepts (MANIFEST_MAX_LINE).
+pub const MANIFEST_MAX_LINE: usize = 1024;
+
+/// A file name as the manifest writes it: quoted with escapes when it has
+/// spaces, quotes or unprintable bytes (Redis's `sdscatrepr`).
+fn repr(name: &str) -> String {
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'\'');
+    if plain {
+        return name.to_string();
+    }
+    let mut out = String::from("\"");
+    for b in name.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Splits a line into words, honouring "double quotes" with escapes and
+/// 'single quotes' (Redis's `sdssplitargs`); None when a quote is unclosed.
+fn split_args(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else {
+            return Some(words);
+        };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            loop {
+                let c = chars.next()?;
+                if c == first {
+                    break;
+                }
+                if c == '\\' && first == '"' {
+                    match chars.next()? {
+                        'n' => word.push('\n'),
+                        'r' => word.push('\r'),
+                        't' => word.push('\t'),
+                        'x' => {
+                            let hex: String = [chars.next()?, chars.next()?].iter().collect();
+                            word.push(u8::from_str_radix(&hex, 16).ok()? as char);
+                        }
+                        other => word.push(other),
+                    }
+                } else {
+                    word.push(c);
+                }
+            }
+            if chars.peek().is_some_and(|c| !c.is_whitespace()) {
+                return None;
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+}
+
 /// fsyncs a directory so a rename in it is durable (best effort).
 pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
@@ -159,11 +257,18 @@ mod tests {
         assert_eq!(m.base.as_ref().map(|b| b.seq), Some(2));
         assert_eq!(m.incrs.len(), 1);
         assert_eq!(m.render(), text);
+        let spaced = "file \"a b.aof.1.incr.aof\" seq 1 type i\n";
+        let m = Manifest::parse(spaced).expect("quoted");
+        assert_eq!(m.incrs[0].name, "a b.aof.1.incr.aof");
+        assert_eq!(m.render(), spaced);
     }
 
     #[test]
     fn rejects_bad_lines() {
         assert!(Manifest::parse("file a seq 1\n").is_err());
+        assert!(Manifest::parse("file a seq 1 type i\n\nfile b seq 2 type i\n").is_err());
+        assert!(Manifest::parse("file a seq 2 type i\nfile b seq 1 type i\n").is_err());
+        assert!(Manifest::parse("").is_err());
         assert!(Manifest::parse("file a seq 1 type x\n").is_err());
         assert!(Manifest::parse("file a seq 1 type b\nfile b seq 2 type b\n").is_err());
     }

@@ -193,6 +193,7 @@ fn switch_incr(p: &mut Pending) -> std::io::Result<AofFile> {
     sync_dir(&p.dir);
     p.file = Some(Arc::new(file));
     p.last_db = None;
+    p.last_ts_s = None;
     let f = AofFile { name, seq };
     p.manifest.incrs.push(f.clone());
     Ok(f)

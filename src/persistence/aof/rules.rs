@@ -70,6 +70,13 @@ pub fn effect(db: &Db, args: &[&[u8]], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
     }
 }
 
+/// Commands logged even when they changed nothing: FLUSHDB and FLUSHALL
+/// on empty databases still reach the AOF, as in Redis.
+pub fn always_logged(args: &[&[u8]]) -> bool {
+    args.first()
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"flushdb") || n.eq_ignore_ascii_case(b"flushall"))
+}
+
 /// PEXPIREAT with the key's TTL as it now stands; DEL when the command
 /// deleted the key (a time in the past).
 fn expire_as_pexpireat(db: &Db, key: &[u8], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
