@@ -131,6 +131,8 @@ pub struct Aof {
     policy: AtomicU8,
     /// A rewrite is running.
     pub(crate) rewrite_in_progress: AtomicBool,
+    /// Set to make a running rewrite stop (CONFIG SET appendonly no).
+    pub(crate) rewrite_abort: AtomicBool,
     /// A rewrite was asked for while one ran.
     pub(crate) rewrite_scheduled: AtomicBool,
     /// Result of the last rewrite.
@@ -333,6 +335,7 @@ impl Aof {
             io_done: Condvar::new(),
             policy: AtomicU8::new(1),
             rewrite_in_progress: AtomicBool::new(false),
+            rewrite_abort: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
             last_rewrite_ok: AtomicBool::new(true),
             last_write_ok: AtomicBool::new(true),
@@ -531,7 +534,7 @@ pub fn on_config_change(server: &Arc<Server>) {
         if let Err(e) = rewrite::start(server, true) {
             log::warn!("Could not start the AOF: {e}");
         }
-    } else if !on && aof.is_feeding() {
+    } else if !on && (aof.is_feeding() || aof.rewrite_in_progress.load(Ordering::Relaxed)) {
         stop(server);
     }
 }
@@ -539,11 +542,16 @@ pub fn on_config_change(server: &Arc<Server>) {
 /// Stops appending (CONFIG SET appendonly no): flush, fsync, close.
 pub fn stop(server: &Server) {
     let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
-    server.aof.feeding.store(false, Ordering::Relaxed);
+    let aof = &server.aof;
+    if aof.rewrite_in_progress.load(Ordering::Relaxed) {
+        log::info!("Killing running AOF rewrite child: aof-rewrite thread");
+        aof.rewrite_abort.store(true, Ordering::Relaxed);
+    }
+    aof.feeding.store(false, Ordering::Relaxed);
     track_expired(&mut store, false);
-    server.aof.flush_all();
-    lock(&server.aof.pending).file = None;
-    log::info!("Background append only file rewriting stopped; AOF is off");
+    aof.flush_all();
+    lock(&aof.pending).file = None;
+    log::info!("Append only file turned off");
 }
 
 /// DEBUG LOADAOF: flush the AOF, empty the keyspace and load it back from

@@ -99,6 +99,7 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
     let mut loaded = Loaded::default();
     let mut replayer = Replayer::new(server);
     if let Some(manifest) = layout.read_manifest()? {
+        continue_upgrade(&layout, &manifest)?;
         let mut files: Vec<(&str, &str)> = Vec::new();
         if let Some(b) = &manifest.base {
             files.push((b.name.as_str(), "base"));
@@ -143,6 +144,26 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
         }
     }
     Ok(loaded)
+}
+
+/// An upgrade interrupted between writing the manifest and moving the old
+/// single file into the directory: finish the move (Redis does the same).
+fn continue_upgrade(layout: &Layout, manifest: &Manifest) -> Result<(), String> {
+    let Some(base) = &manifest.base else {
+        return Ok(());
+    };
+    let old = PathBuf::from(&layout.filename);
+    let new = layout.dir.join(&base.name);
+    if base.name == layout.filename && !new.exists() && old.is_file() {
+        std::fs::rename(&old, &new).map_err(|e| {
+            format!(
+                "Error moving {} into the AOF directory: {e}",
+                layout.filename
+            )
+        })?;
+        log::info!("Successfully migrated an old-style AOF into the AOF directory");
+    }
+    Ok(())
 }
 
 /// Replays one file; returns its size (after any truncation).

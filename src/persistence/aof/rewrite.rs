@@ -109,7 +109,15 @@ pub fn entry_commands(entry: &RdbEntry) -> Vec<Vec<Vec<u8>>> {
 }
 
 /// Writes `store` as a base file at `path` (RDB when `rdb`), fsynced.
-pub fn write_base(store: &Store, path: &Path, rdb: bool) -> std::io::Result<u64> {
+/// `keep_going` runs before each key (rdb-key-save-delay, abort checks);
+/// when it answers false the write stops with an error.
+pub fn write_base(
+    store: &Store,
+    path: &Path,
+    rdb: bool,
+    keep_going: &dyn Fn() -> bool,
+) -> std::io::Result<u64> {
+    let aborted = || std::io::Error::other("the rewrite was aborted");
     let file = File::create(path)?;
     let now = now_ms();
     let live = |db: &crate::store::Db| {
@@ -139,6 +147,9 @@ pub fn write_base(store: &Store, path: &Path, rdb: bool) -> std::io::Result<u64>
             }
             w.select_db(i, db.len() as u64, db.expires_len() as u64)?;
             for mut entry in live(db) {
+                if !keep_going() {
+                    return Err(aborted());
+                }
                 entry.db = i;
                 w.write_entry(&entry)?;
             }
@@ -154,6 +165,9 @@ pub fn write_base(store: &Store, path: &Path, rdb: bool) -> std::io::Result<u64>
             }
             encode_command(&mut buf, &[b"SELECT".to_vec(), i.to_string().into_bytes()]);
             for entry in entries {
+                if !keep_going() {
+                    return Err(aborted());
+                }
                 for cmd in entry_commands(&entry) {
                     encode_command(&mut buf, &cmd);
                 }
@@ -247,7 +261,7 @@ pub fn open_on_start(server: &Arc<Server>, loaded: &Loaded) -> std::io::Result<(
     } else {
         let seq = manifest.base_seq() + 1;
         let name = base_name(&layout.filename, seq, rdb);
-        let size = write_base(&store, &layout.dir.join(&name), rdb)?;
+        let size = write_base(&store, &layout.dir.join(&name), rdb, &|| true)?;
         log::info!("Creating AOF base file {name} on server start");
         p.manifest = Default::default();
         p.manifest.base = Some(AofFile { name, seq });
@@ -278,6 +292,7 @@ pub fn start(server: &Arc<Server>, enabling: bool) -> Result<(), &'static str> {
         return Err(IN_PROGRESS);
     }
     aof.rewrite_scheduled.store(false, Ordering::Relaxed);
+    aof.rewrite_abort.store(false, Ordering::Relaxed);
     *lock(&aof.rewrite_started) = Some(Instant::now());
     let s = Arc::clone(server);
     let spawned = std::thread::Builder::new()
@@ -319,6 +334,9 @@ fn rewrite(server: &Arc<Server>, enabling: bool) -> std::io::Result<()> {
         // With appendonly no (and not turning it on), BGREWRITEAOF writes
         // only a base file and a manifest naming it, as Redis does.
         let base_only = !feeding && !enabling;
+        if aof.rewrite_abort.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("the rewrite was aborted"));
+        }
         // fsync under the lock, once per rewrite: the old file must be
         // complete before the manifest stops pointing at it.
         aof.flush_all();
@@ -359,8 +377,33 @@ fn rewrite(server: &Arc<Server>, enabling: bool) -> std::io::Result<()> {
     };
     // Step 2: the new base, written while clients go on.
     let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-    let base_size = write_base(&snapshot, &temp, rdb)?;
+    let keep_going = || {
+        // rdb-key-save-delay (a test knob) in short slices, so an abort or
+        // a change of the delay is seen at once.
+        let started = Instant::now();
+        loop {
+            if aof.rewrite_abort.load(Ordering::Relaxed) {
+                return false;
+            }
+            let delay_us = server.config().get_i64("rdb-key-save-delay").max(0) as u128;
+            let left_us = delay_us.saturating_sub(started.elapsed().as_micros());
+            if left_us == 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(left_us.min(10_000) as u64));
+        }
+    };
+    let written = write_base(&snapshot, &temp, rdb, &keep_going);
     drop(snapshot);
+    let base_size = match written {
+        Ok(size) if !aof.rewrite_abort.load(Ordering::Relaxed) => size,
+        Ok(_) | Err(_) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(written
+                .err()
+                .unwrap_or_else(|| std::io::Error::other("the rewrite was aborted")));
+        }
+    };
     log::info!(
         "Successfully created the temporary AOF base file {}",
         temp.display()
