@@ -464,3 +464,26 @@ fn a_real_redis_server_serves_our_directory() {
     assert!(matches!(ttl, Reply::Int(t) if t > 99000), "{ttl:?}");
     assert_eq!(db5, (bulk("five"), bulk("v2")));
 }
+
+#[test]
+fn expired_keys_are_logged_as_del() {
+    let dir = fresh_dir("expired");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "lazy", "v", "PX", "30"]);
+    c.cmd(&["SET", "active", "v", "PX", "30"]);
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    std::thread::sleep(Duration::from_millis(60));
+    // A write touching the expired key deletes it first (lazy expiry).
+    assert_eq!(c.cmd(&["APPEND", "lazy", "x"]), Reply::Int(1));
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    assert!(wait_for(10, || c.cmd(&["DBSIZE"]) == Reply::Int(1)));
+    let text = String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).expect("incr")).into_owned();
+    let del_lazy = text.find("DEL\r\n$4\r\nlazy").expect("lazy DEL logged");
+    let append = text.find("APPEND").expect("append logged");
+    assert!(del_lazy < append, "{text}");
+    assert!(wait_for(10, || String::from_utf8_lossy(
+        &std::fs::read(incr_file(&dir)).unwrap_or_default()
+    )
+    .contains("DEL\r\n$6\r\nactive")));
+}

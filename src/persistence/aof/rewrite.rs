@@ -115,6 +115,7 @@ pub fn write_base(
     store: &Store,
     path: &Path,
     rdb: bool,
+    timestamp: bool,
     keep_going: &dyn Fn() -> bool,
 ) -> std::io::Result<u64> {
     let aborted = || std::io::Error::other("the rewrite was aborted");
@@ -158,6 +159,10 @@ pub fn write_base(
     } else {
         let mut w = BufWriter::new(file);
         let mut buf = Vec::new();
+        if timestamp {
+            // aof-timestamp-enabled: an AOF-format base starts annotated.
+            buf.extend_from_slice(format!("#TS:{}\r\n", now / 1000).as_bytes());
+        }
         for (i, db) in store.dbs.iter().enumerate() {
             let entries = live(db);
             if entries.is_empty() {
@@ -261,7 +266,13 @@ pub fn open_on_start(server: &Arc<Server>, loaded: &Loaded) -> std::io::Result<(
     } else {
         let seq = manifest.base_seq() + 1;
         let name = base_name(&layout.filename, seq, rdb);
-        let size = write_base(&store, &layout.dir.join(&name), rdb, &|| true)?;
+        let size = write_base(
+            &store,
+            &layout.dir.join(&name),
+            rdb,
+            server.config().get_bool("aof-timestamp-enabled"),
+            &|| true,
+        )?;
         log::info!("Creating AOF base file {name} on server start");
         p.manifest = Default::default();
         p.manifest.base = Some(AofFile { name, seq });
@@ -393,7 +404,8 @@ fn rewrite(server: &Arc<Server>, enabling: bool) -> std::io::Result<()> {
             std::thread::sleep(std::time::Duration::from_micros(left_us.min(10_000) as u64));
         }
     };
-    let written = write_base(&snapshot, &temp, rdb, &keep_going);
+    let timestamp = server.config().get_bool("aof-timestamp-enabled");
+    let written = write_base(&snapshot, &temp, rdb, timestamp, &keep_going);
     drop(snapshot);
     let base_size = match written {
         Ok(size) if !aof.rewrite_abort.load(Ordering::Relaxed) => size,
