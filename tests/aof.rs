@@ -487,3 +487,35 @@ fn expired_keys_are_logged_as_del() {
     )
     .contains("DEL\r\n$6\r\nactive")));
 }
+
+#[test]
+fn the_aof_is_rewritten_automatically_when_it_doubles() {
+    let dir = fresh_dir("auto");
+    let args = [
+        "--appendonly",
+        "yes",
+        "--auto-aof-rewrite-min-size",
+        "10kb",
+        "--auto-aof-rewrite-percentage",
+        "100",
+    ];
+    let mut s = Server::start_in(&dir, &args);
+    let mut c = s.conn();
+    let value = "v".repeat(100);
+    for i in 0..300 {
+        c.cmd(&["SET", &format!("key{}", i % 10), &value]);
+    }
+    assert!(wait_for(10, || info_field(&mut c, "aof_rewrites") != "0"));
+    wait_rewrite_done(&mut c);
+    let current: u64 = info_field(&mut c, "aof_current_size")
+        .parse()
+        .expect("size");
+    // Without rewrites 300 SETs of 100 bytes would take about 40 KB.
+    assert!(current < 30 * 1024, "rewritten AOF still {current} bytes");
+    c.cmd(&["SET", "last", "1"]);
+    s.kill();
+    let s = Server::start_in(&dir, &args);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "key9"]), bulk(&value));
+    assert_eq!(c.cmd(&["GET", "last"]), bulk("1"));
+}
