@@ -8,25 +8,27 @@
 //!   handler mutates the store
 //!   propagate(): rules.rs turns the command into what took effect
 //!                (EXPIRE -> PEXPIREAT, INCRBYFLOAT -> SET .. KEEPTTL ...)
-//!   feed(): SELECT if the db changed, RESP bytes appended to `pending.buf`
-//!           this thread remembers the offset its bytes end at
+//!   append(): SELECT if the db changed, RESP bytes added to `pending.buf`;
+//!             with everysec / no they are write(2)n to the file at once
 //!                                               (store lock released)
-//!   wait_written(): write(2) everything pending up to that offset, and with
-//!                   appendfsync always also fdatasync it, then reply.
+//!   wait_written(): with appendfsync always, wait until a group commit
+//!                   has written and fdatasynced this thread's bytes; reply.
 //! ```
 //!
 //! Appending under the store lock keeps the file in the order the writes
-//! happened; the slow part (write, fsync) happens after the lock is gone.
+//! happened. Every write(2) happens under the `pending` mutex (so the file
+//! keeps that order); no fsync ever happens under a lock.
 //!
-//! # Group commit
+//! # Group commit (appendfsync always)
 //!
-//! Many clients may wait at once. One of them becomes the *leader*: it takes
-//! the whole pending buffer, writes it (and fsyncs it), publishes the new
-//! `written` / `synced` offsets and wakes everybody on a condvar. Waiters
-//! whose offset is covered return at once; the others elect the next
-//! leader. So under load one fsync serves many replies, and `always` stays
-//! usable. With `everysec` replies only wait for the write(2); the
-//! `aof-fsync` thread fsyncs once a second. With `no` the OS decides.
+//! Many clients may wait at once. One of them becomes the *leader*: it
+//! writes the whole pending buffer, fsyncs it, publishes the new `written`
+//! / `synced` offsets and wakes everybody on a condvar. Waiters whose
+//! offset is covered return at once; the others elect the next leader. So
+//! under load one fsync serves many replies and `always` stays usable. With
+//! `everysec` the reply follows the write(2) (a crash of the process loses
+//! nothing) and the `aof-fsync` thread fsyncs once a second; with `no` the
+//! OS decides when the data reaches the disk.
 //!
 //! # Files
 //!
@@ -173,8 +175,9 @@ impl Default for Aof {
 pub type Logged = (usize, Vec<Vec<u8>>);
 
 thread_local! {
-    /// The offset this thread's last command ends at in the AOF.
-    static WAIT_TARGET: RefCell<Option<u64>> = const { RefCell::new(None) };
+    /// The offset this thread's last command ends at in the AOF, and
+    /// whether the reply must wait for it (appendfsync always).
+    static WAIT_TARGET: RefCell<Option<(u64, bool)>> = const { RefCell::new(None) };
     /// Commands a handler asked to log instead of its own arguments.
     static OVERRIDE: RefCell<Option<Vec<Vec<Vec<u8>>>>> = const { RefCell::new(None) };
     /// Commands collected between begin_batch and end_batch: (db, args).
@@ -296,12 +299,12 @@ pub fn feed_expired(server: &Server, store: &mut Store) {
 /// thread's last logged command is written (and, with appendfsync always,
 /// fsynced), then checks whether an automatic rewrite is due.
 pub fn wait_written(server: &Arc<Server>) {
-    let Some(target) = WAIT_TARGET.with(|t| t.borrow_mut().take()) else {
+    let Some((target, wait)) = WAIT_TARGET.with(|t| t.borrow_mut().take()) else {
         return;
     };
-    let aof = &server.aof;
-    let fsync = aof.policy() == FsyncPolicy::Always;
-    aof.flush_to(target, fsync);
+    if wait {
+        server.aof.flush_to(target, true);
+    }
     rewrite::maybe_auto_rewrite(server);
 }
 
@@ -431,7 +434,32 @@ impl Aof {
         p.appended += added;
         self.current_size.fetch_add(added, Ordering::Relaxed);
         let target = p.appended;
-        WAIT_TARGET.with(|t| *t.borrow_mut() = Some(target));
+        let always = self.policy() == FsyncPolicy::Always;
+        if !always {
+            // everysec / no: write(2) now, under the lock that orders the
+            // file. It is a page-cache copy of a few hundred bytes; only the
+            // fsync (never done under a lock) is left for later.
+            let data = std::mem::take(&mut p.buf);
+            self.write_out(&p, &data);
+        }
+        WAIT_TARGET.with(|t| *t.borrow_mut() = Some((target, always)));
+    }
+
+    /// Writes `data` to the current file; called with `pending` locked so
+    /// writes land in append order. Records failures for INFO.
+    fn write_out(&self, p: &Pending, data: &[u8]) -> bool {
+        let (Some(file), false) = (&p.file, data.is_empty()) else {
+            return true;
+        };
+        let ok = match (&**file).write_all(data) {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!("Error writing to the AOF file: {e}");
+                false
+            }
+        };
+        self.last_write_ok.store(ok, Ordering::Relaxed);
+        ok
     }
 
     /// Makes sure everything appended up to `target` is written (and
@@ -449,26 +477,20 @@ impl Aof {
             }
             io.busy = true;
             drop(io);
-            let (data, end, file) = {
+            // Write under the pending lock (file order), fsync outside it.
+            let (end, file, mut ok) = {
                 let mut p = lock(&self.pending);
-                (std::mem::take(&mut p.buf), p.appended, p.file.clone())
+                let data = std::mem::take(&mut p.buf);
+                let ok = self.write_out(&p, &data);
+                (p.appended, p.file.clone(), ok)
             };
-            let mut ok = true;
-            if let Some(file) = &file {
-                if !data.is_empty() {
-                    if let Err(e) = (&**file).write_all(&data) {
-                        log::warn!("Error writing to the AOF file: {e}");
-                        ok = false;
-                    }
-                }
-                if ok && fsync {
-                    if let Err(e) = file.sync_data() {
-                        log::warn!("Error syncing the AOF file: {e}");
-                        ok = false;
-                    }
+            if let (Some(file), true, true) = (&file, ok, fsync) {
+                if let Err(e) = file.sync_data() {
+                    log::warn!("Error syncing the AOF file: {e}");
+                    ok = false;
+                    self.last_write_ok.store(false, Ordering::Relaxed);
                 }
             }
-            self.last_write_ok.store(ok, Ordering::Relaxed);
             io = lock(&self.io);
             io.written = io.written.max(end);
             if fsync {
