@@ -12,7 +12,7 @@ Memory: RSS growth per element for 1M small strings, 100k hashes of 10
 fields, one list of 1M elements and one sorted set of 1M members, and RSS
 per idle connection for 10,000 connections.
 
-Usage: bench/bench.py [--quick] [--rounds N] [--skip-memory] [--skip-scaling]
+Usage: bench/bench.py [--quick] [--rounds N] [--skip-memory] [--skip-scaling] [--skip-aof]
 """
 
 import argparse
@@ -241,12 +241,27 @@ def svg_chart(curves, path):
         f.write("\n".join(parts))
 
 
+def aof_tables(n, rounds):
+    """SET with the AOF on, appendfsync always then everysec, both servers alike."""
+    out = []
+    for fsync in ("always", "everysec"):
+        extra = ["--appendonly", "yes", "--appendfsync", fsync]
+        servers = [Server("ferredis", ours, extra), Server("redis", redis, extra)]
+        try:
+            out.append(table("AOF appendfsync %s, 50 clients" % fsync, compare(servers, "set", 50, n, 1, rounds)))
+        finally:
+            for srv in servers:
+                srv.stop()
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer requests and rounds")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-scaling", action="store_true")
+    ap.add_argument("--skip-aof", action="store_true", help="skip SET with appendonly yes")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
     if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
@@ -288,6 +303,8 @@ def main():
     finally:
         for s in servers:
             s.stop()
+    if not args.skip_aof:
+        report.append(aof_tables(n, rounds))
     text = "\n".join(report)
     print(text)
     os.makedirs(args.out, exist_ok=True)

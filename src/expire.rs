@@ -63,7 +63,10 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
                         expired += 1;
                     }
                 }
-                (samples, expired, store.take_expired())
+                let expired_keys = store.take_expired();
+                // AOF: expired keys are logged as DEL, under the same lock.
+                crate::persistence::aof::feed_expired(server, &expired_keys);
+                (samples, expired, expired_keys)
             };
             publish_expired(server, expired_keys);
             deleted += expired;

@@ -295,6 +295,13 @@ fn start_signal_thread(server: Arc<Server>, set: libc::sigset_t) -> std::io::Res
     Ok(())
 }
 
+/// Loads the AOF, opens it for appending and starts the `aof-fsync` thread.
+fn start_aof(server: &std::sync::Arc<Server>) -> Result<(), String> {
+    use ferredis::persistence::aof;
+    let loaded = aof::loader::load(server)?;
+    aof::open_on_start(server, &loaded).map_err(|e| format!("Can't open the append-only file: {e}"))
+}
+
 fn main() -> ExitCode {
     let signal_set = block_shutdown_signals();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -344,26 +351,39 @@ fn main() -> ExitCode {
     let databases = config.get_i64("databases").max(1) as usize;
     let user_lines = config.user_lines.clone();
     let aclfile = config.get("aclfile").unwrap_or("").to_string();
+    let appendonly = config.get_bool("appendonly");
     let rdb_path = persistence::rdb_path(&config);
     let mut store = Store::new(databases);
     let verify_checksum = config.get_bool("rdbchecksum");
-    let loaded = match persistence::load(&rdb_path, &mut store, util::now_ms(), verify_checksum) {
-        Ok(Some(report)) => Some(report),
-        Ok(None) => {
-            log::info!("No RDB file '{}' found: starting empty", rdb_path.display());
-            None
-        }
-        Err(e) => {
-            // Never start empty over a file we could not read: a save
-            // would replace the user's data.
-            log::error!("{e}");
-            log::logger().flush();
-            return ExitCode::FAILURE;
+    // With appendonly yes the AOF, not the RDB, is the data to load.
+    let loaded = if appendonly {
+        None
+    } else {
+        match persistence::load(&rdb_path, &mut store, util::now_ms(), verify_checksum) {
+            Ok(Some(report)) => Some(report),
+            Ok(None) => {
+                log::info!("No RDB file '{}' found: starting empty", rdb_path.display());
+                None
+            }
+            Err(e) => {
+                // Never start empty over a file we could not read: a save
+                // would replace the user's data.
+                log::error!("{e}");
+                log::logger().flush();
+                return ExitCode::FAILURE;
+            }
         }
     };
     let server = Server::new(config, store);
     if let Some(report) = &loaded {
         persistence::record_load(&server, &rdb_path, report);
+    }
+    if appendonly {
+        if let Err(e) = start_aof(&server) {
+            log::error!("{e}");
+            log::logger().flush();
+            return ExitCode::FAILURE;
+        }
     }
     if let Err(e) = load_users(&server, &user_lines, &aclfile) {
         log::error!("{e}");

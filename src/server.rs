@@ -151,6 +151,8 @@ pub struct Server {
     pub watches: crate::commands::multi::WatchRegistry,
     /// RDB save state (INFO persistence, BGSAVE, MISCONF).
     pub rdb: crate::persistence::SaveState,
+    /// The append-only file (persistence/aof.rs).
+    pub aof: crate::persistence::aof::Aof,
 }
 
 impl Server {
@@ -184,6 +186,7 @@ impl Server {
             pubsub: crate::pubsub::PubSub::new(),
             watches: Default::default(),
             rdb: crate::persistence::SaveState::new(),
+            aof: crate::persistence::aof::Aof::new(),
         };
         server.refresh_hot_config();
         Arc::new(server)

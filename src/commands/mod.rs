@@ -28,6 +28,7 @@
 //! client loop writes the replies to the socket.
 
 pub mod acl;
+pub mod aof;
 pub mod bitops;
 pub mod connection;
 pub mod expire;
@@ -211,9 +212,10 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 17] {
+pub fn families() -> [&'static [Command]; 18] {
     [
         acl::COMMANDS,
+        aof::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,
@@ -370,6 +372,8 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         None => Err(multi::reject(ctx, None, unknown_command(args))),
         Some((index, command)) => run(ctx, index, command, args),
     };
+    // AOF: with the lock released, wait for the write (and fsync) to land.
+    crate::persistence::aof::wait_written(ctx.server);
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
         ctx.reply.error(&e.to_string());
@@ -519,8 +523,12 @@ pub fn run_with_store(
             let absent = absent_keys_for_new_events(ctx, command, args, store);
             let result = f(ctx, store, args);
             after_write(ctx, command, args, store, result.is_ok(), dirty_before);
+            let expired = store.take_expired();
+            // AOF: log what the write did, in order (still under the lock).
+            let changed = ctx.dirty > dirty_before;
+            crate::persistence::aof::propagate(ctx, store, args, &result, changed, &expired);
             let mut before: Vec<(char, &'static str, Vec<u8>)> = Vec::new();
-            for (db, key) in store.take_expired() {
+            for (db, key) in expired {
                 if db == ctx.client.db {
                     before.push(('x', "expired", key));
                 }

@@ -334,6 +334,8 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     ctx.in_exec = true;
+    // The AOF gets the transaction's writes as one MULTI ... EXEC block.
+    crate::persistence::aof::begin_batch();
     ctx.reply.array(queue.len());
     // Keyspace events per database (a queued SELECT changes it), published
     // once the lock is released.
@@ -363,6 +365,7 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         );
     }
     ctx.in_exec = false;
+    crate::persistence::aof::end_batch(server);
     drop(store);
     for (db, list) in events {
         server.pubsub.publish_keyspace_events(db, &list);

@@ -322,7 +322,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             };
             let _ = write!(
                 out,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}",
                 if in_progress { rdb.save_keys_processed.load(Ordering::Relaxed) } else { 0 },
                 if in_progress { rdb.save_keys_total.load(Ordering::Relaxed) } else { 0 },
                 ctx.server.dirty.load(Ordering::Relaxed),
@@ -334,7 +334,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 rdb.saves.load(Ordering::Relaxed),
                 rdb.last_load_keys_expired.load(Ordering::Relaxed),
                 rdb.last_load_keys_loaded.load(Ordering::Relaxed),
-                config.get_bool("appendonly") as u8,
+                ctx.server.aof.info_fields(config.get_bool("appendonly")),
             );
         }
         "stats" => {
@@ -501,6 +501,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             *config = next;
             drop(config);
             ctx.server.refresh_hot_config();
+            crate::persistence::aof::on_config_change(ctx.server);
             ctx.reply.ok();
         }
         b"RESETSTAT" if args.len() == 2 => {
@@ -569,13 +570,22 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 .store(on, Ordering::Relaxed);
             ctx.reply.ok();
         }
+        (b"DIGEST", 2) => {
+            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            let digest = crate::store::digest::dataset_digest(&store, crate::util::now_ms());
+            drop(store);
+            ctx.reply.simple(&digest);
+        }
+        (b"LOADAOF", 2) => {
+            crate::persistence::aof::debug_loadaof(ctx.server).map_err(CmdError::err)?;
+            ctx.reply.ok();
+        }
         (b"LOG", 3) => {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args[2]));
             ctx.reply.ok();
         }
         (b"RELOAD", _) => return super::persistence::debug_reload(ctx, &args[2..]),
         (b"OBJECT", 3) => return super::persistence::debug_object(ctx, args[2]),
-        (b"DIGEST", 2) => return super::persistence::debug_digest(ctx),
         (b"POPULATE", 3..=5) => return super::persistence::debug_populate(ctx, &args[2..]),
         (b"ERROR", 3) => return Err(CmdError::Raw(String::from_utf8_lossy(args[2]).into_owned())),
         _ => {

@@ -29,6 +29,7 @@
 //! Redis mirrors: `rdbSave`, `rdbSaveBackground`, `rdbLoad`, the save-point
 //! check in `serverCron`, `prepareForShutdown`.
 
+pub mod aof;
 pub mod crc64;
 pub mod intset;
 pub mod listpack;

@@ -19,6 +19,7 @@
 //! background cycle in `expire.rs` deletes the ones nobody touches.
 
 pub mod dict;
+pub mod digest;
 pub mod geohash;
 pub mod glob;
 pub mod hash;
@@ -55,7 +56,7 @@ impl Entry {
 }
 
 /// One numbered database.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Db {
     dict: Dict<Entry>,
     expires: Dict<()>,
@@ -251,7 +252,7 @@ impl Db {
 }
 
 /// All databases.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Store {
     /// The numbered databases (`databases` config, 16 by default).
     pub dbs: Vec<Db>,

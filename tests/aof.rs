@@ -1,0 +1,521 @@
+//! The append-only file: crash safety, truncation and corruption, rewrite
+//! under load, and interoperability with a real Redis 7.0 in both
+//! directions (redis-check-aof, redis-server on our directory, our server
+//! on a directory Redis wrote: tests/fixtures/aof, made by make_fixtures.sh).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{bulk, wait_for, Conn, Reply, Server};
+
+const AOF_ON: &[&str] = &["--appendonly", "yes"];
+
+fn fresh_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ferredis-aof-{tag}-{}-{}",
+        std::process::id(),
+        common::free_port()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn info_field(c: &mut Conn, field: &str) -> String {
+    let info = c.cmd(&["INFO", "persistence"]).text();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn wait_rewrite_done(c: &mut Conn) {
+    assert!(wait_for(30, || info_field(c, "aof_rewrite_in_progress") == "0"));
+}
+
+fn incr_file(dir: &Path) -> PathBuf {
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::read_dir(&aof_dir)
+        .expect("appendonlydir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .expect("an incr file")
+}
+
+fn installed(bin: &str) -> bool {
+    Command::new(bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A bare client for writer threads: stops quietly when the server dies.
+struct Writer {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Writer {
+    fn connect(port: u16) -> Writer {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let reader = BufReader::new(stream.try_clone().expect("clone"));
+        Writer { stream, reader }
+    }
+
+    /// SET key value; true only when the server answered +OK.
+    fn set(&mut self, key: &str, value: &str) -> bool {
+        let req = Conn::encode(&[b"SET", key.as_bytes(), value.as_bytes()]);
+        if self.stream.write_all(&req).is_err() {
+            return false;
+        }
+        let mut line = String::new();
+        matches!(self.reader.read_line(&mut line), Ok(n) if n > 0) && line == "+OK\r\n"
+    }
+}
+
+#[test]
+fn writes_are_logged_as_they_took_effect_and_survive_a_restart() {
+    let dir = fresh_dir("basic");
+    let mut s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["SET", "a", "1"]), Reply::Status("OK".into()));
+    assert_eq!(
+        c.cmd(&["SETEX", "b", "1000", "x"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["INCRBYFLOAT", "f", "1.5"]), bulk("1.5"));
+    assert_eq!(c.cmd(&["EXPIRE", "a", "1000"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["SELECT", "2"]), Reply::Status("OK".into()));
+    assert_eq!(c.cmd(&["SET", "in2", "yes"]), Reply::Status("OK".into()));
+    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest"))
+        .expect("manifest");
+    assert_eq!(
+        manifest,
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    let log = std::fs::read(incr_file(&dir)).expect("incr");
+    let text = String::from_utf8_lossy(&log);
+    assert!(text.contains("PEXPIREAT"), "{text}");
+    assert!(text.contains("PXAT"), "{text}");
+    assert!(text.contains("KEEPTTL"), "{text}");
+    assert!(
+        !text.contains("SETEX") && !text.contains("EXPIRE\r"),
+        "{text}"
+    );
+    s.kill();
+
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "a"]), bulk("1"));
+    assert!(matches!(c.cmd(&["TTL", "a"]), Reply::Int(t) if t > 990));
+    assert!(matches!(c.cmd(&["TTL", "b"]), Reply::Int(t) if t > 990));
+    assert_eq!(c.cmd(&["GET", "f"]), bulk("1.5"));
+    c.cmd(&["SELECT", "2"]);
+    assert_eq!(c.cmd(&["GET", "in2"]), bulk("yes"));
+}
+
+#[test]
+fn kill_9_with_appendfsync_always_keeps_every_acknowledged_write() {
+    let dir = fresh_dir("crash");
+    let mut s = Server::start_in(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
+    let port = s.port;
+    let writers: Vec<_> = (0..6)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut w = Writer::connect(port);
+                let mut acked = Vec::new();
+                for n in 0.. {
+                    let key = format!("w{t}:{n}");
+                    if !w.set(&key, &n.to_string()) {
+                        break;
+                    }
+                    acked.push(key);
+                }
+                acked
+            })
+        })
+        .collect();
+    // A "random" moment: derived from the clock, between 300 and 1000 ms.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(300 + u64::from(nanos % 700)));
+    s.kill();
+    let acked: Vec<String> = writers
+        .into_iter()
+        .flat_map(|w| w.join().expect("writer"))
+        .collect();
+    assert!(acked.len() > 10, "too few writes: {}", acked.len());
+
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    for key in &acked {
+        let n = key.split(':').nth(1).unwrap_or("");
+        assert_eq!(c.cmd(&["GET", key]), bulk(n), "acknowledged {key} lost");
+    }
+}
+
+#[test]
+fn a_truncated_last_command_is_cut_off_and_the_rest_loads() {
+    let dir = fresh_dir("trunc");
+    let mut s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "2"]);
+    s.kill();
+    let incr = incr_file(&dir);
+    let good_len = std::fs::metadata(&incr).expect("incr").len();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .expect("open");
+    f.write_all(b"*3\r\n$3\r\nset\r\n$1\r\nc\r\n$5\r\nhel")
+        .expect("append");
+    drop(f);
+
+    let mut s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "a"]), bulk("1"));
+    assert_eq!(c.cmd(&["GET", "b"]), bulk("2"));
+    assert_eq!(c.cmd(&["GET", "c"]), Reply::Nil);
+    assert_eq!(std::fs::metadata(&incr).expect("incr").len(), good_len);
+    c.cmd(&["SET", "d", "4"]);
+    s.kill();
+    let s = Server::start_in(&dir, AOF_ON);
+    assert_eq!(s.conn().cmd(&["GET", "d"]), bulk("4"));
+}
+
+#[test]
+fn corruption_in_the_middle_stops_the_start_with_file_and_offset() {
+    let dir = fresh_dir("corrupt");
+    let mut s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "2"]);
+    s.kill();
+    let incr = incr_file(&dir);
+    let mut data = std::fs::read(&incr).expect("incr");
+    let middle = data.len() / 2;
+    data.splice(middle..middle, b"garbage!".iter().copied());
+    std::fs::write(&incr, &data).expect("write");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+        .args([
+            "--port",
+            &common::free_port().to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args(["--dir", &dir.display().to_string(), "--appendonly", "yes"])
+        .output()
+        .expect("run ferredis");
+    assert!(!out.status.success());
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(
+            "Bad file format reading the append only file appendonly.aof.1.incr.aof at offset"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("redis-check-aof"), "{log}");
+}
+
+#[test]
+fn rewrite_while_20_clients_write_loses_nothing() {
+    let dir = fresh_dir("rewrite");
+    let mut s = Server::start_in(&dir, AOF_ON);
+    let port = s.port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..20)
+        .map(|t| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut w = Writer::connect(port);
+                let mut last = None;
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    assert!(w.set(&format!("k{t}"), &n.to_string()));
+                    assert!(w.set(&format!("k{t}:{}", n % 50), &n.to_string()));
+                    last = Some(n);
+                    n += 1;
+                }
+                last
+            })
+        })
+        .collect();
+    let mut c = s.conn();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(
+            c.cmd(&["BGREWRITEAOF"]),
+            Reply::Status("Background append only file rewriting started".into())
+        );
+        wait_rewrite_done(&mut c);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let told: Vec<Option<u64>> = writers
+        .into_iter()
+        .map(|w| w.join().expect("writer"))
+        .collect();
+    assert_eq!(info_field(&mut c, "aof_rewrites"), "3");
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    let files: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(files.len(), 3, "base, incr, manifest: {files:?}");
+    s.kill();
+
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    for (t, last) in told.iter().enumerate() {
+        let last = last.expect("every writer wrote");
+        assert_eq!(c.cmd(&["GET", &format!("k{t}")]), bulk(&last.to_string()));
+        assert_eq!(
+            c.cmd(&["GET", &format!("k{t}:{}", last % 50)]),
+            bulk(&last.to_string())
+        );
+    }
+}
+
+#[test]
+fn config_set_appendonly_yes_starts_the_aof_with_a_rewrite() {
+    let dir = fresh_dir("enable");
+    let mut s = Server::start_in(&dir, &[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "before", "1"]);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "appendonly", "yes"]),
+        Reply::Status("OK".into())
+    );
+    wait_rewrite_done(&mut c);
+    c.cmd(&["SET", "after", "2"]);
+    s.kill();
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "before"]), bulk("1"));
+    assert_eq!(c.cmd(&["GET", "after"]), bulk("2"));
+}
+
+#[test]
+fn aof_format_base_with_rdb_preamble_off() {
+    let dir = fresh_dir("nopreamble");
+    let args = ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"];
+    let mut s = Server::start_in(&dir, &args);
+    let mut c = s.conn();
+    c.cmd(&["SET", "x", "1"]);
+    c.cmd(&["PEXPIRE", "x", "100000000"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    assert!(dir
+        .join("appendonlydir/appendonly.aof.2.base.aof")
+        .is_file());
+    s.kill();
+    let s = Server::start_in(&dir, &args);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "x"]), bulk("1"));
+    assert!(matches!(c.cmd(&["TTL", "x"]), Reply::Int(t) if t > 99000));
+}
+
+/// The expected contents of the fixtures made by make_fixtures.sh.
+fn assert_fixture_contents(c: &mut Conn) {
+    assert_eq!(c.cmd(&["GET", "s1"]), bulk("hello"));
+    assert_eq!(c.cmd(&["PEXPIRETIME", "s1"]), Reply::Int(4102444800000));
+    assert_eq!(c.cmd(&["GET", "n1"]), Reply::Nil);
+    assert_eq!(c.cmd(&["GET", "big"]), bulk(&"x".repeat(100)));
+    assert_eq!(
+        c.cmd(&["PEXPIRETIME", "ttl-key"]),
+        Reply::Int(4102444800000)
+    );
+    assert_eq!(c.cmd(&["GET", "after-rewrite"]), bulk("1"));
+    assert_eq!(c.cmd(&["GET", "f"]), bulk("2.5"));
+    assert_eq!(c.cmd(&["GET", "tx1"]), bulk("a"));
+    assert_eq!(c.cmd(&["GET", "tx2"]), bulk("b"));
+    c.cmd(&["SELECT", "3"]);
+    assert_eq!(c.cmd(&["GET", "other-db"]), bulk("yes"));
+    assert_eq!(c.cmd(&["GET", "other-incr"]), bulk("2"));
+    c.cmd(&["SELECT", "0"]);
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/aof")
+        .join(name)
+}
+
+#[test]
+fn an_appendonlydir_written_by_redis_7_loads() {
+    let dir = fresh_dir("fixture");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).expect("dir");
+    for e in std::fs::read_dir(fixture("redis7-dir")).expect("fixture") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), aof_dir.join(e.file_name())).expect("copy");
+    }
+    let s = Server::start_in(&dir, AOF_ON);
+    assert_fixture_contents(&mut s.conn());
+}
+
+#[test]
+fn a_legacy_single_file_with_rdb_preamble_loads_and_is_upgraded() {
+    let dir = fresh_dir("legacy");
+    std::fs::copy(fixture("legacy-preamble.aof"), dir.join("appendonly.aof")).expect("copy");
+    let mut s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_fixture_contents(&mut c);
+    assert!(dir.join("appendonlydir/appendonly.aof").is_file());
+    assert!(!dir.join("appendonly.aof").exists());
+    c.cmd(&["SET", "new", "1"]);
+    s.kill();
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_fixture_contents(&mut c);
+    assert_eq!(c.cmd(&["GET", "new"]), bulk("1"));
+}
+
+/// Data our server wrote, for the interop tests: a base with data (after a
+/// rewrite) and an incremental file with more.
+fn write_sample(dir: &Path) {
+    let mut s = Server::start_in(dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "base-key", "v1"]);
+    c.cmd(&["SET", "ttl", "t", "EX", "100000"]);
+    c.cmd(&["SELECT", "5"]);
+    c.cmd(&["SET", "db5", "five"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    c.cmd(&["SET", "incr-key", "v2"]);
+    c.cmd(&["SELECT", "0"]);
+    c.cmd(&["INCRBYFLOAT", "fl", "0.25"]);
+    c.cmd(&["DEL", "base-key"]);
+    s.kill();
+}
+
+#[test]
+fn redis_check_aof_accepts_our_directory() {
+    if !installed("redis-check-aof") {
+        eprintln!("redis-check-aof not installed; skipped");
+        return;
+    }
+    let dir = fresh_dir("check");
+    write_sample(&dir);
+    let out = Command::new("redis-check-aof")
+        .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+        .output()
+        .expect("redis-check-aof");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("All AOF files and manifest are valid"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_real_redis_server_serves_our_directory() {
+    if !installed("redis-server") || !installed("redis-cli") {
+        eprintln!("redis-server not installed; skipped");
+        return;
+    }
+    let dir = fresh_dir("redis");
+    write_sample(&dir);
+    let port = common::free_port().to_string();
+    let status = Command::new("redis-server")
+        .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
+        .args(["--appendonly", "yes", "--daemonize", "yes"])
+        .args(["--dir", &dir.display().to_string()])
+        .args(["--logfile", &dir.join("redis.log").display().to_string()])
+        .status()
+        .expect("redis-server");
+    assert!(status.success());
+    let port: u16 = port.parse().expect("port");
+    assert!(wait_for(10, || Conn::try_connect(port).is_ok()));
+    let mut c = Conn::connect(port);
+    assert!(wait_for(10, || c.cmd(&["PING"]) == Reply::Status("PONG".into())));
+    let checks = [
+        (c.cmd(&["GET", "base-key"]), Reply::Nil),
+        (c.cmd(&["GET", "ttl"]), bulk("t")),
+        (c.cmd(&["GET", "fl"]), bulk("0.25")),
+        (c.cmd(&["GET", "incr-key"]), Reply::Nil),
+    ];
+    let ttl = c.cmd(&["TTL", "ttl"]);
+    c.cmd(&["SELECT", "5"]);
+    let db5 = (c.cmd(&["GET", "db5"]), c.cmd(&["GET", "incr-key"]));
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    for (got, want) in checks {
+        assert_eq!(got, want);
+    }
+    assert!(matches!(ttl, Reply::Int(t) if t > 99000), "{ttl:?}");
+    assert_eq!(db5, (bulk("five"), bulk("v2")));
+}
+
+#[test]
+fn expired_keys_are_logged_as_del() {
+    let dir = fresh_dir("expired");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "lazy", "v", "PX", "30"]);
+    c.cmd(&["SET", "active", "v", "PX", "30"]);
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    std::thread::sleep(Duration::from_millis(60));
+    // A write touching the expired key deletes it first (lazy expiry).
+    assert_eq!(c.cmd(&["APPEND", "lazy", "x"]), Reply::Int(1));
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    assert!(wait_for(10, || c.cmd(&["DBSIZE"]) == Reply::Int(1)));
+    let text = String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).expect("incr")).into_owned();
+    let del_lazy = text.find("DEL\r\n$4\r\nlazy").expect("lazy DEL logged");
+    let append = text.find("APPEND").expect("append logged");
+    assert!(del_lazy < append, "{text}");
+    assert!(wait_for(10, || String::from_utf8_lossy(
+        &std::fs::read(incr_file(&dir)).unwrap_or_default()
+    )
+    .contains("DEL\r\n$6\r\nactive")));
+}
+
+#[test]
+fn the_aof_is_rewritten_automatically_when_it_doubles() {
+    let dir = fresh_dir("auto");
+    let args = [
+        "--appendonly",
+        "yes",
+        "--auto-aof-rewrite-min-size",
+        "10kb",
+        "--auto-aof-rewrite-percentage",
+        "100",
+    ];
+    let mut s = Server::start_in(&dir, &args);
+    let mut c = s.conn();
+    let value = "v".repeat(100);
+    for i in 0..300 {
+        c.cmd(&["SET", &format!("key{}", i % 10), &value]);
+    }
+    assert!(wait_for(10, || info_field(&mut c, "aof_rewrites") != "0"));
+    wait_rewrite_done(&mut c);
+    let current: u64 = info_field(&mut c, "aof_current_size")
+        .parse()
+        .expect("size");
+    // Without rewrites 300 SETs of 100 bytes would take about 40 KB.
+    assert!(current < 30 * 1024, "rewritten AOF still {current} bytes");
+    c.cmd(&["SET", "last", "1"]);
+    s.kill();
+    let s = Server::start_in(&dir, &args);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "key9"]), bulk(&value));
+    assert_eq!(c.cmd(&["GET", "last"]), bulk("1"));
+}
