@@ -89,6 +89,16 @@ fn canonical(value: &RdbValue) -> (&'static str, Vec<String>) {
                     .collect(),
             )
         }
+        RdbValue::Stream(s) => (
+            "stream",
+            s.entries
+                .iter()
+                .flat_map(|(id, fields)| {
+                    std::iter::once(id.to_string())
+                        .chain(fields.iter().flat_map(|(f, v)| [hex(f), hex(v)]))
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -161,13 +171,21 @@ fn redis_fixture_with_lfu_has_frequencies() {
 }
 
 #[test]
-fn redis_fixture_with_a_stream_is_refused_clearly() {
-    let err = read_file(&fixture("redis7-stream.rdb")).unwrap_err();
-    assert!(
-        err.starts_with("Bad file format reading the RDB at offset "),
-        "{err}"
-    );
-    assert!(err.ends_with("stream keys are not supported yet"), "{err}");
+fn redis_fixture_with_a_stream_loads() {
+    let entries = entries_of(read_file(&fixture("redis7-stream.rdb")).unwrap());
+    let stream = entries
+        .iter()
+        .find(|e| e.key == b"stream:s")
+        .expect("the stream key");
+    match &stream.value {
+        RdbValue::Stream(s) => {
+            assert_eq!(s.len(), 1);
+            let (id, fields) = s.entries.iter().next().unwrap();
+            assert_eq!(id.to_string(), "1-1");
+            assert_eq!(fields, &vec![(b"field".to_vec(), b"value".to_vec())]);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------------
