@@ -517,7 +517,7 @@ pub fn encoding_name(value: &Value) -> &'static str {
         Value::List(_) => "quicklist",
         Value::Hash(_) => "hashtable",
         Value::Set(_) => "hashtable",
-        Value::ZSet(_) => "skiplist",
+        Value::ZSet(z) => z.encoding(),
     }
 }
 

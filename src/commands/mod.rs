@@ -25,7 +25,9 @@ pub mod connection;
 pub mod expire;
 pub mod keys;
 pub mod server;
+pub mod sort;
 pub mod strings;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -180,13 +182,15 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 5] {
+pub fn families() -> [&'static [Command]; 7] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        zsets::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 
