@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PORT ?= 6379
 
-.PHONY: all build run test check fmt lint doc bench docker deps clean
+.PHONY: all build run test check fmt lint doc bench docker deps clean commands-table
 
 all: build
 
@@ -22,6 +22,10 @@ test: deps
 	$(CARGO) build --release
 	$(CARGO) test --release
 
+# Regenerates README.md's supported-commands table from the command table.
+commands-table:
+	UPDATE_README=1 $(CARGO) test --release --test readme
+
 fmt:
 	$(CARGO) fmt --all
 
@@ -37,8 +41,8 @@ check:
 	$(MAKE) test
 	$(MAKE) doc
 
-bench: build
-	@echo "make bench: not written yet (see the performance issue)"
+bench: build deps
+	python3 bench/bench.py $(BENCH_ARGS)
 
 docker:
 	docker build -t ferredis .

@@ -56,6 +56,8 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Name of the last command run.
     pub last_cmd: Mutex<String>,
+    /// The ACL user this connection is authenticated as.
+    pub user: Mutex<String>,
     /// Set by CLIENT KILL; the thread closes the connection when it sees it.
     pub killed: AtomicBool,
     /// A handle on the socket so CLIENT KILL can wake a blocked read.
@@ -115,6 +117,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         db: AtomicUsize::new(0),
         resp: AtomicU8::new(2),
         last_cmd: Mutex::new("NULL".into()),
+        user: Mutex::new("default".into()),
         killed: AtomicBool::new(false),
         stream: stream.try_clone().ok(),
     });

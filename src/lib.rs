@@ -20,11 +20,13 @@
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
 
+pub mod acl;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod expire;
+pub mod memory;
 pub mod number;
 pub mod persistence;
 pub mod resp;

@@ -19,6 +19,10 @@ use ferredis::server::{self, Server};
 use ferredis::store::Store;
 use ferredis::{expire, util};
 
+/// Every allocation is counted, for INFO used_memory and maxmemory.
+#[global_allocator]
+static ALLOCATOR: ferredis::memory::CountingAlloc = ferredis::memory::CountingAlloc;
+
 /// A Redis-compatible in-memory data server.
 #[derive(Parser)]
 #[command(
@@ -181,6 +185,32 @@ fn load_config(args: &[String]) -> Result<Config, String> {
     Ok(config)
 }
 
+/// Applies `user` lines from the config file and the aclfile, as Redis
+/// does at start; a bad line stops the start.
+fn load_users(server: &Server, user_lines: &[String], aclfile: &str) -> Result<(), String> {
+    let mut acl = server.acl.write().unwrap_or_else(|p| p.into_inner());
+    for line in user_lines {
+        let mut words = line.split_whitespace();
+        let name = words.next().ok_or("user line without a name")?;
+        let rules: Vec<String> = words.map(String::from).collect();
+        acl.setuser(name, &rules)?;
+    }
+    if !aclfile.is_empty() {
+        match std::fs::read_to_string(aclfile) {
+            Ok(text) => {
+                *acl = acl.load_text(&text).map_err(|e| {
+                    format!("Aborting Redis startup because of ACL errors: {aclfile}{e}")
+                })?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("Error loading ACLs, opening file '{aclfile}': {e}")),
+        }
+    }
+    drop(acl);
+    server.refresh_acl_flags();
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args
@@ -227,7 +257,13 @@ fn main() -> ExitCode {
     }
     let pidfile = config.get("pidfile").unwrap_or("").to_string();
     let databases = config.get_i64("databases").max(1) as usize;
+    let user_lines = config.user_lines.clone();
+    let aclfile = config.get("aclfile").unwrap_or("").to_string();
     let server = Server::new(config, Store::new(databases));
+    if let Err(e) = load_users(&server, &user_lines, &aclfile) {
+        log::error!("{e}");
+        return ExitCode::FAILURE;
+    }
     let listener = match server::bind(&server) {
         Ok(l) => l,
         Err(e) => {

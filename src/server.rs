@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use crate::acl::Acl;
 use crate::client::{self, ClientInfo};
 use crate::config::Config;
 use crate::error::CmdError;
@@ -100,6 +101,10 @@ pub struct Server {
     pub store: RwLock<Store>,
     /// The configuration.
     pub config: RwLock<Config>,
+    /// The slow log and latency samples.
+    pub monitoring: Mutex<crate::commands::introspection::Monitoring>,
+    /// ACL users and the denial log.
+    pub acl: RwLock<Acl>,
     /// Connected clients by id (CLIENT LIST / KILL).
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     /// The next client id.
@@ -120,6 +125,15 @@ pub struct Server {
     pub blocked_clients: AtomicUsize,
     /// proto-max-bulk-len, copied here because every request reads it.
     pub proto_max_bulk_len: AtomicU64,
+    /// slowlog-log-slower-than, microseconds (read after every command).
+    pub slowlog_threshold_us: AtomicI64,
+    /// latency-monitor-threshold, milliseconds (0 = off).
+    pub latency_threshold_ms: AtomicI64,
+    /// True when the default user is not `on nopass ~* &* +@all`, so its
+    /// commands must go through the ACL check too.
+    pub acl_default_restricted: AtomicBool,
+    /// The requirepass value last applied to the default user.
+    applied_requirepass: Mutex<String>,
     /// True when requirepass is set (read by every command).
     pub requirepass_set: AtomicBool,
     /// True when notify-keyspace-events is not empty.
@@ -133,8 +147,11 @@ pub struct Server {
 impl Server {
     /// A server with this configuration and an empty (or loaded) store.
     pub fn new(config: Config, store: Store) -> Arc<Self> {
+        let acl = Acl::new(config.get("requirepass"));
         let server = Server {
             store: RwLock::new(store),
+            acl: RwLock::new(acl),
+            monitoring: Mutex::new(Default::default()),
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
@@ -147,6 +164,10 @@ impl Server {
             blocked_clients: AtomicUsize::new(0),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
             requirepass_set: AtomicBool::new(false),
+            acl_default_restricted: AtomicBool::new(false),
+            applied_requirepass: Mutex::new(String::new()),
+            slowlog_threshold_us: AtomicI64::new(10_000),
+            latency_threshold_ms: AtomicI64::new(0),
             active_expire_enabled: AtomicBool::new(true),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
@@ -163,6 +184,12 @@ impl Server {
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,
         );
+        self.slowlog_threshold_us
+            .store(config.get_i64("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.latency_threshold_ms.store(
+            config.get_i64("latency-monitor-threshold"),
+            Ordering::Relaxed,
+        );
         self.notify_enabled.store(
             !config
                 .get("notify-keyspace-events")
@@ -170,10 +197,46 @@ impl Server {
                 .is_empty(),
             Ordering::Relaxed,
         );
-        self.requirepass_set.store(
-            !config.get("requirepass").unwrap_or("").is_empty(),
-            Ordering::Relaxed,
-        );
+        // requirepass is the default user's password, as in Redis.
+        let pass = config.get("requirepass").unwrap_or("").to_string();
+        drop(config);
+        let mut applied = self
+            .applied_requirepass
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *applied != pass {
+            let rules = if pass.is_empty() {
+                vec!["nopass".to_string()]
+            } else {
+                vec!["resetpass".to_string(), format!(">{pass}")]
+            };
+            let _ = self
+                .acl
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .setuser("default", &rules);
+            *applied = pass;
+        }
+        drop(applied);
+        self.refresh_acl_flags();
+    }
+
+    /// Recomputes the flags the dispatcher reads from the default user:
+    /// call after every ACL change.
+    pub fn refresh_acl_flags(&self) {
+        let acl = self.acl.read().unwrap_or_else(|p| p.into_inner());
+        let (open, needs_auth) = match acl.users.get("default") {
+            Some(u) => (
+                u.enabled
+                    && u.describe_commands() == "+@all"
+                    && u.describe_keys() == "~*"
+                    && u.describe_channels() == "&*",
+                !(u.enabled && u.nopass),
+            ),
+            None => (false, true),
+        };
+        self.acl_default_restricted.store(!open, Ordering::Relaxed);
+        self.requirepass_set.store(needs_auth, Ordering::Relaxed);
     }
 
     /// A read lock on the configuration.

@@ -65,9 +65,19 @@ fn select_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
 /// Checks a password for a user: the default user's is requirepass.
 fn check_password(ctx: &Ctx, user: &[u8], password: &[u8]) -> bool {
-    let config = ctx.server.config();
-    let required = config.get("requirepass").unwrap_or("");
-    user == b"default" && (required.is_empty() || required.as_bytes() == password)
+    let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
+    acl.authenticate(&String::from_utf8_lossy(user), password)
+}
+
+/// Records that the connection is now authenticated as `user`.
+fn set_user(ctx: &mut Ctx, user: &[u8]) {
+    ctx.client.authenticated = true;
+    ctx.client.user = String::from_utf8_lossy(user).into_owned();
+    *ctx.client
+        .info
+        .user
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = ctx.client.user.clone();
 }
 
 /// AUTH [username] password — `+OK`, or WRONGPASS.
@@ -75,7 +85,15 @@ fn auth_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    if args.len() == 2 && !ctx.server.auth_required() {
+    if args.len() == 2
+        && ctx
+            .server
+            .config()
+            .get("requirepass")
+            .unwrap_or("")
+            .is_empty()
+        && !ctx.server.auth_required()
+    {
         return Err(CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
     let (user, password) = if args.len() == 3 {
@@ -85,10 +103,16 @@ fn auth_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     if !check_password(ctx, user, password) {
         log::warn!("AUTH failed for a client (password not logged)");
+        let info = client_line(&ctx.client.info, ctx.now_ms);
+        let name = String::from_utf8_lossy(user).into_owned();
+        ctx.server
+            .acl
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .log_denial("auth", "AUTH".into(), name, info, ctx.now_ms);
         return Err(CmdError::WrongPass);
     }
-    ctx.client.authenticated = true;
-    ctx.client.user = String::from_utf8_lossy(user).into_owned();
+    set_user(ctx, user);
     ctx.reply.ok();
     Ok(())
 }
@@ -113,8 +137,7 @@ fn hello_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 if !check_password(ctx, args[i + 1], args[i + 2]) {
                     return Err(CmdError::WrongPass);
                 }
-                ctx.client.authenticated = true;
-                ctx.client.user = String::from_utf8_lossy(args[i + 1]).into_owned();
+                set_user(ctx, args[i + 1]);
                 i += 3;
             }
             b"SETNAME" if i + 1 < args.len() => {
@@ -449,6 +472,11 @@ fn reset_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         .clear();
     ctx.client.authenticated = !ctx.server.auth_required();
     ctx.client.user = "default".into();
+    *ctx.client
+        .info
+        .user
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = "default".into();
     ctx.reply.simple("RESET");
     Ok(())
 }

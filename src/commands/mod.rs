@@ -21,8 +21,10 @@
 //! never leaves a half-done write behind. The lock is released before the
 //! client loop writes the replies to the socket.
 
+pub mod acl;
 pub mod connection;
 pub mod expire;
+pub mod introspection;
 pub mod keys;
 pub mod server;
 pub mod sort;
@@ -182,13 +184,15 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 7] {
+pub fn families() -> [&'static [Command]; 9] {
     [
+        acl::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        introspection::COMMANDS,
         zsets::COMMANDS,
         sort::COMMANDS,
     ]
@@ -308,13 +312,14 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let found = lookup(first);
     let result = match found {
         None => Err(unknown_command(args)),
-        Some((_, command)) => run(ctx, command, args),
+        Some((index, command)) => run(ctx, index, command, args),
     };
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
         ctx.reply.error(&e.to_string());
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
+    introspection::record_slow_command(ctx, args, elapsed_us);
     ctx.server
         .stats
         .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
@@ -324,7 +329,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
+fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -> CmdResult {
     if !arity_ok(command.arity, args.len()) {
         return Err(CmdError::WrongArity(command.name.to_string()));
     }
@@ -332,6 +337,15 @@ fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
         return Err(CmdError::NoAuth);
     }
     ctx.now_ms = crate::util::now_ms();
+    // ACL: free for the unrestricted default user, checked for everyone else.
+    if ctx.client.user != "default"
+        || ctx
+            .server
+            .acl_default_restricted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        acl::check_permission(ctx, index, command, args)?;
+    }
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {

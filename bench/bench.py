@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""make bench: ferredis side by side with real Redis, on the same machine.
+
+Starts target/release/ferredis and Debian's redis-server with the same
+settings (no persistence) on free loopback ports, then runs redis-benchmark
+against each in turn, alternating A B A B over several rounds so machine
+noise hits both alike. For every test and mode it prints the median
+requests per second of each, the ratio ours/Redis and p50/p99 latency, and
+writes the same table (plus a scaling chart as SVG) under bench/results/.
+
+Memory: RSS growth per element for 1M small strings, 100k hashes of 10
+fields, one list of 1M elements and one sorted set of 1M members, and RSS
+per idle connection for 10,000 connections.
+
+Usage: bench/bench.py [--quick] [--rounds N] [--skip-memory] [--skip-scaling]
+"""
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OURS = os.path.join(ROOT, "target", "release", "ferredis")
+TESTS = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_600,mset"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_ping(port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """A server process on a free port with a private data directory."""
+
+    def __init__(self, name, argv_fn, extra=()):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="bench-%s-" % name)
+        self.port = free_port()
+        argv = argv_fn(self.port, self.dir) + list(extra)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_ping(self.port):
+            self.stop()
+            raise RuntimeError("%s did not start" % name)
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def cmd(self, *args):
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(encode(args))
+            return s.recv(65536)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def ours(port, d):
+    return [OURS, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", "--appendonly", "no",
+            "--maxclients", "20000", "--loglevel", "warning"]
+
+
+def redis(port, d):
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "",
+            "--appendonly", "no", "--maxclients", "20000", "--loglevel", "warning"]
+
+
+def encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def run_benchmark(port, tests, clients, requests, pipeline=1):
+    """Runs redis-benchmark; returns {TEST: (rps, p50_ms, p99_ms)}."""
+    argv = ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests), "-r", "100000",
+            "-d", "16", "-P", str(pipeline), "--csv", "-t", tests]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600).stdout
+    except subprocess.TimeoutExpired:
+        return {}
+    result = {}
+    for line in out.splitlines()[1:]:
+        cols = [c.strip('"') for c in line.split('","')]
+        if len(cols) >= 7:
+            try:
+                result[cols[0]] = (float(cols[1]), float(cols[4]), float(cols[6]))
+            except ValueError:
+                pass
+    return result
+
+
+def compare(servers, tests, clients, requests, pipeline, rounds):
+    """Alternates the servers for `rounds`; returns {test: {name: (rps, p50, p99)}} medians."""
+    samples = {}
+    for _ in range(rounds):
+        for srv in servers:
+            for test, vals in run_benchmark(srv.port, tests, clients, requests, pipeline).items():
+                samples.setdefault(test, {}).setdefault(srv.name, []).append(vals)
+    medians = {}
+    for test, by_server in samples.items():
+        medians[test] = {
+            name: tuple(statistics.median(v[i] for v in vals) for i in range(3))
+            for name, vals in by_server.items()
+        }
+    return medians
+
+
+def table(title, medians):
+    lines = ["### " + title, "",
+             "| test | ferredis rps | redis rps | ratio | ferredis p50/p99 ms | redis p50/p99 ms |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for test, by in medians.items():
+        o = by.get("ferredis", (0, 0, 0))
+        r = by.get("redis", (0, 0, 0))
+        ratio = o[0] / r[0] if r[0] else 0
+        lines.append("| %s | %.0f | %.0f | %.2f | %.3f / %.3f | %.3f / %.3f |" % (
+            test, o[0], r[0], ratio, o[1], o[2], r[1], r[2]))
+    return "\n".join(lines) + "\n"
+
+
+def load(srv, commands, batch=1000):
+    """Sends commands pipelined in batches and drains the replies."""
+    with socket.create_connection(("127.0.0.1", srv.port)) as s:
+        s.settimeout(120)
+        for i in range(0, len(commands), batch):
+            chunk = commands[i:i + batch]
+            s.sendall(b"".join(encode(c) for c in chunk))
+            need = len(chunk)
+            buf = b""
+            while buf.count(b"\r\n") < need:
+                data = s.recv(1 << 20)
+                if not data:
+                    return
+                buf += data
+
+
+def memory(servers, scale):
+    sets = [
+        ("1M small strings", 1_000_000 // scale,
+         lambda n: [("SET", "key:%d" % i, "v" * 16) for i in range(n)]),
+        ("100k hashes x 10 fields", 100_000 // scale,
+         lambda n: [("HSET", "h:%d" % i) + tuple(x for f in range(10) for x in ("f%d" % f, "v%d" % f)) for i in range(n)]),
+        ("list of 1M elements", 1_000_000 // scale,
+         lambda n: [("RPUSH", "biglist") + tuple("e%d" % j for j in range(i, min(i + 100, n))) for i in range(0, n, 100)]),
+        ("zset of 1M members", 1_000_000 // scale,
+         lambda n: [("ZADD", "bigzset") + tuple(x for j in range(i, min(i + 100, n)) for x in (j, "m%d" % j)) for i in range(0, n, 100)]),
+    ]
+    lines = ["### Memory (RSS growth per element)", "",
+             "| data set | ferredis bytes/elem | redis bytes/elem | ratio |", "|---|---:|---:|---:|"]
+    for title, n, make in sets:
+        per = {}
+        cmds = make(n)
+        for srv in servers:
+            srv.cmd("FLUSHALL")
+            time.sleep(0.3)
+            before = srv.rss_kb()
+            load(srv, cmds)
+            time.sleep(0.3)
+            per[srv.name] = (srv.rss_kb() - before) * 1024 / n
+            srv.cmd("FLUSHALL")
+        o, r = per.get("ferredis", 0), per.get("redis", 0)
+        lines.append("| %s | %.1f | %.1f | %.2f |" % (title, o, r, o / r if r else 0))
+    # Idle connections.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 30000)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    count = min(10_000, want // 2 - 100) // (1 if scale == 1 else 10)
+    for srv in servers:
+        before = srv.rss_kb()
+        socks = []
+        for _ in range(count):
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", srv.port)))
+            except OSError:
+                break
+        time.sleep(1.0)
+        per = (srv.rss_kb() - before) * 1024 / max(1, len(socks))
+        lines.append("| %d idle connections (%s) | bytes/conn: %.0f | | |" % (len(socks), srv.name, per))
+        for s in socks:
+            s.close()
+        time.sleep(0.5)
+    return "\n".join(lines) + "\n"
+
+
+def svg_chart(curves, path):
+    """Writes a small line chart of ours/Redis ratio per scaling point."""
+    w, h, pad = 640, 320, 40
+    colors = ["#d33", "#36c", "#393", "#c90"]
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">' % (w, h),
+             '<rect width="100%" height="100%" fill="white"/>']
+    ymax = max([1.5] + [v for _, pts in curves for _, v in pts])
+    y = lambda v: h - pad - (h - 2 * pad) * v / ymax
+    parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#999" stroke-dasharray="4"/>' % (pad, y(1), w - pad, y(1)))
+    parts.append('<text x="%d" y="%.1f">1.0 = Redis</text>' % (w - pad - 70, y(1) - 4))
+    for ci, (name, pts) in enumerate(curves):
+        if not pts:
+            continue
+        step = (w - 2 * pad) / max(1, len(pts) - 1)
+        coords = ["%.1f,%.1f" % (pad + i * step, y(v)) for i, (_, v) in enumerate(pts)]
+        parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (colors[ci % 4], " ".join(coords)))
+        for i, (label, v) in enumerate(pts):
+            parts.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (pad + i * step, h - pad + 14 + 12 * (ci // 2), label))
+        parts.append('<text x="%d" y="%d" fill="%s">%s</text>' % (pad + 5, 15 + 14 * ci, colors[ci % 4], name))
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer requests and rounds")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-scaling", action="store_true")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    args = ap.parse_args()
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        sys.exit("bench: redis-server and redis-benchmark are needed (apt-get install redis-server redis-tools)")
+    n = 20000 if args.quick else 100000
+    rounds = 1 if args.quick else args.rounds
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 30000), hard))
+    servers = [Server("ferredis", ours), Server("redis", redis)]
+    report = ["# ferredis vs Redis %s" % subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2],
+              "", "Machine: %s, %d cores, %s. Date: %s. Medians of %d round(s), alternating servers." % (
+                  platform.machine(), os.cpu_count(), platform.platform(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), rounds), ""]
+    try:
+        report.append(table("50 clients", compare(servers, TESTS, 50, n, 1, rounds)))
+        report.append(table("50 clients, pipeline 16", compare(servers, TESTS, 50, n * 2, 16, rounds)))
+        report.append(table("1 client", compare(servers, TESTS, 1, n // 5, 1, rounds)))
+        curves = []
+        if not args.skip_scaling:
+            by_clients = {}
+            for c in [1, 10, 50, 200, 1000, 5000]:
+                by_clients[c] = compare(servers, "set,get", c, max(n, c * 20), 1, rounds)
+            by_pipe = {}
+            for p in [1, 4, 16, 64]:
+                by_pipe[p] = compare(servers, "set,get", 50, n * max(1, p // 2), p, rounds)
+            lines = ["### Scaling (ours/Redis throughput ratio)", "", "| point | SET | GET |", "|---|---:|---:|"]
+            for label, data in [("clients", by_clients), ("pipeline", by_pipe)]:
+                for k, med in data.items():
+                    ratios = []
+                    for t in ("SET", "GET"):
+                        o = med.get(t, {}).get("ferredis", (0,))[0]
+                        r = med.get(t, {}).get("redis", (0,))[0]
+                        ratios.append(o / r if r else 0)
+                    lines.append("| %s=%s | %.2f | %.2f |" % (label, k, ratios[0], ratios[1]))
+            report.append("\n".join(lines) + "\n")
+            for t in ("SET", "GET"):
+                curves.append(("%s by clients" % t, [(str(c), (m.get(t, {}).get("ferredis", (0,))[0] / (m.get(t, {}).get("redis", (1,))[0] or 1))) for c, m in by_clients.items()]))
+        if not args.skip_memory:
+            report.append(memory(servers, 10 if args.quick else 1))
+    finally:
+        for s in servers:
+            s.stop()
+    text = "\n".join(report)
+    print(text)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "latest.md"), "w") as f:
+        f.write(text)
+    if curves:
+        svg_chart(curves, os.path.join(args.out, "scaling.svg"))
+
+
+if __name__ == "__main__":
+    main()

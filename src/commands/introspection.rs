@@ -1,0 +1,470 @@
+//! Introspection for operators: SLOWLOG, LATENCY, MEMORY, ROLE, LOLWUT.
+//!
+//! The dispatcher times every command; [`record_slow_command`] keeps the
+//! ones slower than `slowlog-log-slower-than` microseconds in a bounded log
+//! (SLOWLOG GET) and, above `latency-monitor-threshold` milliseconds, feeds
+//! the latency monitor's "command" event (LATENCY LATEST / HISTORY). Both
+//! are bounded: the slow log by `slowlog-max-len`, each latency event by
+//! [`LATENCY_HISTORY_LEN`] samples, as in Redis.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+
+use super::{cmd, Command, Ctx, Group, Handler};
+use crate::error::{CmdError, CmdResult};
+use crate::number::parse_i64;
+use crate::store::{Store, Value};
+
+use Handler::{Conn, Read};
+
+/// Samples kept per latency event (LATENCY_TS_LEN).
+pub const LATENCY_HISTORY_LEN: usize = 160;
+/// Largest number of arguments a slow-log entry keeps (SLOWLOG_ENTRY_MAX_ARGC).
+const SLOWLOG_MAX_ARGS: usize = 32;
+/// Longest argument a slow-log entry keeps (SLOWLOG_ENTRY_MAX_STRING).
+const SLOWLOG_MAX_ARG_BYTES: usize = 128;
+
+/// One slow-log entry.
+#[derive(Debug, Clone)]
+pub struct SlowlogEntry {
+    /// Increasing id.
+    pub id: u64,
+    /// Unix seconds when the command ran.
+    pub time_s: i64,
+    /// How long it took, microseconds.
+    pub duration_us: u64,
+    /// The arguments, shortened as Redis shortens them.
+    pub args: Vec<Vec<u8>>,
+    /// The client's address.
+    pub addr: String,
+    /// The client's name.
+    pub name: Vec<u8>,
+}
+
+/// The slow log and the latency monitor's samples.
+#[derive(Debug, Default)]
+pub struct Monitoring {
+    /// Newest first.
+    pub slowlog: VecDeque<SlowlogEntry>,
+    /// The next slow-log id.
+    pub next_id: u64,
+    /// Event name -> samples (unix s, latency ms), oldest first.
+    pub latency: BTreeMap<String, VecDeque<(i64, u64)>>,
+}
+
+/// The introspection family's rows of the command table.
+pub const COMMANDS: &[Command] = &[
+    cmd(
+        "slowlog",
+        -2,
+        "admin loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "GET [count]|LEN|RESET|HELP",
+        "A container for slow log commands",
+        Conn(slowlog_command),
+    ),
+    cmd(
+        "latency",
+        -2,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "LATEST|HISTORY event|RESET [event ...]|DOCTOR|HELP",
+        "A container for latency diagnostics commands",
+        Conn(latency_command),
+    ),
+    cmd(
+        "memory",
+        -2,
+        "readonly",
+        (0, 0, 0),
+        Group::Server,
+        "USAGE key [SAMPLES count]|STATS|DOCTOR|PURGE|MALLOC-STATS|HELP",
+        "A container for memory diagnostics commands",
+        Read(memory_command),
+    ),
+    cmd(
+        "role",
+        1,
+        "noscript loading stale fast",
+        (0, 0, 0),
+        Group::Server,
+        "",
+        "Return the role of the instance in the context of replication",
+        Conn(role_command),
+    ),
+    cmd(
+        "lolwut",
+        -1,
+        "readonly fast",
+        (0, 0, 0),
+        Group::Server,
+        "[VERSION version]",
+        "Display some computer art and the Redis version",
+        Conn(lolwut_command),
+    ),
+];
+
+/// Called by the dispatcher after every command with its duration.
+pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
+    // Two atomic loads on the fast path; the config is read only for slow commands.
+    let threshold_us = ctx.server.slowlog_threshold_us.load(Ordering::Relaxed);
+    let latency_ms = ctx.server.latency_threshold_ms.load(Ordering::Relaxed);
+    let slow = threshold_us >= 0 && duration_us as i64 >= threshold_us;
+    let latent = latency_ms > 0 && (duration_us / 1000) as i64 >= latency_ms;
+    if !slow && !latent {
+        return;
+    }
+    let max_len = ctx.server.config().get_i64("slowlog-max-len").max(0) as usize;
+    let mut mon = ctx
+        .server
+        .monitoring
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let now_s = ctx.now_ms / 1000;
+    if slow && max_len > 0 {
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i == SLOWLOG_MAX_ARGS - 1 && args.len() > SLOWLOG_MAX_ARGS {
+                kept.push(format!("... ({} more arguments)", args.len() - i).into_bytes());
+                break;
+            }
+            if a.len() > SLOWLOG_MAX_ARG_BYTES {
+                let mut v = a[..SLOWLOG_MAX_ARG_BYTES].to_vec();
+                v.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_ARG_BYTES).as_bytes(),
+                );
+                kept.push(v);
+            } else {
+                kept.push(a.to_vec());
+            }
+        }
+        let id = mon.next_id;
+        mon.next_id += 1;
+        mon.slowlog.push_front(SlowlogEntry {
+            id,
+            time_s: now_s,
+            duration_us,
+            args: kept,
+            addr: ctx.client.info.addr.clone(),
+            name: ctx
+                .client
+                .info
+                .name
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        });
+        mon.slowlog.truncate(max_len);
+    }
+    if latent {
+        add_latency_sample(&mut mon, "command", now_s, duration_us / 1000);
+    }
+}
+
+/// Adds a latency sample for `event` (one per second, the max wins).
+pub fn add_latency_sample(mon: &mut Monitoring, event: &str, now_s: i64, ms: u64) {
+    let samples = mon.latency.entry(event.to_string()).or_default();
+    match samples.back_mut() {
+        Some((t, v)) if *t == now_s => *v = (*v).max(ms),
+        _ => samples.push_back((now_s, ms)),
+    }
+    while samples.len() > LATENCY_HISTORY_LEN {
+        samples.pop_front();
+    }
+}
+
+fn help_reply(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.reply.array(lines.len());
+    for l in lines {
+        ctx.reply.simple(l);
+    }
+}
+
+fn unknown_sub(cmd: &str, sub: &[u8]) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(sub),
+        cmd
+    ))
+}
+
+/// SLOWLOG GET [count] | LEN | RESET | HELP.
+fn slowlog_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let sub = args[1].to_ascii_uppercase();
+    match (sub.as_slice(), args.len()) {
+        (b"GET", 2 | 3) => {
+            let count = match args.get(2) {
+                None => 10,
+                Some(a) => match parse_i64(a) {
+                    Some(-1) => usize::MAX,
+                    Some(n) if n >= 0 => n as usize,
+                    _ => return Err(CmdError::err("count should be greater than or equal to -1")),
+                },
+            };
+            let entries: Vec<SlowlogEntry> = ctx
+                .server
+                .monitoring
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .slowlog
+                .iter()
+                .take(count)
+                .cloned()
+                .collect();
+            ctx.reply.array(entries.len());
+            for e in entries {
+                ctx.reply.array(6);
+                ctx.reply.integer(e.id as i64);
+                ctx.reply.integer(e.time_s);
+                ctx.reply.integer(e.duration_us as i64);
+                ctx.reply.array(e.args.len());
+                for a in &e.args {
+                    ctx.reply.bulk(a);
+                }
+                ctx.reply.bulk(e.addr.as_bytes());
+                ctx.reply.bulk(&e.name);
+            }
+        }
+        (b"LEN", 2) => {
+            let n = ctx
+                .server
+                .monitoring
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .slowlog
+                .len();
+            ctx.reply.integer(n as i64);
+        }
+        (b"RESET", 2) => {
+            ctx.server
+                .monitoring
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .slowlog
+                .clear();
+            ctx.reply.ok();
+        }
+        (b"HELP", 2) => help_reply(
+            ctx,
+            &[
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ],
+        ),
+        _ => return Err(unknown_sub("SLOWLOG", args[1])),
+    }
+    Ok(())
+}
+
+/// LATENCY LATEST | HISTORY event | RESET [event ...] | DOCTOR | HELP.
+fn latency_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let sub = args[1].to_ascii_uppercase();
+    let mut mon = ctx
+        .server
+        .monitoring
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    match (sub.as_slice(), args.len()) {
+        (b"LATEST", 2) => {
+            let rows: Vec<(String, i64, u64, u64)> = mon
+                .latency
+                .iter()
+                .filter_map(|(name, s)| {
+                    let (t, v) = *s.back()?;
+                    Some((name.clone(), t, v, s.iter().map(|x| x.1).max().unwrap_or(0)))
+                })
+                .collect();
+            drop(mon);
+            ctx.reply.array(rows.len());
+            for (name, t, v, max) in rows {
+                ctx.reply.array(4);
+                ctx.reply.bulk(name.as_bytes());
+                ctx.reply.integer(t);
+                ctx.reply.integer(v as i64);
+                ctx.reply.integer(max as i64);
+            }
+        }
+        (b"HISTORY", 3) => {
+            let name = String::from_utf8_lossy(args[2]).into_owned();
+            let samples: Vec<(i64, u64)> = mon
+                .latency
+                .get(&name)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            drop(mon);
+            ctx.reply.array(samples.len());
+            for (t, v) in samples {
+                ctx.reply.array(2);
+                ctx.reply.integer(t);
+                ctx.reply.integer(v as i64);
+            }
+        }
+        (b"RESET", _) => {
+            let n = if args.len() == 2 {
+                let n = mon.latency.len();
+                mon.latency.clear();
+                n
+            } else {
+                args[2..]
+                    .iter()
+                    .filter(|a| mon.latency.remove(&*String::from_utf8_lossy(a)).is_some())
+                    .count()
+            };
+            drop(mon);
+            ctx.reply.integer(n as i64);
+        }
+        (b"DOCTOR", 2) => {
+            let text = if mon.latency.is_empty() {
+                "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".to_string()
+            } else {
+                let mut t = String::from(
+                    "Dave, I have observed latency spikes in this Redis instance.\n\n",
+                );
+                for (name, s) in mon.latency.iter() {
+                    let max = s.iter().map(|x| x.1).max().unwrap_or(0);
+                    t.push_str(&format!(
+                        "{name}: {} latency spikes (max {max} milliseconds).\n",
+                        s.len()
+                    ));
+                }
+                t
+            };
+            drop(mon);
+            ctx.reply.verbatim(text.as_bytes());
+        }
+        (b"HELP", 2) => {
+            drop(mon);
+            help_reply(
+                ctx,
+                &[
+                    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "DOCTOR",
+                    "    Return a human readable latency analysis report.",
+                    "HISTORY <event>",
+                    "    Return time-latency samples for the <event> class.",
+                    "LATEST",
+                    "    Return the latest latency samples for all events.",
+                    "RESET [<event> ...]",
+                    "    Reset latency data of one or more <event> classes.",
+                    "    (default: reset all data for all event classes)",
+                    "HELP",
+                    "    Prints this help.",
+                ],
+            );
+        }
+        _ => {
+            drop(mon);
+            return Err(unknown_sub("LATENCY", args[1]));
+        }
+    }
+    Ok(())
+}
+
+/// An estimate of the memory a key and its value use, in bytes: the
+/// payload plus the per-allocation and per-entry overheads of our
+/// structures (a dict node and its boxed key, about 64 bytes per key).
+pub fn estimate_entry_bytes(key: &[u8], value: &Value) -> usize {
+    const ENTRY_OVERHEAD: usize = 64;
+    let payload = match value {
+        Value::Str(s) => s.bytes.capacity() + 16,
+        Value::List(l) => l.iter().map(|e| e.len() + 24).sum::<usize>() + 32,
+        Value::Hash(h) => h.len() * 48 + 64,
+        Value::Set(s) => s.len() * 32 + 64,
+        Value::ZSet(z) => z.len() * 80 + 64,
+    };
+    key.len() + ENTRY_OVERHEAD + payload
+}
+
+/// MEMORY USAGE key [SAMPLES n] | STATS | DOCTOR | PURGE | MALLOC-STATS | HELP.
+fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let sub = args[1].to_ascii_uppercase();
+    match (sub.as_slice(), args.len()) {
+        (b"USAGE", 3 | 5) => {
+            if args.len() == 5 {
+                if !args[3].eq_ignore_ascii_case(b"SAMPLES") {
+                    return Err(CmdError::Syntax);
+                }
+                parse_i64(args[4]).ok_or(CmdError::NotInteger)?;
+            }
+            match ctx.db(store).get_value(args[2], ctx.now_ms) {
+                Some(v) => ctx.reply.integer(estimate_entry_bytes(args[2], v) as i64),
+                None => ctx.reply.null(),
+            }
+        }
+        (b"STATS", 2) => {
+            let rss = super::server::rss_bytes() as i64;
+            let keys = store.total_keys() as i64;
+            let fields: Vec<(&str, i64)> = vec![
+                ("peak.allocated", rss),
+                ("total.allocated", rss),
+                ("startup.allocated", 0),
+                ("replication.backlog", 0),
+                ("clients.slaves", 0),
+                ("clients.normal", 0),
+                ("aof.buffer", 0),
+                ("keys.count", keys),
+            ];
+            ctx.reply.map(fields.len());
+            for (k, v) in fields {
+                ctx.reply.bulk(k.as_bytes());
+                ctx.reply.integer(v);
+            }
+        }
+        (b"DOCTOR", 2) => ctx.reply.verbatim(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."),
+        (b"PURGE", 2) => ctx.reply.ok(),
+        (b"MALLOC-STATS", 2) => ctx.reply.verbatim(b"Stats not supported for the current allocator"),
+        (b"HELP", 2) => help_reply(
+            ctx,
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return memory problems reports.",
+                "MALLOC-STATS",
+                "    Return internal statistics report from the memory allocator.",
+                "PURGE",
+                "    Attempt to purge dirty pages for reclamation by the allocator.",
+                "STATS",
+                "    Return information about the memory usage of the server.",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP",
+                "    Prints this help.",
+            ],
+        ),
+        _ => return Err(unknown_sub("MEMORY", args[1])),
+    }
+    Ok(())
+}
+
+/// ROLE — this server is always a master with no replicas.
+fn role_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    ctx.reply.array(3);
+    ctx.reply.bulk(b"master");
+    ctx.reply.integer(0);
+    ctx.reply.array(0);
+    Ok(())
+}
+
+/// LOLWUT [VERSION v] — a small banner and the version we emulate.
+fn lolwut_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    let art = format!(
+        " _____                        _ _     \n|  ___|__ _ __ _ __ ___  __| (_)___ \n| |_ / _ \\ '__| '__/ _ \\/ _` | / __|\n|  _|  __/ |  | | |  __/ (_| | \\__ \\\n|_|  \\___|_|  |_|  \\___|\\__,_|_|___/\n\nferredis {} speaks Redis ver. {}\n",
+        env!("CARGO_PKG_VERSION"),
+        super::connection::REDIS_VERSION
+    );
+    ctx.reply.verbatim(art.as_bytes());
+    Ok(())
+}

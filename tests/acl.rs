@@ -1,0 +1,148 @@
+//! ACL and AUTH through a real connection.
+
+mod common;
+use common::{bulk, Reply, Server};
+
+fn err(s: &str) -> Reply {
+    Reply::Error(s.to_string())
+}
+
+#[test]
+fn requirepass_and_auth() {
+    let s = Server::start(&["--requirepass", "secret"]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["GET", "k"]), err("NOAUTH Authentication required."));
+    assert_eq!(
+        c.cmd(&["AUTH", "wrong"]),
+        err("WRONGPASS invalid username-password pair or user is disabled.")
+    );
+    assert_eq!(c.cmd(&["AUTH", "secret"]), Reply::Status("OK".into()));
+    assert_eq!(c.cmd(&["GET", "k"]), Reply::Nil);
+    let mut c2 = s.conn();
+    assert_eq!(
+        c2.cmd(&["AUTH", "default", "secret"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c2.cmd(&["ACL", "WHOAMI"]), bulk("default"));
+}
+
+#[test]
+fn auth_without_password_configured() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["AUTH", "x"]),
+        err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+    );
+}
+
+#[test]
+fn users_commands_and_keys() {
+    let s = Server::start(&[]);
+    let mut admin = s.conn();
+    assert_eq!(
+        admin.cmd(&["ACL", "SETUSER", "alice", "on", ">pw", "~cache:*", "-@all", "+get", "+set"]),
+        Reply::Status("OK".into())
+    );
+    let mut alice = s.conn();
+    assert_eq!(
+        alice.cmd(&["AUTH", "alice", "pw"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(
+        alice.cmd(&["SET", "cache:1", "v"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(alice.cmd(&["GET", "cache:1"]), bulk("v"));
+    assert_eq!(
+        alice.cmd(&["GET", "other"]),
+        err("NOPERM this user has no permissions to access one of the keys used as arguments")
+    );
+    assert_eq!(
+        alice.cmd(&["DEL", "cache:1"]),
+        err("NOPERM this user has no permissions to run the 'del' command")
+    );
+    // The denials are in the ACL LOG, newest first.
+    match admin.cmd(&["ACL", "LOG"]) {
+        Reply::Array(entries) => assert_eq!(entries.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        admin.cmd(&["ACL", "DRYRUN", "alice", "del", "x"]),
+        bulk("This user has no permissions to run the 'del' command")
+    );
+    assert_eq!(
+        admin.cmd(&["ACL", "DRYRUN", "alice", "get", "cache:x"]),
+        Reply::Status("OK".into())
+    );
+    match admin.cmd(&["ACL", "LIST"]) {
+        Reply::Array(lines) => {
+            assert_eq!(lines.len(), 2);
+            assert!(lines[0]
+                .text()
+                .starts_with("user alice on sanitize-payload #"));
+            assert!(lines[0].text().ends_with("~cache:* -@all +get +set"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        admin.cmd(&["ACL", "DELUSER", "default"]),
+        err("ERR The 'default' user cannot be removed")
+    );
+    assert_eq!(
+        admin.cmd(&["ACL", "DELUSER", "alice", "nobody"]),
+        Reply::Int(1)
+    );
+    assert_eq!(
+        admin.cmd(&["ACL", "SETUSER", "bob", "+nosuch"]),
+        err("ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL")
+    );
+}
+
+#[test]
+fn acl_cat_and_genpass() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    match c.cmd(&["ACL", "CAT"]) {
+        Reply::Array(cats) => {
+            assert!(cats.contains(&bulk("keyspace")) && cats.contains(&bulk("string")))
+        }
+        other => panic!("{other:?}"),
+    }
+    match c.cmd(&["ACL", "CAT", "string"]) {
+        Reply::Array(cmds) => assert!(cmds.contains(&bulk("get")) && !cmds.contains(&bulk("del"))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.cmd(&["ACL", "GENPASS"]).text().len(), 64);
+    assert_eq!(c.cmd(&["ACL", "GENPASS", "5"]).text().len(), 2);
+    assert_eq!(
+        c.cmd(&["ACL", "CAT", "nope"]),
+        err("ERR Unknown category 'nope'")
+    );
+}
+
+#[test]
+fn acl_save_and_load_with_an_aclfile() {
+    let dir = std::env::temp_dir().join(format!("ferredis-acl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let aclfile = dir.join("users.acl");
+    std::fs::write(
+        &aclfile,
+        "user default on nopass ~* &* +@all\nuser carol on >pw ~* +@read\n",
+    )
+    .unwrap();
+    let s = Server::start_in(&dir, &["--aclfile", aclfile.to_str().unwrap()]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["ACL", "LOAD"]), Reply::Status("OK".into()));
+    assert_eq!(
+        c.cmd(&["ACL", "USERS"]),
+        Reply::Array(vec![bulk("carol"), bulk("default")])
+    );
+    assert_eq!(
+        c.cmd(&["ACL", "SETUSER", "dave", "on", ">x"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["ACL", "SAVE"]), Reply::Status("OK".into()));
+    let saved = std::fs::read_to_string(&aclfile).unwrap();
+    assert!(saved.contains("user dave on"), "{saved}");
+}
