@@ -515,8 +515,8 @@ pub fn encoding_name(value: &Value) -> &'static str {
     match value {
         Value::Str(s) => s.encoding(),
         Value::List(_) => "quicklist",
-        Value::Hash(_) => "hashtable",
-        Value::Set(_) => "hashtable",
+        Value::Hash(h) => h.encoding(),
+        Value::Set(s) => s.encoding(),
         Value::ZSet(z) => z.encoding(),
     }
 }

@@ -24,9 +24,11 @@
 pub mod acl;
 pub mod connection;
 pub mod expire;
+pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod zsets;
@@ -184,7 +186,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 9] {
+pub fn families() -> [&'static [Command]; 11] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
@@ -193,6 +195,8 @@ pub fn families() -> [&'static [Command]; 9] {
         expire::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
         zsets::COMMANDS,
         sort::COMMANDS,
     ]
