@@ -193,6 +193,7 @@ fn connection_loop(
                         dirty: 0,
                         in_exec: false,
                         events: Vec::new(),
+                        block: None,
                     };
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
                 }

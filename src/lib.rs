@@ -21,6 +21,7 @@
 //! reads and prints numbers.
 
 pub mod acl;
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;

@@ -121,8 +121,11 @@ pub struct Server {
     pub dirty: AtomicU64,
     /// Unix time (s) of the last successful save.
     pub last_save_s: AtomicI64,
-    /// Clients blocked in a blocking command (INFO blocked_clients).
+    /// Clients blocked in a blocking command (INFO blocked_clients); kept
+    /// by `blocking`.
     pub blocked_clients: AtomicUsize,
+    /// The clients blocked on keys (BLPOP ...), in arrival order.
+    pub blocking: crate::blocking::Registry,
     /// proto-max-bulk-len, copied here because every request reads it.
     pub proto_max_bulk_len: AtomicU64,
     /// slowlog-log-slower-than, microseconds (read after every command).
@@ -162,6 +165,7 @@ impl Server {
             dirty: AtomicU64::new(0),
             last_save_s: AtomicI64::new(now_ms() / 1000),
             blocked_clients: AtomicUsize::new(0),
+            blocking: crate::blocking::Registry::new(),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
             requirepass_set: AtomicBool::new(false),
             acl_default_restricted: AtomicBool::new(false),

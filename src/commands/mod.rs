@@ -27,6 +27,7 @@ pub mod expire;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -37,6 +38,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use crate::blocking::{self, BlockRequest};
 use crate::client::ClientState;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::ReplyBuf;
@@ -186,11 +188,12 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 11] {
+pub fn families() -> [&'static [Command]; 12] {
     [
         acl::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
+        lists::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
@@ -253,6 +256,9 @@ pub struct Ctx<'a> {
     /// Keyspace events raised by this command: (class letter, event, key).
     /// Published after the store lock is released (notify-keyspace-events).
     pub events: Vec<(char, &'static str, Vec<u8>)>,
+    /// Set by a blocking command that found nothing to serve (BLPOP ...):
+    /// the dispatcher then waits for its keys (see blocking.rs).
+    pub block: Option<BlockRequest>,
 }
 
 impl Ctx<'_> {
@@ -331,6 +337,11 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.server.add_dirty(ctx.dirty);
         ctx.dirty = 0;
     }
+    // Serve clients blocked on keys this command filled (inside EXEC this
+    // waits for the end of the whole transaction).
+    if !ctx.in_exec && !ctx.server.blocking.is_empty() {
+        blocking::serve_ready(ctx.server);
+    }
 }
 
 fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -> CmdResult {
@@ -357,8 +368,20 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
             f(ctx, &store, args)
         }
         Handler::Write(f) => {
-            let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-            f(ctx, &mut store, args)
+            let waiter = {
+                let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                f(ctx, &mut store, args)?;
+                match ctx.block.take() {
+                    None => return Ok(()),
+                    // Registered under the write lock: no push can be missed.
+                    Some(request) => blocking::register(ctx, request),
+                }
+            };
+            blocking::wait(ctx, waiter, |ctx| {
+                ctx.now_ms = crate::util::now_ms();
+                let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                f(ctx, &mut store, args)
+            })
         }
     }
 }

@@ -27,7 +27,6 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::VecDeque;
 
 use super::{cmd, Command, Ctx, Group, Handler};
 use crate::error::{CmdError, CmdResult};
@@ -42,8 +41,8 @@ use Handler::{Read, Write};
 
 /// SORT's rows of the command table.
 pub const COMMANDS: &[Command] = &[
-    cmd("sort", -2, "write denyoom", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sort the elements in a list, set or sorted set", Write(sort_command)),
-    cmd("sort_ro", -2, "readonly", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", Read(sort_ro_command)),
+    cmd("sort", -2, "write denyoom movablekeys", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sort the elements in a list, set or sorted set", Write(sort_command)),
+    cmd("sort_ro", -2, "readonly movablekeys", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", Read(sort_ro_command)),
 ];
 
 // The three functions below are the only places that read the list, set
@@ -51,7 +50,7 @@ pub const COMMANDS: &[Command] = &[
 
 /// A list's elements, head first.
 fn list_elements(list: &List) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
-    list.iter().map(Vec::as_slice)
+    list.iter()
 }
 
 /// A set's members, in its own (arbitrary) order.
@@ -71,7 +70,11 @@ fn hash_field<'a>(hash: &'a Hash, field: &[u8]) -> Option<&'a [u8]> {
 
 /// A list value holding `items` (SORT ... STORE).
 fn new_list(items: Vec<Vec<u8>>) -> List {
-    VecDeque::from(items)
+    let mut list = List::new();
+    for item in items {
+        list.push_back(item);
+    }
+    list
 }
 
 /// Parsed options.
@@ -161,7 +164,12 @@ fn lookup_by_pattern<'a>(
 
 /// Loads the elements to sort, in the object's own order; for a "do not
 /// sort" request on a list or zset, only the LIMIT range, DESC reversing.
-fn load_elements(value: Option<&Value>, nosort: bool, desc: bool, range: (i64, i64)) -> Vec<Cow<'_, [u8]>> {
+fn load_elements(
+    value: Option<&Value>,
+    nosort: bool,
+    desc: bool,
+    range: (i64, i64),
+) -> Vec<Cow<'_, [u8]>> {
     let (start, end) = range;
     let cut = |len: usize| -> (usize, usize) {
         if end >= start && start >= 0 {
@@ -176,9 +184,18 @@ fn load_elements(value: Option<&Value>, nosort: bool, desc: bool, range: (i64, i
         Some(Value::List(l)) if nosort => {
             let (skip, take) = cut(l.len());
             if desc {
-                list_elements(l).rev().skip(skip).take(take).map(Cow::Borrowed).collect()
+                list_elements(l)
+                    .rev()
+                    .skip(skip)
+                    .take(take)
+                    .map(Cow::Borrowed)
+                    .collect()
             } else {
-                list_elements(l).skip(skip).take(take).map(Cow::Borrowed).collect()
+                list_elements(l)
+                    .skip(skip)
+                    .take(take)
+                    .map(Cow::Borrowed)
+                    .collect()
             }
         }
         Some(Value::ZSet(z)) if nosort => {
@@ -190,7 +207,9 @@ fn load_elements(value: Option<&Value>, nosort: bool, desc: bool, range: (i64, i
                     .map(|(m, _)| Cow::Borrowed(m))
                     .collect()
             } else {
-                z.iter_ranks(skip..skip + take).map(|(m, _)| Cow::Borrowed(m)).collect()
+                z.iter_ranks(skip..skip + take)
+                    .map(|(m, _)| Cow::Borrowed(m))
+                    .collect()
             }
         }
         Some(Value::List(l)) => list_elements(l).map(Cow::Borrowed).collect(),

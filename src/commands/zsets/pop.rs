@@ -13,16 +13,17 @@
 //! BZPOPMIN           [key, m, s]            flat in both protocols
 //! ```
 //!
-//! Blocking: when every key is empty, BZPOP* and BZMPOP wait for a push.
+//! Blocking: when every key is empty, BZPOP* and BZMPOP wait for a push
+//! (src/blocking.rs: the dispatcher waits and runs the command again).
 //! Inside MULTI/EXEC (`ctx.in_exec`) they answer null at once, as the
-//! non-blocking forms would. The waiting itself belongs to the server's
-//! blocking mechanism; [`block_or_null`] is the single place that hands a
-//! blocked command over to it.
+//! non-blocking forms would. [`block_or_null`] is the single place that
+//! hands a blocked command over to the blocking mechanism.
 
 use super::{remove_if_empty, zset_mut};
+use crate::blocking::{self, BlockRequest, TimeoutReply};
 use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
-use crate::number::{parse_f64, parse_i64};
+use crate::number::parse_i64;
 use crate::store::{Db, Store};
 
 /// Which end to pop from.
@@ -214,35 +215,26 @@ pub(super) fn zmpop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) ->
     Ok(())
 }
 
-/// Parses a blocking timeout in seconds (may be fractional) into ms, with
-/// Redis's errors; 0 means forever.
-fn parse_timeout_ms(arg: &[u8]) -> Result<u64, CmdError> {
-    let secs = parse_f64(arg)
-        .filter(|s| s.is_finite())
-        .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
-    if secs < 0.0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
-    let ms = secs * 1000.0;
-    if ms > i64::MAX as f64 / 2.0 {
-        return Err(CmdError::err("timeout is out of range"));
-    }
-    Ok(ms as u64)
-}
-
-/// BLOCKING HOOK: every key was empty and the client may block. Until the
-/// server's blocking mechanism (src/blocking.rs, being built on the `lists`
-/// branch) is wired in here, this answers as an immediate timeout: a null
-/// array. The wiring: register the client as waiting on `keys` with
-/// `timeout_ms` and re-run the command when one of them is pushed to.
-fn block_or_null(ctx: &mut Ctx, _keys: &[&[u8]], _timeout_ms: u64) -> CmdResult {
-    ctx.reply.null_array();
+/// Every key was empty: inside MULTI/EXEC answer null at once, otherwise
+/// ask the dispatcher to wait for a push to one of `keys` (src/blocking.rs),
+/// after which it runs the command again.
+fn block_or_null(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: i64) -> CmdResult {
+    blocking::block_or_timeout(
+        ctx,
+        BlockRequest {
+            db: ctx.client.db,
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            deadline_ms,
+            wants: blocking::wants_zset,
+            on_timeout: TimeoutReply::NullArray,
+        },
+    );
     Ok(())
 }
 
 fn bzpop_generic(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]], end: End) -> CmdResult {
     let keys = &args[1..args.len() - 1];
-    let timeout_ms = parse_timeout_ms(args[args.len() - 1])?;
+    let deadline_ms = blocking::parse_timeout(args[args.len() - 1], ctx.now_ms)?;
     let db = ctx.db_mut(store);
     if let Some(key) = first_nonempty(ctx, db, keys)? {
         let popped = pop_from(ctx, db, key, end, 1)?;
@@ -254,11 +246,7 @@ fn bzpop_generic(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]], end: End) -> 
         }
         return Ok(());
     }
-    if ctx.in_exec {
-        ctx.reply.null_array();
-        return Ok(());
-    }
-    block_or_null(ctx, keys, timeout_ms)
+    block_or_null(ctx, keys, deadline_ms)
 }
 
 /// BZPOPMIN key [key ...] timeout — `[key, member, score]` from the first
@@ -276,14 +264,10 @@ pub(super) fn bzpopmax_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]])
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] — as ZMPOP,
 /// blocking up to timeout seconds when every set is empty.
 pub(super) fn bzmpop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
-    let timeout_ms = parse_timeout_ms(args[1])?;
+    let deadline_ms = blocking::parse_timeout(args[1], ctx.now_ms)?;
     let req = parse_mpop(&args[2..])?;
     if mpop_once(ctx, store, &req)? {
         return Ok(());
     }
-    if ctx.in_exec {
-        ctx.reply.null_array();
-        return Ok(());
-    }
-    block_or_null(ctx, &req.keys, timeout_ms)
+    block_or_null(ctx, &req.keys, deadline_ms)
 }
