@@ -164,8 +164,8 @@ fn parse_mpop<'a>(args: &[&'a [u8]]) -> Result<MpopArgs<'a>, CmdError> {
     let numkeys = parse_i64(args[0])
         .filter(|n| *n > 0)
         .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as u64;
-    // numkeys keys, then at least MIN|MAX.
-    if numkeys >= args.len() as u64 {
+    // numkeys, the keys, then at least MIN|MAX.
+    if numkeys.saturating_add(1) >= args.len() as u64 {
         return Err(CmdError::Syntax);
     }
     let n = numkeys as usize;
