@@ -25,8 +25,8 @@
 //! optionally followed by `->field` to read a hash field instead of a
 //! string (`obj_*->price`). `#` alone is the element itself.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::VecDeque;
 
 use super::{cmd, Command, Ctx, Group, Handler};
 use crate::error::{CmdError, CmdResult};
@@ -41,8 +41,8 @@ use Handler::{Read, Write};
 
 /// SORT's rows of the command table.
 pub const COMMANDS: &[Command] = &[
-    cmd("sort", -2, "write denyoom", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sort the elements in a list, set or sorted set", Write(sort_command)),
-    cmd("sort_ro", -2, "readonly", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", Read(sort_ro_command)),
+    cmd("sort", -2, "write denyoom movablekeys", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sort the elements in a list, set or sorted set", Write(sort_command)),
+    cmd("sort_ro", -2, "readonly movablekeys", (1, 1, 1), Group::Generic, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", Read(sort_ro_command)),
 ];
 
 // The three functions below are the only places that read the list, set
@@ -54,8 +54,13 @@ fn list_elements(list: &List) -> impl DoubleEndedIterator<Item = &[u8]> + ExactS
 }
 
 /// A set's members, in its own (arbitrary) order.
-fn set_elements(set: &Set) -> impl Iterator<Item = &[u8]> {
-    set.members.keys()
+fn set_elements(set: &Set) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    set.members.keys().map(Cow::Borrowed)
+}
+
+/// A set's size.
+fn set_len(set: &Set) -> usize {
+    set.members.len()
 }
 
 /// A hash field's value.
@@ -65,7 +70,7 @@ fn hash_field<'a>(hash: &'a Hash, field: &[u8]) -> Option<&'a [u8]> {
 
 /// A list value holding `items` (SORT ... STORE).
 fn new_list(items: Vec<Vec<u8>>) -> List {
-    VecDeque::from(items)
+    List::from(items)
 }
 
 /// Parsed options.
@@ -160,11 +165,12 @@ fn load_elements(
     nosort: bool,
     desc: bool,
     range: (i64, i64),
-) -> Vec<&[u8]> {
+) -> Vec<Cow<'_, [u8]>> {
     let (start, end) = range;
     let cut = |len: usize| -> (usize, usize) {
-        if end >= start {
-            (start as usize, (end - start + 1) as usize)
+        if end >= start && start >= 0 {
+            let skip = (start as usize).min(len);
+            (skip, ((end - start + 1) as usize).min(len - skip))
         } else {
             (len, 0)
         }
@@ -174,27 +180,37 @@ fn load_elements(
         Some(Value::List(l)) if nosort => {
             let (skip, take) = cut(l.len());
             if desc {
-                list_elements(l).rev().skip(skip).take(take).collect()
+                list_elements(l)
+                    .rev()
+                    .skip(skip)
+                    .take(take)
+                    .map(Cow::Borrowed)
+                    .collect()
             } else {
-                list_elements(l).skip(skip).take(take).collect()
+                list_elements(l)
+                    .skip(skip)
+                    .take(take)
+                    .map(Cow::Borrowed)
+                    .collect()
             }
         }
         Some(Value::ZSet(z)) if nosort => {
             let (skip, take) = cut(z.len());
+            let len = z.len();
             if desc {
-                z.iter()
+                z.iter_ranks(len - skip - take..len - skip)
                     .rev()
-                    .skip(skip)
-                    .take(take)
-                    .map(|(m, _)| m)
+                    .map(|(m, _)| Cow::Borrowed(m))
                     .collect()
             } else {
-                z.iter_ranks(skip..skip + take).map(|(m, _)| m).collect()
+                z.iter_ranks(skip..skip + take)
+                    .map(|(m, _)| Cow::Borrowed(m))
+                    .collect()
             }
         }
-        Some(Value::List(l)) => list_elements(l).collect(),
+        Some(Value::List(l)) => list_elements(l).map(Cow::Borrowed).collect(),
         Some(Value::Set(s)) => set_elements(s).collect(),
-        Some(Value::ZSet(z)) => z.iter().map(|(m, _)| m).collect(),
+        Some(Value::ZSet(z)) => z.iter().map(|(m, _)| Cow::Borrowed(m)).collect(),
         Some(_) => Vec::new(),
     }
 }
@@ -231,7 +247,7 @@ fn sort_generic(db: &Db, now: i64, args: &[&[u8]], readonly: bool) -> Result<Sor
     }
     let len = match value {
         Some(Value::List(l)) => l.len(),
-        Some(Value::Set(s)) => s.members.len(),
+        Some(Value::Set(s)) => set_len(s),
         Some(Value::ZSet(z)) => z.len(),
         _ => 0,
     } as i64;
@@ -254,45 +270,44 @@ fn sort_generic(db: &Db, now: i64, args: &[&[u8]], readonly: bool) -> Result<Sor
     }
 
     let direct = nosort && matches!(value, Some(Value::List(_) | Value::ZSet(_)));
-    let mut elements = load_elements(value, direct, opts.desc, (start, end));
+    let elements = load_elements(value, direct, opts.desc, (start, end));
     if direct {
         end -= start;
         start = 0;
     }
 
+    // The output order, as indices into `elements`.
+    let mut order: Vec<usize> = (0..elements.len()).collect();
     if !nosort {
-        let mut weighted: Vec<(&[u8], Weight)> = Vec::with_capacity(elements.len());
-        let mut conversion_error = false;
-        for &e in &elements {
+        let mut weights: Vec<Weight> = Vec::with_capacity(elements.len());
+        for e in &elements {
             let source = match by {
                 Some(pattern) => lookup_by_pattern(db, pattern, e, now),
-                None => Some(e),
+                None => Some(&e[..]),
             };
             let weight = if alpha {
                 Weight::Bytes(source)
             } else {
-                match source {
+                match source.map(numeric_weight) {
                     None => Weight::Number(0.0),
-                    Some(b) => Weight::Number(numeric_weight(b).unwrap_or_else(|| {
-                        conversion_error = true;
-                        0.0
-                    })),
+                    Some(Some(n)) => Weight::Number(n),
+                    Some(None) => {
+                        return Err(CmdError::err(
+                            "One or more scores can't be converted into double",
+                        ))
+                    }
                 }
             };
-            weighted.push((e, weight));
+            weights.push(weight);
         }
-        if conversion_error {
-            return Err(CmdError::err(
-                "One or more scores can't be converted into double",
-            ));
-        }
-        weighted.sort_by(|(ea, wa), (eb, wb)| {
-            let ord = match (wa, wb) {
-                (Weight::Number(a), Weight::Number(b)) => {
-                    a.partial_cmp(b).unwrap_or(Ordering::Equal).then(ea.cmp(eb))
-                }
+        order.sort_by(|&a, &b| {
+            let ord = match (&weights[a], &weights[b]) {
+                (Weight::Number(x), Weight::Number(y)) => x
+                    .partial_cmp(y)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| elements[a].cmp(&elements[b])),
                 // A missing BY value sorts first.
-                (Weight::Bytes(a), Weight::Bytes(b)) => a.cmp(b),
+                (Weight::Bytes(x), Weight::Bytes(y)) => x.cmp(y),
                 _ => Ordering::Equal,
             };
             if opts.desc {
@@ -301,17 +316,17 @@ fn sort_generic(db: &Db, now: i64, args: &[&[u8]], readonly: bool) -> Result<Sor
                 ord
             }
         });
-        elements = weighted.into_iter().map(|(e, _)| e).collect();
     }
 
-    let selected: &[&[u8]] = if end >= start && start >= 0 {
-        elements.get(start as usize..=end as usize).unwrap_or(&[])
+    let selected: &[usize] = if end >= start && start >= 0 {
+        order.get(start as usize..=end as usize).unwrap_or(&[])
     } else {
         &[]
     };
     let rows: Vec<Vec<Option<Vec<u8>>>> = selected
         .iter()
-        .map(|&e| {
+        .map(|&i| {
+            let e = &elements[i];
             if opts.gets.is_empty() {
                 vec![Some(e.to_vec())]
             } else {

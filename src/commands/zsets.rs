@@ -67,17 +67,17 @@ pub const COMMANDS: &[Command] = &[
     cmd("zremrangebylex", 4, "write", (1, 1, 1), Group::SortedSet, "key min max", "Remove all members in a sorted set between the given lexicographical range", Write(range::zremrangebylex_command)),
     cmd("zpopmin", -2, "write fast", (1, 1, 1), Group::SortedSet, "key [count]", "Remove and return members with the lowest scores in a sorted set", Write(pop::zpopmin_command)),
     cmd("zpopmax", -2, "write fast", (1, 1, 1), Group::SortedSet, "key [count]", "Remove and return members with the highest scores in a sorted set", Write(pop::zpopmax_command)),
-    cmd("zmpop", -4, "write", (2, -2, 1), Group::SortedSet, "numkeys key [key ...] MIN|MAX [COUNT count]", "Remove and return members with scores in a sorted set", Write(pop::zmpop_command)),
+    cmd("zmpop", -4, "write movablekeys", (0, 0, 0), Group::SortedSet, "numkeys key [key ...] MIN|MAX [COUNT count]", "Remove and return members with scores in a sorted set", Write(pop::zmpop_command)),
     cmd("bzpopmin", -3, "write noscript blocking fast", (1, -2, 1), Group::SortedSet, "key [key ...] timeout", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", Write(pop::bzpopmin_command)),
     cmd("bzpopmax", -3, "write noscript blocking fast", (1, -2, 1), Group::SortedSet, "key [key ...] timeout", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", Write(pop::bzpopmax_command)),
-    cmd("bzmpop", -5, "write blocking", (3, -2, 1), Group::SortedSet, "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Remove and return members with scores in a sorted set or block until one is available", Write(pop::bzmpop_command)),
-    cmd("zunion", -3, "readonly", (2, -2, 1), Group::SortedSet, "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Add multiple sorted sets", Read(setops::zunion_command)),
-    cmd("zinter", -3, "readonly", (2, -2, 1), Group::SortedSet, "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Intersect multiple sorted sets", Read(setops::zinter_command)),
-    cmd("zdiff", -3, "readonly", (2, -2, 1), Group::SortedSet, "numkeys key [key ...] [WITHSCORES]", "Subtract multiple sorted sets", Read(setops::zdiff_command)),
-    cmd("zunionstore", -4, "write denyoom", (1, -2, 1), Group::SortedSet, "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Add multiple sorted sets and store the resulting sorted set in a new key", Write(setops::zunionstore_command)),
-    cmd("zinterstore", -4, "write denyoom", (1, -2, 1), Group::SortedSet, "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Intersect multiple sorted sets and store the resulting sorted set in a new key", Write(setops::zinterstore_command)),
-    cmd("zdiffstore", -4, "write denyoom", (1, -2, 1), Group::SortedSet, "destination numkeys key [key ...]", "Subtract multiple sorted sets and store the resulting sorted set in a new key", Write(setops::zdiffstore_command)),
-    cmd("zintercard", -3, "readonly", (2, -2, 1), Group::SortedSet, "numkeys key [key ...] [LIMIT limit]", "Intersect multiple sorted sets and return the cardinality of the result", Read(setops::zintercard_command)),
+    cmd("bzmpop", -5, "write blocking movablekeys", (0, 0, 0), Group::SortedSet, "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Remove and return members with scores in a sorted set or block until one is available", Write(pop::bzmpop_command)),
+    cmd("zunion", -3, "readonly movablekeys", (0, 0, 0), Group::SortedSet, "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Add multiple sorted sets", Read(setops::zunion_command)),
+    cmd("zinter", -3, "readonly movablekeys", (0, 0, 0), Group::SortedSet, "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Intersect multiple sorted sets", Read(setops::zinter_command)),
+    cmd("zdiff", -3, "readonly movablekeys", (0, 0, 0), Group::SortedSet, "numkeys key [key ...] [WITHSCORES]", "Subtract multiple sorted sets", Read(setops::zdiff_command)),
+    cmd("zunionstore", -4, "write denyoom movablekeys", (1, 1, 1), Group::SortedSet, "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Add multiple sorted sets and store the resulting sorted set in a new key", Write(setops::zunionstore_command)),
+    cmd("zinterstore", -4, "write denyoom movablekeys", (1, 1, 1), Group::SortedSet, "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Intersect multiple sorted sets and store the resulting sorted set in a new key", Write(setops::zinterstore_command)),
+    cmd("zdiffstore", -4, "write denyoom movablekeys", (1, 1, 1), Group::SortedSet, "destination numkeys key [key ...]", "Subtract multiple sorted sets and store the resulting sorted set in a new key", Write(setops::zdiffstore_command)),
+    cmd("zintercard", -3, "readonly movablekeys", (0, 0, 0), Group::SortedSet, "numkeys key [key ...] [LIMIT limit]", "Intersect multiple sorted sets and return the cardinality of the result", Read(setops::zintercard_command)),
     cmd("zrandmember", -2, "readonly", (1, 1, 1), Group::SortedSet, "key [count [WITHSCORES]]", "Get one or multiple random elements from a sorted set", Read(zrandmember_command)),
     cmd("zscan", -3, "readonly", (1, 1, 1), Group::SortedSet, "key cursor [MATCH pattern] [COUNT count]", "Incrementally iterate sorted sets elements and associated scores", Read(zscan_command)),
 ];
@@ -486,11 +486,17 @@ fn zrandmember_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResul
         return Ok(());
     };
     let len = zs.len();
-    let ranks: Vec<usize> = if count < 0 {
-        (0..count.unsigned_abs())
-            .map(|_| random_below(len))
-            .collect()
-    } else if count as u64 >= len as u64 {
+    if count < 0 {
+        // Repeats allowed: written as drawn, without building a list, since
+        // the count is the client's and may be huge.
+        let picks = (0..count.unsigned_abs() as usize).map(|_| {
+            zs.get_by_rank(random_below(len))
+                .expect("a rank below len exists")
+        });
+        reply_elements(ctx, picks, withscores);
+        return Ok(());
+    }
+    let ranks: Vec<usize> = if count as u64 >= len as u64 {
         (0..len).collect()
     } else if (count as usize) * 3 > len {
         // Most of the set: drop random ranks until `count` are left.

@@ -163,8 +163,8 @@ fn parse_mpop<'a>(args: &[&'a [u8]]) -> Result<MpopArgs<'a>, CmdError> {
     let numkeys = parse_i64(args[0])
         .filter(|n| *n > 0)
         .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as u64;
-    // numkeys keys, then at least MIN|MAX.
-    if numkeys >= args.len() as u64 {
+    // numkeys, the keys, then at least MIN|MAX.
+    if numkeys.saturating_add(1) >= args.len() as u64 {
         return Err(CmdError::Syntax);
     }
     let n = numkeys as usize;
@@ -215,26 +215,26 @@ pub(super) fn zmpop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) ->
 }
 
 /// Parses a blocking timeout in seconds (may be fractional) into ms, with
-/// Redis's errors; 0 means forever.
+/// Redis's errors (`getTimeoutFromObjectOrReply`: rounded up; infinity and
+/// anything past i64 ms wrap negative in C, so "negative" here); 0 = forever.
 fn parse_timeout_ms(arg: &[u8]) -> Result<u64, CmdError> {
     let secs = parse_f64(arg)
-        .filter(|s| s.is_finite())
+        .filter(|s| !s.is_nan())
         .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
-    if secs < 0.0 {
+    let ms = (secs * 1000.0).ceil();
+    if ms < 0.0 || ms >= i64::MAX as f64 {
         return Err(CmdError::err("timeout is negative"));
-    }
-    let ms = secs * 1000.0;
-    if ms > i64::MAX as f64 / 2.0 {
-        return Err(CmdError::err("timeout is out of range"));
     }
     Ok(ms as u64)
 }
 
 /// BLOCKING HOOK: every key was empty and the client may block. Until the
-/// server's blocking mechanism (src/blocking.rs, being built on the `lists`
-/// branch) is wired in here, this answers as an immediate timeout: a null
-/// array. The wiring: register the client as waiting on `keys` with
-/// `timeout_ms` and re-run the command when one of them is pushed to.
+/// server's blocking mechanism (src/blocking.rs, on the `lists` branch) is
+/// merged, this answers as an immediate timeout: a null array. The wiring
+/// (done on branch `zcmds-trial`): `blocking::block_or_timeout(ctx,
+/// BlockRequest { db: ctx.client.db, keys, deadline_ms, wants:
+/// blocking::wants_zset, on_timeout: TimeoutReply::NullArray })`, with the
+/// deadline from `blocking::parse_timeout`.
 fn block_or_null(ctx: &mut Ctx, _keys: &[&[u8]], _timeout_ms: u64) -> CmdResult {
     ctx.reply.null_array();
     Ok(())

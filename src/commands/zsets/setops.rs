@@ -16,6 +16,8 @@
 //!
 //! The result is built as a new [`ZSet`], so it comes out in score order.
 
+use std::borrow::Cow;
+
 use super::{reply_elements, store_result};
 use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -67,9 +69,11 @@ enum Input<'a> {
     Empty,
 }
 
-/// The members of a plain set. (The one place that reads the set type.)
-fn set_members(s: &Set) -> impl Iterator<Item = &[u8]> {
-    s.members.keys()
+// The three functions below are the only places that read the set type.
+
+/// The members of a plain set.
+fn set_members(s: &Set) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    s.members.keys().map(Cow::Borrowed)
 }
 
 /// True when the plain set holds `member`.
@@ -77,11 +81,16 @@ fn set_contains(s: &Set, member: &[u8]) -> bool {
     s.members.contains_key(member)
 }
 
+/// The number of members of a plain set.
+fn set_len(s: &Set) -> usize {
+    s.members.len()
+}
+
 impl<'a> Input<'a> {
     fn len(&self) -> usize {
         match self {
             Input::ZSet(z) => z.len(),
-            Input::Set(s) => s.members.len(),
+            Input::Set(s) => set_len(s),
             Input::Empty => 0,
         }
     }
@@ -94,9 +103,9 @@ impl<'a> Input<'a> {
         }
     }
 
-    fn elements(&self) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+    fn elements(&self) -> Box<dyn Iterator<Item = (Cow<'a, [u8]>, f64)> + 'a> {
         match *self {
-            Input::ZSet(z) => Box::new(z.iter()),
+            Input::ZSet(z) => Box::new(z.iter().map(|(m, s)| (Cow::Borrowed(m), s))),
             Input::Set(s) => Box::new(set_members(s).map(|m| (m, 1.0))),
             Input::Empty => Box::new(std::iter::empty()),
         }
@@ -189,11 +198,11 @@ fn compute(op: Op, inputs: &[Input], opts: &Options) -> ZSet {
             for (input, &w) in inputs.iter().zip(&opts.weights) {
                 for (m, s) in input.elements() {
                     let v = weighted(w, s);
-                    let new = match result.score(m) {
+                    let new = match result.score(&m) {
                         Some(cur) => opts.aggregate.apply(cur, v),
                         None => v,
                     };
-                    result.insert(m, new);
+                    result.insert(&m, new);
                 }
             }
         }
@@ -206,7 +215,7 @@ fn compute(op: Op, inputs: &[Input], opts: &Options) -> ZSet {
                 let mut score = weighted(opts.weights[first], s);
                 let mut everywhere = true;
                 for &other in &order[1..] {
-                    match inputs[other].score(m) {
+                    match inputs[other].score(&m) {
                         Some(o) => {
                             score = opts
                                 .aggregate
@@ -219,14 +228,14 @@ fn compute(op: Op, inputs: &[Input], opts: &Options) -> ZSet {
                     }
                 }
                 if everywhere {
-                    result.insert(m, score);
+                    result.insert(&m, score);
                 }
             }
         }
         Op::Diff => {
             for (m, s) in inputs[0].elements() {
-                if inputs[1..].iter().all(|i| i.score(m).is_none()) {
-                    result.insert(m, s);
+                if inputs[1..].iter().all(|i| i.score(&m).is_none()) {
+                    result.insert(&m, s);
                 }
             }
         }
@@ -322,7 +331,7 @@ pub(super) fn zintercard_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -
     order.sort_by_key(|&i| found[i].len());
     let mut count = 0usize;
     for (m, _) in found[order[0]].elements() {
-        if order[1..].iter().all(|&o| found[o].score(m).is_some()) {
+        if order[1..].iter().all(|&o| found[o].score(&m).is_some()) {
             count += 1;
             if limit != 0 && count >= limit {
                 break;
