@@ -423,8 +423,8 @@ mod tests {
     fn patterns_substitute_the_first_star() {
         let mut db = Db::new();
         db.set(b"w_a", Value::string("5"), 0);
-        let mut h = Hash::default();
-        h.map.insert(b"f", b"v".to_vec());
+        let mut h = Hash::new();
+        h.insert(b"f", b"v");
         db.set(b"h_a", Value::Hash(h), 0);
         assert_eq!(lookup_by_pattern(&db, b"w_*", b"a", 0), Some(&b"5"[..]));
         assert_eq!(lookup_by_pattern(&db, b"h_*->f", b"a", 0), Some(&b"v"[..]));

@@ -486,11 +486,17 @@ fn zrandmember_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResul
         return Ok(());
     };
     let len = zs.len();
-    let ranks: Vec<usize> = if count < 0 {
-        (0..count.unsigned_abs())
-            .map(|_| random_below(len))
-            .collect()
-    } else if count as u64 >= len as u64 {
+    if count < 0 {
+        // Repeats allowed: written as drawn, without building a list, since
+        // the count is the client's and may be huge.
+        let picks = (0..count.unsigned_abs() as usize).map(|_| {
+            zs.get_by_rank(random_below(len))
+                .expect("a rank below len exists")
+        });
+        reply_elements(ctx, picks, withscores);
+        return Ok(());
+    }
+    let ranks: Vec<usize> = if count as u64 >= len as u64 {
         (0..len).collect()
     } else if (count as usize) * 3 > len {
         // Most of the set: drop random ranks until `count` are left.
