@@ -29,7 +29,10 @@ fn numeric_alpha_desc_limit() {
     let s = Server::start(&[]);
     let mut c = s.conn();
     setup(&mut c);
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "n"]), bulk("listpack"));
     assert_eq!(c.cmd(&["SORT", "n"]), arr(&["1", "2", "3", "10"]));
+    // As in Redis, SORT converts the sorted set it reads.
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "n"]), bulk("skiplist"));
     assert_eq!(c.cmd(&["SORT", "n", "DESC"]), arr(&["10", "3", "2", "1"]));
     assert_eq!(c.cmd(&["SORT", "n", "ALPHA"]), arr(&["1", "10", "2", "3"]));
     assert_eq!(c.cmd(&["SORT", "n", "LIMIT", "1", "2"]), arr(&["2", "3"]));

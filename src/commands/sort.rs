@@ -21,6 +21,9 @@
 //! 4. Apply LIMIT, then reply the elements, or for each one the values of
 //!    the GET patterns; or STORE them as a list (an empty result deletes it).
 //!
+//! SORT converts a sorted set it reads to the "skiplist" encoding, as Redis
+//! does (SORT_RO, under the read lock, leaves the encoding alone).
+//!
 //! A pattern is a key name with one `*`, replaced by the element (`weight_*`),
 //! optionally followed by `->field` to read a hash field instead of a
 //! string (`obj_*->price`). `#` alone is the element itself.
@@ -369,6 +372,10 @@ fn reply_rows(ctx: &mut Ctx, rows: &[Vec<Option<Vec<u8>>>]) {
 /// stored as a list in destination (missing GET values stored as "").
 fn sort_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let result = sort_generic(ctx.db(store), ctx.now_ms, args, false)?;
+    // Redis converts a sorted set it sorts to the skip list encoding.
+    if let Some(Value::ZSet(z)) = ctx.db_mut(store).get_value_mut(args[1], ctx.now_ms) {
+        z.force_skiplist();
+    }
     let Some(dst) = result.store else {
         reply_rows(ctx, &result.rows);
         return Ok(());

@@ -183,6 +183,12 @@ impl ZSet {
         }
     }
 
+    /// Converts to "skiplist" unconditionally: SORT does this to a sorted
+    /// set it reads (Redis's `zsetConvert` in sort.c).
+    pub fn force_skiplist(&mut self) {
+        self.listpack = false;
+    }
+
     /// Decides the encoding from scratch, for a set that was just built
     /// (ZUNIONSTORE and friends, ZRANGESTORE, an RDB load): "listpack" if it
     /// fits both limits, as Redis's `zsetConvertToListpackIfNeeded`.
