@@ -15,7 +15,7 @@
 //!
 //! Encoding: Redis reports "listpack" for a small set and "skiplist" once it
 //! outgrew `zset-max-listpack-entries` / `zset-max-listpack-value`. Every
-//! command that adds members reads both limits once ([`Limits::of`]) and
+//! command that adds members reads both limits once (`Limits::of`) and
 //! tells the set ([`ZSet::note_growth`]); commands that build a new set
 //! (*STORE) let it pick its encoding from its size ([`ZSet::fit_encoding`]).
 //!
@@ -25,7 +25,7 @@
 //!
 //! Replies with scores: RESP2 gets a flat array `member, score, ...` with
 //! scores as bulk strings in `%.17g`; RESP3 gets an array of `[member,
-//! double]` pairs, as Redis 7.0 does ([`reply_elements`]).
+//! double]` pairs, as Redis 7.0 does (`reply_elements`).
 
 mod pop;
 mod range;
