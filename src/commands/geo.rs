@@ -10,6 +10,7 @@
 //! the "sorted-set access" section, so a change of the sorted-set type
 //! touches only them.
 
+use super::zsets::Limits;
 use super::{cmd, Command, Ctx, Group, Handler};
 use crate::error::{CmdError, CmdResult};
 use crate::store::geohash::{self, LAT_MAX, LAT_MIN, LONG_MAX, LONG_MIN};
@@ -57,19 +58,22 @@ fn zset_for_write<'a>(db: &'a mut Db, key: &[u8], now_ms: i64) -> Result<&'a mut
     }
 }
 
-/// A new sorted-set value holding `items`.
-fn zset_value(items: impl Iterator<Item = (Vec<u8>, f64)>) -> Value {
+/// A new sorted-set value holding `items`, encoded as Redis would
+/// (listpack while within the zset-max-listpack-* limits).
+fn zset_value(items: impl Iterator<Item = (Vec<u8>, f64)>, limits: Limits) -> Value {
     let mut z = ZSet::new();
     for (member, score) in items {
         z.insert(&member, score);
     }
+    z.fit_encoding(limits.entries, limits.value_bytes);
     Value::ZSet(Box::new(z))
 }
 
 /// Adds or moves `member` (GEOADD). The one place a member enters an
 /// existing geo set, so encoding bookkeeping (listpack/skiplist) goes here.
-fn zset_add(z: &mut ZSet, member: &[u8], score: f64) {
+fn zset_add(z: &mut ZSet, member: &[u8], score: f64, limits: Limits) {
     z.insert(member, score);
+    z.note_growth(member.len(), limits.entries, limits.value_bytes);
 }
 
 /// Members with `min <= score < max`, lowest score first.
@@ -208,6 +212,7 @@ fn geoadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
         points.push((triple[2], score));
     }
     let now = ctx.now_ms;
+    let limits = Limits::of(ctx);
     let db = ctx.db_mut(store);
     if zset_of(db, args[1], now)?.is_none() && xx {
         ctx.reply.integer(0);
@@ -220,13 +225,13 @@ fn geoadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
             Some(_) if nx => {}
             Some(old) => {
                 if old != score {
-                    zset_add(z, member, score);
+                    zset_add(z, member, score, limits);
                     updated += 1;
                 }
             }
             None if xx => {}
             None => {
-                zset_add(z, member, score);
+                zset_add(z, member, score, limits);
                 added += 1;
             }
         }

@@ -527,7 +527,7 @@ pub fn encoding_name(value: &Value) -> &'static str {
         Value::List(_) => "quicklist",
         Value::Hash(h) => h.encoding(),
         Value::Set(s) => s.encoding(),
-        Value::ZSet(_) => "skiplist",
+        Value::ZSet(z) => z.encoding(),
         Value::Stream(_) => "stream",
     }
 }

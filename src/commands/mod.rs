@@ -43,8 +43,10 @@ pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -212,7 +214,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 18] {
+pub fn families() -> [&'static [Command]; 20] {
     [
         acl::COMMANDS,
         aof::COMMANDS,
@@ -232,6 +234,8 @@ pub fn families() -> [&'static [Command]; 18] {
         bitops::COMMANDS,
         hyperloglog::COMMANDS,
         geo::COMMANDS,
+        zsets::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 

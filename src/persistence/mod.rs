@@ -163,6 +163,9 @@ pub fn from_rdb_value(value: RdbValue) -> Value {
             for (m, score) in &pairs {
                 zset.insert(m, *score);
             }
+            // Encoded as Redis would after a load, with the default limits
+            // (zset-max-listpack-entries 128, zset-max-listpack-value 64).
+            zset.fit_encoding(128, 64);
             Value::ZSet(Box::new(zset))
         }
         RdbValue::Stream(stream) => Value::Stream(stream),

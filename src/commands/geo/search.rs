@@ -349,6 +349,7 @@ fn search_store(
     kind: SearchKind,
 ) -> CmdResult {
     let now = ctx.now_ms;
+    let limits = super::super::zsets::Limits::of(ctx);
     let db = ctx.db_mut(store);
     db.expire_if_needed(args[src_index], now);
     let outcome = search_generic(ctx, db, args, src_index, kind, false)?;
@@ -369,7 +370,7 @@ fn search_store(
             let score = if req.store_dist { f.dist } else { f.score };
             (f.member, score)
         });
-        db.set(&dest, zset_value(items), now);
+        db.set(&dest, zset_value(items, limits), now);
         ctx.dirty += returned as u64;
         let event = if kind == SearchKind::SearchStore {
             "geosearchstore"

@@ -463,8 +463,16 @@ fn unsupported_types_name_the_offset() {
     body.extend(s6(b"stream"));
     body.extend([1, 1, b'x']);
     let err = read_all(&raw_file(10, &body), ReadOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("Bad file format reading the RDB at offset "), "{err}");
-    assert!(err.to_string().ends_with("stream node key is not a 128 bit ID"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Bad file format reading the RDB at offset "),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("stream node key is not a 128 bit ID"),
+        "{err}"
+    );
     let mut body = vec![TYPE_MODULE_2];
     body.extend(s6(b"m"));
     assert!(read_all(&raw_file(10, &body), ReadOptions::default()).is_err());

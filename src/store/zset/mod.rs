@@ -28,8 +28,15 @@
 //! `memory_per_member` test, 1M 13-byte members, resident memory): about 105
 //! bytes per member; redis-server 7.0 holds the same set in about 109.
 //!
-//! Not here: the listpack encoding Redis uses for small sets (we always use
-//! this structure), and the commands themselves (`commands/zsets.rs`).
+//! Encoding: Redis keeps a small set (at most `zset-max-listpack-entries`
+//! members of at most `zset-max-listpack-value` bytes) in a listpack and
+//! converts it to a skip list once it outgrows either limit, never back
+//! (except when the set is rebuilt: a *STORE result, an RDB load). We always
+//! use this structure, but remember which encoding Redis would be using, since
+//! OBJECT ENCODING shows it: see [`ZSet::encoding`], [`ZSet::note_growth`] and
+//! [`ZSet::fit_encoding`].
+//!
+//! Not here: the commands themselves (`commands/zsets.rs`).
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -135,6 +142,8 @@ impl LexBound {
 pub struct ZSet {
     list: SkipList,
     index: MemberIndex,
+    /// True while Redis would still hold this set as a listpack.
+    listpack: bool,
 }
 
 impl Default for ZSet {
@@ -150,7 +159,42 @@ impl ZSet {
         ZSet {
             list: SkipList::new(hasher.hash_one("skip list seed")),
             index: MemberIndex::new(hasher),
+            listpack: true,
         }
+    }
+
+    /// The encoding Redis would report for this set (OBJECT ENCODING):
+    /// "listpack" or "skiplist".
+    pub fn encoding(&self) -> &'static str {
+        if self.listpack {
+            "listpack"
+        } else {
+            "skiplist"
+        }
+    }
+
+    /// Called after a command added a member of `member_bytes` bytes: converts
+    /// to "skiplist" when the set now exceeds `max_entries` members or the
+    /// member is longer than `max_value_bytes` (Redis's check in `zsetAdd`).
+    /// A converted set never goes back.
+    pub fn note_growth(&mut self, member_bytes: usize, max_entries: usize, max_value_bytes: usize) {
+        if self.listpack && (self.len() > max_entries || member_bytes > max_value_bytes) {
+            self.listpack = false;
+        }
+    }
+
+    /// Converts to "skiplist" unconditionally: SORT does this to a sorted
+    /// set it reads (Redis's `zsetConvert` in sort.c).
+    pub fn force_skiplist(&mut self) {
+        self.listpack = false;
+    }
+
+    /// Decides the encoding from scratch, for a set that was just built
+    /// (ZUNIONSTORE and friends, ZRANGESTORE, an RDB load): "listpack" if it
+    /// fits both limits, as Redis's `zsetConvertToListpackIfNeeded`.
+    pub fn fit_encoding(&mut self, max_entries: usize, max_value_bytes: usize) {
+        self.listpack =
+            self.len() <= max_entries && self.iter().all(|(m, _)| m.len() <= max_value_bytes);
     }
 
     /// Number of members (ZCARD).
