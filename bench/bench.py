@@ -255,6 +255,53 @@ def aof_tables(n, rounds):
     return "\n".join(out)
 
 
+def publish_table(servers, n, rounds):
+    """PUBLISH throughput with 1 and 50 subscribers draining the channel."""
+    import threading
+
+    def drain(sock, stop):
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                if not sock.recv(1 << 16):
+                    return
+            except OSError:
+                continue
+
+    lines = ["### PUBLISH", "", "| subscribers | ferredis rps | redis rps | ratio |", "|---|---:|---:|---:|"]
+    for subs in (1, 50):
+        rps = {}
+        for _ in range(rounds):
+            for srv in servers:
+                stop = threading.Event()
+                socks, threads = [], []
+                for _ in range(subs):
+                    s = socket.create_connection(("127.0.0.1", srv.port))
+                    s.sendall(encode(("SUBSCRIBE", "bench-channel")))
+                    socks.append(s)
+                    t = threading.Thread(target=drain, args=(s, stop), daemon=True)
+                    t.start()
+                    threads.append(t)
+                time.sleep(0.3)
+                argv = ["redis-benchmark", "-p", str(srv.port), "-c", "50", "-n", str(n), "--csv",
+                        "PUBLISH", "bench-channel", "0123456789abcdef"]
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=600).stdout
+                for line in out.splitlines()[1:]:
+                    cols = [c.strip('"') for c in line.split('","')]
+                    if len(cols) >= 2:
+                        try:
+                            rps.setdefault(srv.name, []).append(float(cols[1]))
+                        except ValueError:
+                            pass
+                stop.set()
+                for s in socks:
+                    s.close()
+        o = statistics.median(rps.get("ferredis", [0]))
+        r = statistics.median(rps.get("redis", [0]))
+        lines.append("| %d | %.0f | %.0f | %.2f |" % (subs, o, r, o / r if r else 0))
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer requests and rounds")
@@ -278,6 +325,7 @@ def main():
         report.append(table("50 clients", compare(servers, TESTS, 50, n, 1, rounds)))
         report.append(table("50 clients, pipeline 16", compare(servers, TESTS, 50, n * 2, 16, rounds)))
         report.append(table("1 client", compare(servers, TESTS, 1, n // 5, 1, rounds)))
+        report.append(publish_table(servers, n // 2, rounds))
         curves = []
         if not args.skip_scaling:
             by_clients = {}
