@@ -365,10 +365,12 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     let size = set.len();
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     match count {
         None => {
             let member = set.pop_random().unwrap_or_default();
             ctx.reply.bulk(&member);
+            popped.push(member);
             ctx.dirty += 1;
         }
         Some(0) => {
@@ -377,6 +379,7 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         }
         Some(n) if n >= size as u64 => {
             reply_members(ctx, set);
+            popped.extend(set.iter().map(|m| m.to_vec()));
             *set = Set::with_limits(max);
             ctx.dirty += size as u64;
         }
@@ -388,6 +391,7 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
                 for _ in 0..n {
                     let member = set.pop_random().unwrap_or_default();
                     ctx.reply.bulk(&member);
+                    popped.push(member);
                 }
             } else {
                 // Move the few survivors to a new set, reply with the rest.
@@ -399,6 +403,7 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
                 }
                 for member in set.iter() {
                     ctx.reply.bulk(&member);
+                    popped.push(member.to_vec());
                 }
                 *set = kept;
             }
@@ -406,6 +411,10 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         }
     }
     let key_removed = set.is_empty();
+    // Random: the AOF logs what happened, an SREM of the popped members.
+    let mut srem = vec![b"SREM".to_vec(), args[1].to_vec()];
+    srem.extend(popped);
+    ctx.propagate_override(vec![srem]);
     ctx.notify('s', "spop", args[1]);
     if key_removed {
         db.remove(args[1]);

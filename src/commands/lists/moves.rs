@@ -66,6 +66,18 @@ fn mpop_generic(
             }
         };
         ctx.dirty += popped as u64;
+        // The AOF logs the pop this became, whatever form was sent (BLPOP,
+        // LMPOP over several keys ...): replaying it gives the same data.
+        let pop_name: &[u8] = if end.pop_event() == "lpop" {
+            b"LPOP"
+        } else {
+            b"RPOP"
+        };
+        ctx.propagate_override(vec![vec![
+            pop_name.to_vec(),
+            key.to_vec(),
+            popped.to_string().into_bytes(),
+        ]]);
         ctx.notify('l', end.pop_event(), key);
         delete_if_empty(ctx, db, key);
         return Ok(true);
@@ -213,6 +225,21 @@ fn lmove_generic(
     if let Some(list) = get_list_mut(db, dst, now)? {
         push(list, to, value.clone());
     }
+    // Logged as the LMOVE it became (BLMOVE, BRPOPLPUSH, RPOPLPUSH alike).
+    let side = |e: End| {
+        if e.pop_event() == "lpop" {
+            b"LEFT".to_vec()
+        } else {
+            b"RIGHT".to_vec()
+        }
+    };
+    ctx.propagate_override(vec![vec![
+        b"LMOVE".to_vec(),
+        src.to_vec(),
+        dst.to_vec(),
+        side(from),
+        side(to),
+    ]]);
     ctx.notify('l', to.push_event(), dst);
     ctx.notify('l', from.pop_event(), src);
     delete_if_empty(ctx, db, src);
