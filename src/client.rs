@@ -155,10 +155,24 @@ fn connection_loop(
         // Read whatever has arrived, after any partial request kept from before.
         let old_len = read_buf.len();
         read_buf.resize(old_len + READ_CHUNK_BYTES, 0);
+        // `timeout`: wake up once in a while to close an idle client.
+        let timeout_s = server.client_timeout_s.load(Ordering::Relaxed);
+        let _ = stream.set_read_timeout(
+            (timeout_s > 0).then(|| std::time::Duration::from_millis((timeout_s * 1000).min(1000))),
+        );
         let n = match stream.read(&mut read_buf[old_len..]) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                read_buf.truncate(old_len);
+                let idle_ms = now_ms() - state.info.last_interaction_ms.load(Ordering::Relaxed);
+                if timeout_s > 0 && idle_ms > (timeout_s * 1000) as i64 {
+                    log::debug!("Closing idle client {}", state.id);
+                    return Ok(());
+                }
+                continue;
+            }
             Err(e) => return Err(e),
         };
         read_buf.truncate(old_len + n);
@@ -202,6 +216,15 @@ fn connection_loop(
             }
         }
         read_buf.drain(..consumed);
+        let limit = server.query_buffer_limit.load(Ordering::Relaxed) as usize;
+        if read_buf.len() > limit {
+            log::warn!(
+                "Closing client that reached max query buffer length (id={}, qbuf={})",
+                state.id,
+                read_buf.len()
+            );
+            return Ok(());
+        }
         state
             .info
             .last_interaction_ms

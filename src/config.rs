@@ -155,7 +155,7 @@ pub const PARAMS: &[Param] = &[
     p("maxmemory", "0", Memory, true),
     p("maxmemory-clients", "0", Memory, true),
     p("maxmemory-eviction-tenacity", "10", Int, true),
-    p("maxmemory-policy", "noeviction", Enum("volatile-lru allkeys-lru volatile-lfu allkeys-lfu volatile-random allkeys-random volatile-ttl noeviction"), true),
+    p("maxmemory-policy", "noeviction", Enum("volatile-lru volatile-lfu volatile-random volatile-ttl allkeys-lru allkeys-lfu allkeys-random noeviction"), true),
     p("maxmemory-samples", "5", Int, true),
     p("min-replicas-max-lag", "10", Int, true),
     p("min-replicas-to-write", "0", Int, true),
@@ -239,6 +239,79 @@ pub const PARAMS: &[Param] = &[
     p("unixsocketperm", "0", Int, false),
     p("zset-max-listpack-entries", "128", Int, true),
     p("zset-max-listpack-value", "64", Memory, true),
+];
+
+/// Range of each numeric parameter (lower, upper, inclusive), from Redis
+/// 7.0's config.c; CONFIG SET and config files refuse values outside it.
+pub const BOUNDS: &[(&str, i128, i128)] = &[
+    ("acllog-max-len", 0, 9223372036854775807),
+    ("active-defrag-cycle-max", 1, 99),
+    ("active-defrag-cycle-min", 1, 99),
+    ("active-defrag-ignore-bytes", 1, 9223372036854775807),
+    ("active-defrag-max-scan-fields", 1, 9223372036854775807),
+    ("active-defrag-threshold-lower", 0, 1000),
+    ("active-defrag-threshold-upper", 0, 1000),
+    ("active-expire-effort", 1, 10),
+    ("auto-aof-rewrite-min-size", 0, 9223372036854775807),
+    ("auto-aof-rewrite-percentage", 0, 2147483647),
+    ("busy-reply-threshold", 0, 9223372036854775807),
+    ("client-query-buffer-limit", 1048576, 9223372036854775807),
+    ("cluster-announce-bus-port", 0, 65535),
+    ("cluster-announce-port", 0, 65535),
+    ("cluster-announce-tls-port", 0, 65535),
+    ("cluster-link-sendbuf-limit", 0, 9223372036854775807),
+    ("cluster-migration-barrier", 0, 2147483647),
+    ("cluster-node-timeout", 0, 9223372036854775807),
+    ("cluster-port", 0, 65535),
+    ("cluster-replica-validity-factor", 0, 2147483647),
+    ("databases", 1, 2147483647),
+    ("hash-max-listpack-entries", 0, 9223372036854775807),
+    ("hash-max-listpack-value", 0, 9223372036854775807),
+    ("hll-sparse-max-bytes", 0, 9223372036854775807),
+    ("hz", 0, 2147483647),
+    ("io-threads", 1, 128),
+    ("key-load-delay", -2147483648, 2147483647),
+    ("latency-monitor-threshold", 0, 9223372036854775807),
+    ("lfu-decay-time", 0, 2147483647),
+    ("lfu-log-factor", 0, 2147483647),
+    ("list-compress-depth", 0, 2147483647),
+    ("list-max-listpack-size", -2147483648, 2147483647),
+    ("loading-process-events-interval-bytes", 1024, 2147483647),
+    ("maxclients", 1, 4294967295),
+    ("maxmemory", 0, 9223372036854775807),
+    ("maxmemory-clients", -100, 9223372036854775807),
+    ("maxmemory-eviction-tenacity", 0, 100),
+    ("maxmemory-samples", 1, 2147483647),
+    ("min-replicas-max-lag", 0, 2147483647),
+    ("min-replicas-to-write", 0, 2147483647),
+    ("port", 0, 65535),
+    ("proto-max-bulk-len", 1048576, 9223372036854775807),
+    ("rdb-key-save-delay", -2147483648, 2147483647),
+    ("repl-backlog-size", 1, 9223372036854775807),
+    ("repl-backlog-ttl", 0, 9223372036854775807),
+    ("repl-diskless-sync-delay", 0, 2147483647),
+    ("repl-diskless-sync-max-replicas", 0, 2147483647),
+    ("repl-ping-replica-period", 1, 2147483647),
+    ("repl-timeout", 1, 2147483647),
+    ("replica-announce-port", 0, 65535),
+    ("replica-priority", 0, 2147483647),
+    ("set-max-intset-entries", 0, 9223372036854775807),
+    ("shutdown-timeout", 0, 2147483647),
+    ("slowlog-log-slower-than", -1, 9223372036854775807),
+    ("slowlog-max-len", 0, 9223372036854775807),
+    ("socket-mark-id", 0, 4294967295),
+    ("stream-node-max-bytes", 0, 9223372036854775807),
+    ("stream-node-max-entries", 0, 9223372036854775807),
+    ("tcp-backlog", 0, 2147483647),
+    ("tcp-keepalive", 0, 2147483647),
+    ("timeout", 0, 2147483647),
+    ("tls-port", 0, 65535),
+    ("tls-session-cache-size", 0, 2147483647),
+    ("tls-session-cache-timeout", 0, 2147483647),
+    ("tracking-table-max-keys", 0, 9223372036854775807),
+    ("watchdog-period", 0, 2147483647),
+    ("zset-max-listpack-entries", 0, 9223372036854775807),
+    ("zset-max-listpack-value", 0, 9223372036854775807),
 ];
 
 /// Old names Redis still accepts, and the parameter each stands for.
@@ -536,8 +609,18 @@ fn merge_obuf_limit(current: &str, update: &str) -> String {
     cur.join(" ")
 }
 
+/// Refuses a value outside the parameter's range, with Redis's text.
+fn check_bounds(name: &str, v: i64) -> Result<(), ConfigError> {
+    match BOUNDS.iter().find(|(n, _, _)| *n == name) {
+        Some(&(_, lo, hi)) if (v as i128) < lo || (v as i128) > hi => Err(ConfigError(format!(
+            "argument must be between {lo} and {hi} inclusive"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
-    let bad = || ConfigError(format!("argument couldn't be parsed into an integer"));
+    let bad = || ConfigError("argument couldn't be parsed into an integer".into());
     match param.kind {
         Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
@@ -546,6 +629,7 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
         },
         Int => {
             let v = parse_memory(value).ok_or_else(bad)?;
+            check_bounds(param.name, v)?;
             Ok(v.to_string())
         }
         Memory => {
@@ -557,6 +641,7 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
             if v < 0 {
                 return Err(ConfigError("argument must be a memory value".into()));
             }
+            check_bounds(param.name, v)?;
             Ok(v.to_string())
         }
         Enum(words) => {
@@ -573,7 +658,8 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
         Str => {
             if param.name == "save" {
                 let parts: Vec<&str> = value.split_whitespace().collect();
-                if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<i64>().is_err()) {
+                if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<i64>().is_err())
+                {
                     return Err(ConfigError("Invalid save parameters".into()));
                 }
                 return Ok(parts.join(" "));

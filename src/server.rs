@@ -120,6 +120,13 @@ pub struct Server {
     pub blocked_clients: AtomicUsize,
     /// proto-max-bulk-len, copied here because every request reads it.
     pub proto_max_bulk_len: AtomicU64,
+    /// client-query-buffer-limit in bytes: a client whose unparsed input
+    /// grows past it is closed.
+    pub query_buffer_limit: AtomicU64,
+    /// `timeout` in seconds: idle clients are closed after it (0 = never).
+    pub client_timeout_s: AtomicU64,
+    /// protected-mode yes: without a password only loopback clients may connect.
+    pub protected_mode: AtomicBool,
     /// True when requirepass is set (read by every command).
     pub requirepass_set: AtomicBool,
     /// True when notify-keyspace-events is not empty.
@@ -146,6 +153,9 @@ impl Server {
             last_save_s: AtomicI64::new(now_ms() / 1000),
             blocked_clients: AtomicUsize::new(0),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
+            query_buffer_limit: AtomicU64::new(1024 * 1024 * 1024),
+            client_timeout_s: AtomicU64::new(0),
+            protected_mode: AtomicBool::new(true),
             requirepass_set: AtomicBool::new(false),
             active_expire_enabled: AtomicBool::new(true),
             notify_enabled: AtomicBool::new(false),
@@ -173,6 +183,19 @@ impl Server {
         self.requirepass_set.store(
             !config.get("requirepass").unwrap_or("").is_empty(),
             Ordering::Relaxed,
+        );
+        self.query_buffer_limit.store(
+            config.get_i64("client-query-buffer-limit").max(0) as u64,
+            Ordering::Relaxed,
+        );
+        self.client_timeout_s
+            .store(config.get_i64("timeout").max(0) as u64, Ordering::Relaxed);
+        self.protected_mode
+            .store(config.get_bool("protected-mode"), Ordering::Relaxed);
+        crate::store::lru::set_policy(
+            config.get("maxmemory-policy").unwrap_or("").contains("lfu"),
+            config.get_i64("lfu-log-factor").max(0) as u64,
+            config.get_i64("lfu-decay-time").max(0) as u64,
         );
     }
 
@@ -243,6 +266,27 @@ pub fn serve(server: Arc<Server>, listener: TcpListener) {
     }
 }
 
+/// What protected mode answers a refused client (Redis's text, typo included).
+pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// True when protected mode refuses this connection: protected-mode is on,
+/// the default user has no password, and the peer is not loopback
+/// (Redis 7.0 checks this whatever `bind` says).
+fn is_protected_from(server: &Server, stream: &TcpStream) -> bool {
+    if !server.protected_mode.load(Ordering::Relaxed) || server.auth_required() {
+        return false;
+    }
+    match stream.peer_addr() {
+        Ok(addr) => match addr.ip() {
+            std::net::IpAddr::V4(ip) => ip != std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => {
+                !ip.is_loopback() && ip.to_ipv4_mapped() != Some(std::net::Ipv4Addr::LOCALHOST)
+            }
+        },
+        Err(_) => true,
+    }
+}
+
 fn accept(server: &Arc<Server>, mut stream: TcpStream) {
     server
         .stats
@@ -255,6 +299,14 @@ fn accept(server: &Arc<Server>, mut stream: TcpStream) {
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        return;
+    }
+    if is_protected_from(server, &stream) {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes());
         return;
     }
     let id = server.next_client_id.fetch_add(1, Ordering::Relaxed);

@@ -53,7 +53,7 @@ fn quit_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
 
 /// SELECT index — `+OK`; later commands use that database.
 fn select_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let n = parse_i64(args[1]).ok_or_else(|| CmdError::err("invalid DB index"))?;
+    let n = parse_i64(args[1]).ok_or(CmdError::NotInteger)?;
     let databases = ctx.server.config().get_i64("databases");
     if n < 0 || n >= databases {
         return Err(CmdError::DbIndexOutOfRange);
@@ -195,6 +195,27 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
     )
 }
 
+/// CLIENT's subcommands and their arities.
+const CLIENT_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("id", 2),
+    ("info", 2),
+    ("list", -2),
+    ("getname", 2),
+    ("setname", 3),
+    ("setinfo", 4),
+    ("kill", -3),
+    ("pause", -3),
+    ("unpause", 2),
+    ("reply", 3),
+    ("no-evict", 3),
+    ("no-touch", 3),
+    ("getredir", 2),
+    ("tracking", -3),
+    ("trackinginfo", 2),
+    ("caching", 3),
+    ("help", 2),
+];
+
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ID",
@@ -227,6 +248,7 @@ fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
 
 /// CLIENT <subcommand> ... — see CLIENT HELP.
 fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    super::server::check_subcommand("client", CLIENT_SUBCOMMANDS, args)?;
     let sub = args[1].to_ascii_uppercase();
     let argc = args.len();
     match (sub.as_slice(), argc) {
@@ -256,7 +278,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         (b"SETINFO", 4) => {
             let value = String::from_utf8_lossy(args[3]).into_owned();
-            if value.contains(|c: char| c == ' ' || c == '\n') {
+            if value.contains([' ', '\n']) {
                 return Err(CmdError::err(format!(
                     "{} cannot contain spaces, newlines or special characters.",
                     String::from_utf8_lossy(args[2])

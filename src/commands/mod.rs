@@ -331,7 +331,9 @@ fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {
-            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            // Lazy expiry and keyspace hit/miss counting (see expire.rs).
+            let server = ctx.server;
+            let store = crate::expire::lock_for_read(server, ctx, command, args);
             f(ctx, &store, args)
         }
         Handler::Write(f) => {

@@ -319,11 +319,7 @@ fn getex_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
             db.set_expire(args[1], at, now);
             ctx.dirty += 1;
         }
-        ExpireChange::Persist => {
-            if db.persist(args[1], now) {
-                ctx.dirty += 1;
-            }
-        }
+        ExpireChange::Persist if db.persist(args[1], now) => ctx.dirty += 1,
         _ => {}
     }
     Ok(())
@@ -348,7 +344,7 @@ fn mset_generic(
     args: &[&[u8]],
     only_if_none: bool,
 ) -> Result<bool, CmdError> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(
             if only_if_none { "msetnx" } else { "mset" }.into(),
         ));

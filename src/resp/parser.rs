@@ -357,7 +357,9 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>
 mod tests {
     use super::*;
 
-    fn parse_all(buf: &[u8]) -> Result<Option<(usize, Vec<Vec<u8>>)>, ProtocolError> {
+    type Parsed = Result<Option<(usize, Vec<Vec<u8>>)>, ProtocolError>;
+
+    fn parse_all(buf: &[u8]) -> Parsed {
         let mut req = Request::new();
         let r = parse_request(buf, 512 * 1024 * 1024, &mut req)?;
         Ok(r.map(|n| {
