@@ -165,19 +165,24 @@ fn init_logging(config: &Config) -> Result<(), String> {
 fn load_config(args: &[String]) -> Result<Config, String> {
     let (file, extra) = parse_args(args);
     let mut config = Config::new();
+    // As redis-server does, the file's text and the command-line lines are
+    // read as one text (file, a newline, options), so an error's line number
+    // counts both.
+    let mut text = String::new();
     if let Some(path) = &file {
-        let text = if path == "-" {
+        text = if path == "-" {
             std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?
         } else {
             std::fs::read_to_string(path)
                 .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))?
         };
-        config.load_text(&text)?;
         config.config_file = std::fs::canonicalize(path)
             .ok()
             .map(|p| p.display().to_string());
     }
-    config.load_text(&extra)?;
+    text.push('\n');
+    text.push_str(&extra);
+    config.load_text(&text)?;
     Ok(config)
 }
 

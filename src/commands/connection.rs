@@ -169,6 +169,24 @@ fn validate_client_name(name: &[u8]) -> CmdResult {
     Ok(())
 }
 
+/// Commands whose CLIENT LIST `cmd=` shows the subcommand ("config|get").
+const CONTAINER_COMMANDS: &[&str] = &[
+    "acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module",
+    "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+];
+
+/// Records the command a client ran last (CLIENT LIST `cmd=`), reusing
+/// the string's buffer so the common case does not allocate.
+pub fn record_last_command(info: &ClientInfo, name: &str, args: &[&[u8]]) {
+    let mut last = info.last_cmd.lock().unwrap_or_else(|p| p.into_inner());
+    last.clear();
+    last.push_str(name);
+    if let Some(sub) = args.get(1).filter(|_| CONTAINER_COMMANDS.contains(&name)) {
+        last.push('|');
+        last.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+    }
+}
+
 /// One CLIENT LIST / CLIENT INFO line, with Redis's fields.
 pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
     let name =
@@ -331,10 +349,10 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     b"ID" if i + 1 < argc => {
                         let mut list = ids.take().unwrap_or_default();
                         for a in &args[i + 1..] {
-                            let id = parse_i64(a)
-                                .filter(|&n| n > 0)
-                                .ok_or_else(|| CmdError::err("Invalid client ID"))?;
-                            list.push(id as u64);
+                            let id =
+                                parse_i64(a).ok_or_else(|| CmdError::err("Invalid client ID"))?;
+                            // Redis accepts any integer here; 0 just matches nobody.
+                            list.push(id.max(0) as u64);
                         }
                         ids = Some(list);
                         i = argc;

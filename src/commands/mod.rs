@@ -304,7 +304,10 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let found = lookup(first);
     let result = match found {
         None => Err(unknown_command(args)),
-        Some((_, command)) => run(ctx, command, args),
+        Some((_, command)) => {
+            connection::record_last_command(&ctx.client.info, command.name, args);
+            run(ctx, command, args)
+        }
     };
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
