@@ -234,13 +234,21 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.map(found.len());
             for c in found {
                 ctx.reply.bulk(c.name.as_bytes());
-                ctx.reply.map(3);
+                let args = doc_arguments(c.syntax);
+                ctx.reply.map(if args.is_empty() { 3 } else { 4 });
                 ctx.reply.bulk(b"summary");
                 ctx.reply.bulk(c.summary.as_bytes());
                 ctx.reply.bulk(b"since");
                 ctx.reply.bulk(b"1.0.0");
                 ctx.reply.bulk(b"group");
                 ctx.reply.bulk(c.group.name().as_bytes());
+                if !args.is_empty() {
+                    ctx.reply.bulk(b"arguments");
+                    ctx.reply.array(args.len());
+                    for a in &args {
+                        reply_doc_argument(ctx, a);
+                    }
+                }
             }
         }
         b"GETKEYS" | b"GETKEYSANDFLAGS" => {
@@ -335,6 +343,107 @@ fn cpu_seconds() -> (f64, f64) {
             .unwrap_or(0.0)
     };
     (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
+/// One top-level argument of a command's syntax, for COMMAND DOCS.
+#[derive(Debug, PartialEq)]
+struct DocArg {
+    name: String,
+    kind: &'static str,
+    token: Option<String>,
+    optional: bool,
+    multiple: bool,
+}
+
+/// Splits a table row's syntax line ("key value [NX|XX] [key ...]") into
+/// COMMAND DOCS arguments: one per top-level element, `[...]` optional, a
+/// repeated `[x ...]` folded into `x` as multiple, an upper-case word a
+/// pure token. redis-cli 7 renders its hints from these, and gets back the
+/// syntax line. (Alternatives inside one element stay as its name.)
+fn doc_arguments(syntax: &str) -> Vec<DocArg> {
+    let mut elements: Vec<String> = Vec::new();
+    let mut depth = 0usize;
+    let mut current = String::new();
+    for ch in syntax.chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if ch == ' ' && depth == 0 {
+            if !current.is_empty() {
+                elements.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(ch);
+        }
+    }
+    if !current.is_empty() {
+        elements.push(current);
+    }
+    let mut out: Vec<DocArg> = Vec::new();
+    for e in elements {
+        let optional = e.starts_with('[') && e.ends_with(']');
+        let inner = if optional { &e[1..e.len() - 1] } else { &e[..] };
+        if let Some(repeated) = inner.strip_suffix(" ...") {
+            if let Some(prev) = out.last_mut().filter(|p| p.name == repeated) {
+                prev.multiple = true;
+                continue;
+            }
+        }
+        let simple = !inner.contains([' ', '|', '[']);
+        let upper = simple
+            && inner.chars().any(|c| c.is_ascii_uppercase())
+            && !inner.chars().any(|c| c.is_ascii_lowercase());
+        let arg = if upper {
+            DocArg {
+                name: inner.to_ascii_lowercase(),
+                kind: "pure-token",
+                token: Some(inner.to_string()),
+                optional,
+                multiple: false,
+            }
+        } else {
+            DocArg {
+                name: inner.to_string(),
+                kind: if simple && inner.contains("key") {
+                    "key"
+                } else {
+                    "string"
+                },
+                token: None,
+                optional,
+                multiple: false,
+            }
+        };
+        out.push(arg);
+    }
+    out
+}
+
+fn reply_doc_argument(ctx: &mut Ctx, a: &DocArg) {
+    let flags: Vec<&str> = [("optional", a.optional), ("multiple", a.multiple)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| *f)
+        .collect();
+    ctx.reply
+        .map(2 + usize::from(a.token.is_some()) + usize::from(!flags.is_empty()));
+    ctx.reply.bulk(b"name");
+    ctx.reply.bulk(a.name.as_bytes());
+    ctx.reply.bulk(b"type");
+    ctx.reply.bulk(a.kind.as_bytes());
+    if let Some(t) = &a.token {
+        ctx.reply.bulk(b"token");
+        ctx.reply.bulk(t.as_bytes());
+    }
+    if !flags.is_empty() {
+        ctx.reply.bulk(b"flags");
+        ctx.reply.array(flags.len());
+        for f in flags {
+            ctx.reply.simple(f);
+        }
+    }
 }
 
 /// Resident set size of this process in bytes (from /proc).
@@ -837,4 +946,49 @@ fn myhelp_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.reply.bulk(l.as_bytes());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders arguments the way redis-cli 7 builds its hints.
+    fn render(args: &[DocArg]) -> String {
+        args.iter()
+            .map(|a| {
+                let body = match &a.token {
+                    Some(t) => t.clone(),
+                    None => a.name.clone(),
+                };
+                let body = if a.multiple {
+                    format!("{body} [{body} ...]")
+                } else {
+                    body
+                };
+                if a.optional {
+                    format!("[{body}]")
+                } else {
+                    body
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn doc_arguments_render_back_to_the_syntax_line() {
+        for syntax in [
+            "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
+            "key [key ...]",
+            "key value [key value ...]",
+            "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        ] {
+            assert_eq!(render(&doc_arguments(syntax)), syntax);
+        }
+        let args = doc_arguments("key [key ...]");
+        assert_eq!(args.len(), 1);
+        assert_eq!(args[0].kind, "key");
+        assert!(args[0].multiple);
+        assert!(doc_arguments("").is_empty());
+    }
 }
