@@ -56,6 +56,8 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Name of the last command run.
     pub last_cmd: Mutex<String>,
+    /// Unprocessed input, from the running command on (CLIENT LIST qbuf).
+    pub qbuf_bytes: AtomicUsize,
     /// Set by CLIENT KILL; the thread closes the connection when it sees it.
     pub killed: AtomicBool,
     /// A handle on the socket so CLIENT KILL can wake a blocked read.
@@ -72,6 +74,19 @@ impl ClientInfo {
     }
 }
 
+/// CLIENT REPLY: whether this connection's replies are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent (the default, CLIENT REPLY ON).
+    On,
+    /// No reply is sent (CLIENT REPLY OFF).
+    Off,
+    /// Set by CLIENT REPLY SKIP while it runs: the next command is skipped.
+    SkipNext,
+    /// This command's reply is dropped, then back to On.
+    Skip,
+}
+
 /// The state of one connection, owned by its thread.
 #[derive(Debug)]
 pub struct ClientState {
@@ -85,6 +100,8 @@ pub struct ClientState {
     pub user: String,
     /// Set by QUIT: close after sending the replies.
     pub close_after_reply: bool,
+    /// CLIENT REPLY ON / OFF / SKIP.
+    pub reply_mode: ReplyMode,
     /// Shared view of this client.
     pub info: Arc<ClientInfo>,
 }
@@ -115,6 +132,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         db: AtomicUsize::new(0),
         resp: AtomicU8::new(2),
         last_cmd: Mutex::new("NULL".into()),
+        qbuf_bytes: AtomicUsize::new(0),
         killed: AtomicBool::new(false),
         stream: stream.try_clone().ok(),
     });
@@ -130,6 +148,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         authenticated: !server.auth_required(),
         user: "default".into(),
         close_after_reply: false,
+        reply_mode: ReplyMode::On,
         info,
     };
     if let Err(e) = connection_loop(&server, stream, &mut state) {
@@ -196,6 +215,10 @@ fn connection_loop(
                     if request.is_empty() {
                         continue;
                     }
+                    state
+                        .info
+                        .qbuf_bytes
+                        .store(pending.len(), Ordering::Relaxed);
                     let mut ctx = Ctx {
                         server,
                         client: state,

@@ -314,6 +314,9 @@ pub const BOUNDS: &[(&str, i128, i128)] = &[
     ("zset-max-listpack-value", 0, 9223372036854775807),
 ];
 
+/// Parameters CONFIG SET changes only when enable-protected-configs allows.
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
 /// Old names Redis still accepts, and the parameter each stands for.
 pub const ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
@@ -633,8 +636,19 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
             Ok(v.to_string())
         }
         Memory => {
-            if param.name == "maxmemory-clients" && value.ends_with('%') {
-                return Ok(value.to_string());
+            if let Some(perc) = value.strip_suffix('%') {
+                // Only maxmemory-clients takes a percentage of maxmemory.
+                let p = perc
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|_| param.name == "maxmemory-clients");
+                return match p {
+                    Some(p) if (0..=100).contains(&p) => Ok(value.to_string()),
+                    Some(_) => Err(ConfigError(
+                        "percentage argument must be less or equal to 100".into(),
+                    )),
+                    None => Err(ConfigError("argument must be a memory value".into())),
+                };
             }
             let v = parse_memory(value)
                 .ok_or_else(|| ConfigError("argument must be a memory value".into()))?;

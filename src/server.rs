@@ -38,6 +38,8 @@ pub struct CommandStat {
     pub usec: AtomicU64,
     /// Calls that failed with an error reply.
     pub failed_calls: AtomicU64,
+    /// Calls refused before running (arity, authentication).
+    pub rejected_calls: AtomicU64,
 }
 
 /// Server-wide counters (INFO stats).
@@ -73,6 +75,17 @@ impl Stats {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    /// Counts a command refused before it ran (Redis's rejected calls):
+    /// an error reply, but not a call.
+    pub fn record_rejected(&self, index: Option<usize>, error: &CmdError) {
+        if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
+            stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        self.total_error_replies.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        *errors.entry(error.code()).or_insert(0) += 1;
     }
 
     /// Counts one executed command.

@@ -223,3 +223,33 @@ fn protected_mode_allows_loopback() {
         Reply::Array(vec![bulk("protected-mode"), bulk("yes")])
     );
 }
+
+#[test]
+fn client_reply_off_skip_on() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.send_raw(b"CLIENT REPLY SKIP\r\nPING a\r\nPING b\r\nCLIENT REPLY OFF\r\nPING c\r\nCLIENT REPLY ON\r\nPING d\r\n");
+    assert_eq!(c.read_reply(), bulk("b"));
+    assert_eq!(c.read_reply(), ok());
+    assert_eq!(c.read_reply(), bulk("d"));
+}
+
+#[test]
+fn rejected_calls_are_counted_apart() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    assert_eq!(
+        c.cmd(&["SET", "x"]),
+        err("ERR wrong number of arguments for 'set' command")
+    );
+    let stats = c.cmd(&["INFO", "commandstats"]).text();
+    assert!(
+        stats.contains(
+            "cmdstat_set:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"
+        ),
+        "{stats}"
+    );
+    let errors = c.cmd(&["INFO", "errorstats"]).text();
+    assert!(errors.contains("errorstat_ERR:count=1"), "{errors}");
+}

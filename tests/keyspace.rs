@@ -268,3 +268,26 @@ fn time_lastsave_and_command_table() {
     };
     assert!(help[0].text().contains("GET key"), "{help:?}");
 }
+
+#[test]
+fn command_list_filters() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let all = sorted(c.cmd(&["COMMAND", "LIST"]));
+    assert!(all.contains(&"set".to_string()) && all.contains(&"client|list".to_string()));
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "get"]),
+        Reply::Array(vec![bulk("get")])
+    );
+    let config = sorted(c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"]));
+    assert!(config.contains(&"config|get".to_string()));
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"]),
+        Reply::Array(vec![])
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "MODULE", "m"]),
+        Reply::Array(vec![])
+    );
+    assert_eq!(c.cmd(&["COMMAND", "LIST", "bad"]), err("ERR syntax error"));
+}

@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{cmd, Command, Ctx, Group, Handler};
-use crate::client::ClientInfo;
+use crate::client::{ClientInfo, ReplyMode};
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
 
@@ -198,7 +198,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -206,6 +206,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         (now_ms - info.created_ms) / 1000,
         (now_ms - info.last_interaction_ms.load(Ordering::Relaxed)) / 1000,
         info.db.load(Ordering::Relaxed),
+        info.qbuf_bytes.load(Ordering::Relaxed),
         last_cmd,
         info.resp.load(Ordering::Relaxed),
         lib_name,
@@ -214,7 +215,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
 }
 
 /// CLIENT's subcommands and their arities.
-const CLIENT_SUBCOMMANDS: &[(&str, i32)] = &[
+pub const CLIENT_SUBCOMMANDS: &[(&str, i32)] = &[
     ("id", 2),
     ("info", 2),
     ("list", -2),
@@ -387,7 +388,10 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             }
             ctx.reply.ok();
         }
-        (b"KILL", n) if n >= 4 && n % 2 == 0 => {
+        (b"KILL", n) if n >= 4 => {
+            if !n.is_multiple_of(2) {
+                return Err(CmdError::Syntax);
+            }
             let mut filters: Vec<(Vec<u8>, String)> = Vec::new();
             let mut skipme = true;
             for pair in args[2..].chunks(2) {
@@ -399,7 +403,20 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                             .filter(|&n| n > 0)
                             .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
                     }
-                    b"ADDR" | b"LADDR" | b"USER" | b"TYPE" => {}
+                    b"ADDR" | b"LADDR" => {}
+                    b"USER" if val != "default" => {
+                        return Err(CmdError::err(format!("No such user '{val}'")))
+                    }
+                    b"USER" => {}
+                    b"TYPE" => {
+                        let t = val.to_ascii_lowercase();
+                        if !matches!(
+                            t.as_str(),
+                            "normal" | "master" | "replica" | "slave" | "pubsub"
+                        ) {
+                            return Err(CmdError::err(format!("Unknown client type '{val}'")));
+                        }
+                    }
                     b"SKIPME" => match val.to_ascii_lowercase().as_str() {
                         "yes" => skipme = true,
                         "no" => skipme = false,
@@ -430,8 +447,12 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             _ => return Err(CmdError::Syntax),
         },
         (b"REPLY", 3) => match args[2].to_ascii_lowercase().as_slice() {
-            b"on" => ctx.reply.ok(),
-            b"off" | b"skip" => {}
+            b"on" => {
+                ctx.client.reply_mode = ReplyMode::On;
+                ctx.reply.ok()
+            }
+            b"off" => ctx.client.reply_mode = ReplyMode::Off,
+            b"skip" => ctx.client.reply_mode = ReplyMode::SkipNext,
             _ => return Err(CmdError::Syntax),
         },
         (b"UNPAUSE", 2) => ctx.reply.ok(),

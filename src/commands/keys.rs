@@ -554,17 +554,7 @@ const OBJECT_HELP: &[&str] = &[
 
 /// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP.
 fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
-    super::server::check_subcommand(
-        "object",
-        &[
-            ("encoding", 3),
-            ("freq", 3),
-            ("idletime", 3),
-            ("refcount", 3),
-            ("help", 2),
-        ],
-        args,
-    )?;
+    super::server::check_subcommand("object", super::server::OBJECT_SUBCOMMANDS, args)?;
     let sub = args[1].to_ascii_uppercase();
     if sub == b"HELP" {
         ctx.reply.array(OBJECT_HELP.len());

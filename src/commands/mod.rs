@@ -285,6 +285,22 @@ fn unknown_command(args: &[&[u8]]) -> CmdError {
     CmdError::Err(text)
 }
 
+/// CLIENT REPLY OFF / SKIP: drops this command's reply when asked.
+fn apply_reply_mode(ctx: &mut Ctx, before: crate::client::ReplyMode, mark: usize) {
+    use crate::client::ReplyMode;
+    let after = ctx.client.reply_mode;
+    let drop = (before == ReplyMode::Skip && after == ReplyMode::Skip)
+        || matches!(after, ReplyMode::Off | ReplyMode::SkipNext);
+    if drop {
+        ctx.reply.buf.truncate(mark);
+    }
+    ctx.client.reply_mode = match after {
+        ReplyMode::SkipNext => ReplyMode::Skip,
+        ReplyMode::Skip => ReplyMode::On,
+        m => m,
+    };
+}
+
 /// True when `args` satisfy the arity `arity`.
 pub fn arity_ok(arity: i32, argc: usize) -> bool {
     if arity >= 0 {
@@ -300,36 +316,64 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     let reply_mark = ctx.reply.buf.len();
+    let mode_before = ctx.client.reply_mode;
     let started = Instant::now();
     let found = lookup(first);
+    // Refused before running (unknown, arity, auth): Redis's rejected calls.
+    let mut rejected = false;
     let result = match found {
-        None => Err(unknown_command(args)),
+        None => {
+            rejected = true;
+            Err(unknown_command(args))
+        }
         Some((_, command)) => {
             connection::record_last_command(&ctx.client.info, command.name, args);
-            run(ctx, command, args)
+            match precheck(ctx, command, args) {
+                Err(e) => {
+                    rejected = true;
+                    Err(e)
+                }
+                Ok(()) => run_handler(ctx, command, args),
+            }
         }
     };
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
         ctx.reply.error(&e.to_string());
     }
+    apply_reply_mode(ctx, mode_before, reply_mark);
     let elapsed_us = started.elapsed().as_micros() as u64;
-    ctx.server
-        .stats
-        .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
+    let index = found.map(|(i, _)| i);
+    match result.as_ref().err() {
+        Some(e) if rejected => ctx.server.stats.record_rejected(index, e),
+        error => ctx.server.stats.record_command(index, elapsed_us, error),
+    }
     if ctx.dirty > 0 {
         ctx.server.add_dirty(ctx.dirty);
         ctx.dirty = 0;
     }
 }
 
-fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
+/// The central checks before a command runs: arity, then authentication.
+fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     if !arity_ok(command.arity, args.len()) {
         return Err(CmdError::WrongArity(command.name.to_string()));
     }
     if !ctx.client.authenticated && !command.has_flag("no_auth") && ctx.server.auth_required() {
         return Err(CmdError::NoAuth);
     }
+    Ok(())
+}
+
+/// Checks, then runs the handler (with the lock its kind asks for).
+#[allow(dead_code)]
+fn run(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
+    precheck(ctx, command, args)?;
+    run_handler(ctx, command, args)
+}
+
+/// Runs the handler under the lock its kind asks for.
+fn run_handler(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> CmdResult {
     ctx.now_ms = crate::util::now_ms();
     match command.handler {
         Handler::Conn(f) => f(ctx, args),

@@ -114,6 +114,29 @@ pub fn check_subcommand(container: &str, table: &[(&str, i32)], args: &[&[u8]]) 
     Ok(())
 }
 
+/// A COMMAND LIST FILTERBY test on (full name, row).
+type NameFilter = dyn Fn(&str, &Command) -> bool;
+
+/// OBJECT's subcommands and their arities.
+pub const OBJECT_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("encoding", 3),
+    ("freq", 3),
+    ("idletime", 3),
+    ("refcount", 3),
+    ("help", 2),
+];
+
+/// The subcommand table of a container command this family knows.
+fn subcommands_of(name: &str) -> &'static [(&'static str, i32)] {
+    match name {
+        "config" => CONFIG_SUBCOMMANDS,
+        "command" => COMMAND_SUBCOMMANDS,
+        "client" => super::connection::CLIENT_SUBCOMMANDS,
+        "object" => OBJECT_SUBCOMMANDS,
+        _ => &[],
+    }
+}
+
 /// CONFIG's subcommands and their arities.
 const CONFIG_SUBCOMMANDS: &[(&str, i32)] = &[
     ("get", -3),
@@ -202,10 +225,39 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     match sub.as_slice() {
         b"COUNT" if args.len() == 2 => ctx.reply.integer(all_commands().count() as i64),
         b"LIST" => {
-            let all: Vec<_> = all_commands().collect();
-            ctx.reply.array(all.len());
-            for c in all {
-                ctx.reply.bulk(c.name.as_bytes());
+            // Every command, and "container|sub" for the subcommands we know.
+            let mut names: Vec<(String, &Command)> = Vec::new();
+            for c in all_commands() {
+                names.push((c.name.to_string(), c));
+                for (sub, _) in subcommands_of(c.name) {
+                    names.push((format!("{}|{}", c.name, sub), c));
+                }
+            }
+            let keep: Box<NameFilter> = match args.len() {
+                2 => Box::new(|_, _| true),
+                5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
+                    let value = String::from_utf8_lossy(args[4]).to_ascii_lowercase();
+                    match args[3].to_ascii_uppercase().as_slice() {
+                        b"MODULE" => Box::new(|_, _| false),
+                        b"ACLCAT" => Box::new(move |_, c| {
+                            acl_categories(c).iter().any(|cat| cat[1..] == value)
+                        }),
+                        b"PATTERN" => Box::new(move |name, _| {
+                            crate::store::glob::glob_match(value.as_bytes(), name.as_bytes(), true)
+                        }),
+                        _ => return Err(CmdError::Syntax),
+                    }
+                }
+                _ => return Err(CmdError::Syntax),
+            };
+            let names: Vec<&String> = names
+                .iter()
+                .filter(|(n, c)| keep(n, c))
+                .map(|(n, _)| n)
+                .collect();
+            ctx.reply.array(names.len());
+            for n in names {
+                ctx.reply.bulk(n.as_bytes());
             }
         }
         b"INFO" => {
@@ -560,17 +612,19 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             out.push_str("# Commandstats\r\n");
             for (c, stat) in all_commands().zip(&s.commands) {
                 let calls = get(&stat.calls);
-                if calls == 0 {
+                let rejected = get(&stat.rejected_calls);
+                if calls == 0 && rejected == 0 {
                     continue;
                 }
                 let usec = get(&stat.usec);
                 let _ = write!(
                     out,
-                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
+                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
                     c.name,
                     calls,
                     usec,
-                    usec as f64 / calls as f64,
+                    if calls == 0 { 0.0 } else { usec as f64 / calls as f64 },
+                    rejected,
                     get(&stat.failed_calls)
                 );
             }
@@ -711,6 +765,11 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 if !names.insert(param.name) {
                     return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")));
                 }
+                if crate::config::PROTECTED.contains(&param.name)
+                    && !protected_action_allowed(ctx, "enable-protected-configs")
+                {
+                    return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - can't set protected config")));
+                }
                 next.set(&name, &value, false).map_err(|e| {
                     CmdError::err(format!(
                         "CONFIG SET failed (possibly related to argument '{name}') - {}",
@@ -741,6 +800,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.calls.store(0, Ordering::Relaxed);
                 c.usec.store(0, Ordering::Relaxed);
                 c.failed_calls.store(0, Ordering::Relaxed);
+                c.rejected_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
             ctx.reply.ok();
@@ -773,9 +833,23 @@ fn lastsave_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// True when a "protected" action (DEBUG, setting dir/dbfilename) is
+/// allowed for this client: the setting `name` is yes, or local and the
+/// client comes from loopback (Redis's `allowProtectedAction`).
+fn protected_action_allowed(ctx: &Ctx, name: &str) -> bool {
+    match ctx.server.config().get(name) {
+        Some("yes") => true,
+        Some("local") => {
+            let addr = &ctx.client.info.addr;
+            addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
+        }
+        _ => false,
+    }
+}
+
 /// DEBUG SLEEP|SET-ACTIVE-EXPIRE|LOG|ERROR ... — only with enable-debug-command.
 fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    if ctx.server.config().get("enable-debug-command") == Some("no") {
+    if !protected_action_allowed(ctx, "enable-debug-command") {
         return Err(CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
     }
     let sub = args[1].to_ascii_uppercase();
