@@ -133,7 +133,7 @@ pub const PARAMS: &[Param] = &[
     p("ignore-warnings", "", Str, true),
     p("io-threads", "1", Int, false),
     p("io-threads-do-reads", "no", Bool, false),
-    p("jemalloc-bg-thread", "yes", Bool, false),
+    p("jemalloc-bg-thread", "yes", Bool, true),
     p("latency-monitor-threshold", "0", Int, true),
     p("latency-tracking", "yes", Bool, true),
     p("latency-tracking-info-percentiles", "50 99 99.9", Str, true),
@@ -148,7 +148,6 @@ pub const PARAMS: &[Param] = &[
     p("list-max-listpack-size", "-2", Int, true),
     p("logfile", "", Str, false),
     p("loglevel", "notice", Enum("debug verbose notice warning"), true),
-    p("lua-time-limit", "5000", Int, true),
     p("masterauth", "", Str, true),
     p("masteruser", "", Str, true),
     p("maxclients", "10000", Int, true),
@@ -171,7 +170,7 @@ pub const PARAMS: &[Param] = &[
     p("proto-max-bulk-len", "536870912", Memory, true),
     p("rdb-del-sync-files", "no", Bool, true),
     p("rdb-save-incremental-fsync", "yes", Bool, true),
-    p("rdbchecksum", "yes", Bool, true),
+    p("rdbchecksum", "yes", Bool, false),
     p("rdbcompression", "yes", Bool, true),
     p("repl-backlog-size", "1048576", Memory, true),
     p("repl-backlog-ttl", "3600", Int, true),
@@ -191,7 +190,7 @@ pub const PARAMS: &[Param] = &[
     p("replica-priority", "100", Int, true),
     p("replica-read-only", "yes", Bool, true),
     p("replica-serve-stale-data", "yes", Bool, true),
-    p("replicaof", "", Str, true),
+    p("replicaof", "", Str, false),
     p("requirepass", "", Str, true),
     p("sanitize-dump-payload", "no", Enum("no yes clients"), true),
     p("save", "3600 1 300 100 60 10000", Str, true),
@@ -203,7 +202,7 @@ pub const PARAMS: &[Param] = &[
     p("shutdown-timeout", "10", Int, true),
     p("slowlog-log-slower-than", "10000", Int, true),
     p("slowlog-max-len", "128", Int, true),
-    p("socket-mark-id", "0", Int, true),
+    p("socket-mark-id", "0", Int, false),
     p("stop-writes-on-bgsave-error", "yes", Bool, true),
     p("stream-node-max-bytes", "4096", Memory, true),
     p("stream-node-max-entries", "100", Int, true),
@@ -239,6 +238,34 @@ pub const PARAMS: &[Param] = &[
     p("unixsocketperm", "0", Int, false),
     p("zset-max-listpack-entries", "128", Int, true),
     p("zset-max-listpack-value", "64", Memory, true),
+    // Hidden (testing) parameters: CONFIG GET shows them only by exact name.
+    p("key-load-delay", "0", Int, true),
+    p("loading-process-events-interval-bytes", "2097152", Int, true),
+    p("rdb-key-save-delay", "0", Int, true),
+    p("use-exit-on-panic", "no", Bool, true),
+    p("watchdog-period", "0", Int, true),
+];
+
+/// Parameters CONFIG GET lists only when asked by their exact name.
+pub const HIDDEN: &[&str] = &[
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
+    "rdb-key-save-delay",
+    "use-exit-on-panic",
+    "watchdog-period",
+];
+
+/// Parameters that take several arguments on one line ("save 900 1 300 10");
+/// every other directive takes exactly one.
+pub const MULTI_ARG: &[&str] = &[
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "bind",
+    "replicaof",
+    "latency-tracking-info-percentiles",
 ];
 
 /// Range of each numeric parameter (lower, upper, inclusive), from Redis
@@ -340,6 +367,7 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("slave-read-only", "replica-read-only"),
     ("slave-serve-stale-data", "replica-serve-stale-data"),
     ("slaveof", "replicaof"),
+    ("lua-time-limit", "busy-reply-threshold"),
 ];
 
 /// Parameters the server acts on. The others are accepted and shown by
@@ -482,7 +510,11 @@ impl Config {
     /// for CONFIG GET. Aliases are listed under their own name, as Redis does.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        let exact = !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
         for p in PARAMS {
+            if HIDDEN.contains(&p.name) && !exact {
+                continue;
+            }
             if glob_match(pattern, p.name.as_bytes(), true) {
                 out.push((p.name, self.values[p.name].clone()));
             }
@@ -576,7 +608,12 @@ impl Config {
             } else {
                 rest.join(" ")
             };
-            if rest.is_empty() && !matches!(param.kind, Str) {
+            let multi_arg = MULTI_ARG.contains(&param.name);
+            // Single-value directives take one argument; multi-argument
+            // flag enums left empty fail on their own check below.
+            let wrong_count = (!multi_arg && rest.len() != 1)
+                || (rest.is_empty() && param.name != "save" && !matches!(param.kind, Enum(_)));
+            if wrong_count {
                 return Err(fatal("wrong number of arguments"));
             }
             self.set(param.name, &value, true)
@@ -660,8 +697,14 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
         }
         Enum(words) => {
             let lower = value.to_ascii_lowercase();
-            if words.split(' ').any(|w| w == lower) {
-                Ok(lower)
+            // shutdown-on-sig* take several flags ("nosave now force").
+            let flags = MULTI_ARG.contains(&param.name)
+                && !lower.is_empty()
+                && lower
+                    .split_whitespace()
+                    .all(|v| words.split(' ').any(|w| w == v));
+            if flags || words.split(' ').any(|w| w == lower) {
+                Ok(lower.split_whitespace().collect::<Vec<_>>().join(" "))
             } else {
                 Err(ConfigError(
                     "argument(s) must be one of the following: ".to_string()
@@ -670,6 +713,16 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
             }
         }
         Str => {
+            if param.name == "latency-tracking-info-percentiles" {
+                for v in value.split_whitespace() {
+                    let p: f64 = v.parse().map_err(|_| {
+                        ConfigError("Invalid latency-tracking-info-percentiles parameters".into())
+                    })?;
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into()));
+                    }
+                }
+            }
             if param.name == "save" {
                 let parts: Vec<&str> = value.split_whitespace().collect();
                 if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<i64>().is_err())

@@ -61,26 +61,46 @@ fn quote(arg: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-/// Turns redis-server style arguments into (config file, extra config text).
+/// Turns redis-server style arguments into (config file, extra config text),
+/// exactly as redis-server's `main` does: the first argument is the file
+/// unless it starts with '-'; each `--name` starts a line and the argument
+/// after a bare `--name` is always its value, even when it starts with
+/// `--`; a bare `--save` followed by an option (or last) means `save ""`.
 fn parse_args(args: &[String]) -> (Option<String>, String) {
     let mut file = None;
     let mut rest = args;
     if let Some(first) = args.first() {
-        if !first.starts_with("--") {
+        if !first.starts_with('-') || first == "-" {
             file = Some(first.clone());
             rest = &args[1..];
         }
     }
     let mut text = String::new();
-    for arg in rest {
-        if let Some(name) = arg.strip_prefix("--") {
-            if !text.is_empty() {
-                text.push('\n');
+    let mut value_pending = false;
+    for (j, arg) in rest.iter().enumerate() {
+        let next_is_option = rest.get(j + 1).is_some_and(|n| n.starts_with("--"));
+        match arg.strip_prefix("--") {
+            Some(name) if !value_pending => {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(name);
+                text.push(' ');
+                // "--port 6380" in one argument carries its own value.
+                value_pending = !name.contains(' ');
+                if value_pending
+                    && arg.eq_ignore_ascii_case("--save")
+                    && (next_is_option || j + 1 == rest.len())
+                {
+                    text.push_str("\"\"");
+                    value_pending = false;
+                }
             }
-            text.push_str(name);
-        } else {
-            text.push(' ');
-            text.push_str(&quote(arg));
+            _ => {
+                text.push_str(&quote(arg));
+                text.push(' ');
+                value_pending = false;
+            }
         }
     }
     text.push('\n');

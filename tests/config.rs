@@ -104,6 +104,26 @@ fn unknown_directive_is_fatal() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("at line 3\n>>> 'foo'\n"), "{stderr}");
+    // After a bare --name the next argument is its value, as redis-server reads it.
+    for (args, expect) in [
+        (
+            &["--port", "6379", "6380"][..],
+            ">>> 'port \"6379\" \"6380\"'\nwrong number of arguments",
+        ),
+        (
+            &["--port", "--bla", "--loglevel", "verbose"],
+            ">>> 'port \"--bla\"'\nargument couldn't be parsed into an integer",
+        ),
+        (&["--port"], ">>> 'port'\nwrong number of arguments"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+            .args(args)
+            .output()
+            .expect("run ferredis");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+    }
     // A bad value is fatal too, with the parameter's reason.
     let out = Command::new(env!("CARGO_BIN_EXE_ferredis"))
         .args(["--port", "1", "--maxclients", "0"])
