@@ -613,8 +613,14 @@ impl Config {
             // flag enums left empty fail on their own check below.
             let wrong_count = (!multi_arg && rest.len() != 1)
                 || (rest.is_empty() && param.name != "save" && !matches!(param.kind, Enum(_)));
-            if wrong_count {
+            if wrong_count || (param.name == "replicaof" && rest.len() != 2) {
                 return Err(fatal("wrong number of arguments"));
+            }
+            if param.name == "replicaof"
+                && !(rest[0].eq_ignore_ascii_case("no") && rest[1].eq_ignore_ascii_case("one"))
+                && rest[1].parse::<u16>().is_err()
+            {
+                return Err(fatal("Invalid master port"));
             }
             self.set(param.name, &value, true)
                 .map_err(|e| fatal(&e.0))?;
