@@ -710,7 +710,10 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
                     .split_whitespace()
                     .all(|v| words.split(' ').any(|w| w == v));
             if flags || words.split(' ').any(|w| w == lower) {
-                Ok(lower.split_whitespace().collect::<Vec<_>>().join(" "))
+                // Flags print in the enum's own order, as Redis does.
+                let given: Vec<&str> = lower.split_whitespace().collect();
+                let ordered: Vec<&str> = words.split(' ').filter(|w| given.contains(w)).collect();
+                Ok(ordered.join(" "))
             } else {
                 Err(ConfigError(
                     "argument(s) must be one of the following: ".to_string()

@@ -895,6 +895,39 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             drop(store);
             ctx.reply.simple(&line);
         }
+        (b"POPULATE", 3..=5) => {
+            // DEBUG POPULATE count [prefix] [size]: keys "prefix:N" holding
+            // "value:N" (cut or zero-padded to size); existing keys are kept.
+            let count = parse_i64(args[2])
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| CmdError::err("count is out of range"))?;
+            let prefix = args.get(3).copied().unwrap_or(b"key");
+            let size = match args.get(4) {
+                Some(a) => Some(
+                    parse_i64(a)
+                        .filter(|&n| n >= 0)
+                        .ok_or_else(|| CmdError::err("size is out of range"))?
+                        as usize,
+                ),
+                None => None,
+            };
+            let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+            let db = store.db_mut(ctx.client.db);
+            for j in 0..count {
+                let mut key = prefix.to_vec();
+                key.extend_from_slice(format!(":{j}").as_bytes());
+                if db.contains(&key, ctx.now_ms) {
+                    continue;
+                }
+                let mut value = format!("value:{j}").into_bytes();
+                if let Some(size) = size {
+                    value.resize(size, 0);
+                }
+                db.set(&key, crate::store::Value::string(value), ctx.now_ms);
+            }
+            drop(store);
+            ctx.reply.ok();
+        }
         (b"JMAP" | b"CHANGE-REPL-ID", 2) => ctx.reply.ok(),
         (b"SET-SKIP-CHECKSUM-VALIDATION" | b"QUICKLIST-PACKED-THRESHOLD" | b"REPLYBUFFER", _) => {
             ctx.reply.ok()
