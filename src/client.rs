@@ -66,6 +66,8 @@ pub struct ClientInfo {
     pub last_cmd: Mutex<String>,
     /// The ACL user this connection is authenticated as.
     pub user: Mutex<String>,
+    /// Unprocessed input, from the running command on (CLIENT LIST qbuf).
+    pub qbuf_bytes: AtomicUsize,
     /// Set by CLIENT KILL; the thread closes the connection when it sees it.
     pub killed: AtomicBool,
     /// A handle on the socket so CLIENT KILL can wake a blocked read.
@@ -141,6 +143,8 @@ pub struct ClientState {
     pub user: String,
     /// Set by QUIT: close after sending the replies.
     pub close_after_reply: bool,
+    /// CLIENT REPLY ON / OFF / SKIP.
+    pub reply_mode: ReplyMode,
     /// Shared view of this client.
     pub info: Arc<ClientInfo>,
     /// Bytes read from the socket while a blocking command waited (see
@@ -150,8 +154,6 @@ pub struct ClientState {
     pub pubsub: ClientPubSub,
     /// MULTI queue and WATCHed keys (commands/multi.rs).
     pub tx: TxState,
-    /// CLIENT REPLY ON|OFF|SKIP.
-    pub reply_mode: ReplyMode,
 }
 
 impl ClientState {
@@ -192,6 +194,7 @@ pub fn detached_client(server: &Server) -> ClientState {
             resp: AtomicU8::new(2),
             last_cmd: Mutex::new("NULL".into()),
             user: Mutex::new("default".into()),
+            qbuf_bytes: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             stream: None,
             sub_counts: Default::default(),
@@ -216,6 +219,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         resp: AtomicU8::new(2),
         last_cmd: Mutex::new("NULL".into()),
         user: Mutex::new("default".into()),
+        qbuf_bytes: AtomicUsize::new(0),
         killed: AtomicBool::new(false),
         stream: stream.try_clone().ok(),
         sub_counts: Default::default(),
@@ -234,11 +238,11 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         authenticated: !server.auth_required(),
         user: "default".into(),
         close_after_reply: false,
+        reply_mode: ReplyMode::On,
         info,
         pending_input: Vec::new(),
         pubsub: ClientPubSub::default(),
         tx: TxState::default(),
-        reply_mode: ReplyMode::On,
     };
     if let Err(e) = connection_loop(&server, stream, &mut state) {
         log::debug!("client {id} closed: {e}");
@@ -276,10 +280,25 @@ fn connection_loop(
             read_buf.len() - old_len
         } else {
             read_buf.resize(old_len + READ_CHUNK_BYTES, 0);
+            // `timeout`: wake up once in a while to close an idle client.
+            let timeout_s = server.client_timeout_s.load(Ordering::Relaxed);
+            let _ = stream.set_read_timeout(
+                (timeout_s > 0)
+                    .then(|| std::time::Duration::from_millis((timeout_s * 1000).min(1000))),
+            );
             let n = match stream.read(&mut read_buf[old_len..]) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    read_buf.truncate(old_len);
+                    let idle_ms = now_ms() - state.info.last_interaction_ms.load(Ordering::Relaxed);
+                    if timeout_s > 0 && idle_ms > (timeout_s * 1000) as i64 {
+                        log::debug!("Closing idle client {}", state.id);
+                        return Ok(());
+                    }
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             read_buf.truncate(old_len + n);
@@ -305,6 +324,10 @@ fn connection_loop(
                     if request.is_empty() {
                         continue;
                     }
+                    state
+                        .info
+                        .qbuf_bytes
+                        .store(pending.len(), Ordering::Relaxed);
                     let mut ctx = Ctx::new(server, state, &mut reply);
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
                 }
@@ -317,6 +340,15 @@ fn connection_loop(
             }
         }
         read_buf.drain(..consumed);
+        let limit = server.query_buffer_limit.load(Ordering::Relaxed) as usize;
+        if read_buf.len() > limit {
+            log::warn!(
+                "Closing client that reached max query buffer length (id={}, qbuf={})",
+                state.id,
+                read_buf.len()
+            );
+            return Ok(());
+        }
         state
             .info
             .last_interaction_ms

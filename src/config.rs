@@ -133,7 +133,7 @@ pub const PARAMS: &[Param] = &[
     p("ignore-warnings", "", Str, true),
     p("io-threads", "1", Int, false),
     p("io-threads-do-reads", "no", Bool, false),
-    p("jemalloc-bg-thread", "yes", Bool, false),
+    p("jemalloc-bg-thread", "yes", Bool, true),
     p("latency-monitor-threshold", "0", Int, true),
     p("latency-tracking", "yes", Bool, true),
     p("latency-tracking-info-percentiles", "50 99 99.9", Str, true),
@@ -148,14 +148,13 @@ pub const PARAMS: &[Param] = &[
     p("list-max-listpack-size", "-2", Int, true),
     p("logfile", "", Str, false),
     p("loglevel", "notice", Enum("debug verbose notice warning"), true),
-    p("lua-time-limit", "5000", Int, true),
     p("masterauth", "", Str, true),
     p("masteruser", "", Str, true),
     p("maxclients", "10000", Int, true),
     p("maxmemory", "0", Memory, true),
     p("maxmemory-clients", "0", Memory, true),
     p("maxmemory-eviction-tenacity", "10", Int, true),
-    p("maxmemory-policy", "noeviction", Enum("volatile-lru allkeys-lru volatile-lfu allkeys-lfu volatile-random allkeys-random volatile-ttl noeviction"), true),
+    p("maxmemory-policy", "noeviction", Enum("volatile-lru volatile-lfu volatile-random volatile-ttl allkeys-lru allkeys-lfu allkeys-random noeviction"), true),
     p("maxmemory-samples", "5", Int, true),
     p("min-replicas-max-lag", "10", Int, true),
     p("min-replicas-to-write", "0", Int, true),
@@ -172,7 +171,7 @@ pub const PARAMS: &[Param] = &[
     p("rdb-del-sync-files", "no", Bool, true),
     p("rdb-key-save-delay", "0", Int, true),
     p("rdb-save-incremental-fsync", "yes", Bool, true),
-    p("rdbchecksum", "yes", Bool, true),
+    p("rdbchecksum", "yes", Bool, false),
     p("rdbcompression", "yes", Bool, true),
     p("repl-backlog-size", "1048576", Memory, true),
     p("repl-backlog-ttl", "3600", Int, true),
@@ -192,7 +191,7 @@ pub const PARAMS: &[Param] = &[
     p("replica-priority", "100", Int, true),
     p("replica-read-only", "yes", Bool, true),
     p("replica-serve-stale-data", "yes", Bool, true),
-    p("replicaof", "", Str, true),
+    p("replicaof", "", Str, false),
     p("requirepass", "", Str, true),
     p("sanitize-dump-payload", "no", Enum("no yes clients"), true),
     p("save", "3600 1 300 100 60 10000", Str, true),
@@ -204,7 +203,7 @@ pub const PARAMS: &[Param] = &[
     p("shutdown-timeout", "10", Int, true),
     p("slowlog-log-slower-than", "10000", Int, true),
     p("slowlog-max-len", "128", Int, true),
-    p("socket-mark-id", "0", Int, true),
+    p("socket-mark-id", "0", Int, false),
     p("stop-writes-on-bgsave-error", "yes", Bool, true),
     p("stream-node-max-bytes", "4096", Memory, true),
     p("stream-node-max-entries", "100", Int, true),
@@ -240,7 +239,111 @@ pub const PARAMS: &[Param] = &[
     p("unixsocketperm", "0", Int, false),
     p("zset-max-listpack-entries", "128", Int, true),
     p("zset-max-listpack-value", "64", Memory, true),
+    // Hidden (testing) parameters: CONFIG GET shows them only by exact name.
+    p("key-load-delay", "0", Int, true),
+    p("loading-process-events-interval-bytes", "2097152", Int, true),
+    p("rdb-key-save-delay", "0", Int, true),
+    p("use-exit-on-panic", "no", Bool, true),
+    p("watchdog-period", "0", Int, true),
 ];
+
+/// Parameters CONFIG GET lists only when asked by their exact name.
+pub const HIDDEN: &[&str] = &[
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
+    "rdb-key-save-delay",
+    "use-exit-on-panic",
+    "watchdog-period",
+];
+
+/// Parameters that take several arguments on one line ("save 900 1 300 10");
+/// every other directive takes exactly one.
+pub const MULTI_ARG: &[&str] = &[
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "bind",
+    "replicaof",
+    "latency-tracking-info-percentiles",
+];
+
+/// Range of each numeric parameter (lower, upper, inclusive), from Redis
+/// 7.0's config.c; CONFIG SET and config files refuse values outside it.
+pub const BOUNDS: &[(&str, i128, i128)] = &[
+    ("acllog-max-len", 0, 9223372036854775807),
+    ("active-defrag-cycle-max", 1, 99),
+    ("active-defrag-cycle-min", 1, 99),
+    ("active-defrag-ignore-bytes", 1, 9223372036854775807),
+    ("active-defrag-max-scan-fields", 1, 9223372036854775807),
+    ("active-defrag-threshold-lower", 0, 1000),
+    ("active-defrag-threshold-upper", 0, 1000),
+    ("active-expire-effort", 1, 10),
+    ("auto-aof-rewrite-min-size", 0, 9223372036854775807),
+    ("auto-aof-rewrite-percentage", 0, 2147483647),
+    ("busy-reply-threshold", 0, 9223372036854775807),
+    ("client-query-buffer-limit", 1048576, 9223372036854775807),
+    ("cluster-announce-bus-port", 0, 65535),
+    ("cluster-announce-port", 0, 65535),
+    ("cluster-announce-tls-port", 0, 65535),
+    ("cluster-link-sendbuf-limit", 0, 9223372036854775807),
+    ("cluster-migration-barrier", 0, 2147483647),
+    ("cluster-node-timeout", 0, 9223372036854775807),
+    ("cluster-port", 0, 65535),
+    ("cluster-replica-validity-factor", 0, 2147483647),
+    ("databases", 1, 2147483647),
+    ("hash-max-listpack-entries", 0, 9223372036854775807),
+    ("hash-max-listpack-value", 0, 9223372036854775807),
+    ("hll-sparse-max-bytes", 0, 9223372036854775807),
+    ("hz", 0, 2147483647),
+    ("io-threads", 1, 128),
+    ("key-load-delay", -2147483648, 2147483647),
+    ("latency-monitor-threshold", 0, 9223372036854775807),
+    ("lfu-decay-time", 0, 2147483647),
+    ("lfu-log-factor", 0, 2147483647),
+    ("list-compress-depth", 0, 2147483647),
+    ("list-max-listpack-size", -2147483648, 2147483647),
+    ("loading-process-events-interval-bytes", 1024, 2147483647),
+    ("maxclients", 1, 4294967295),
+    ("maxmemory", 0, 9223372036854775807),
+    ("maxmemory-clients", -100, 9223372036854775807),
+    ("maxmemory-eviction-tenacity", 0, 100),
+    ("maxmemory-samples", 1, 2147483647),
+    ("min-replicas-max-lag", 0, 2147483647),
+    ("min-replicas-to-write", 0, 2147483647),
+    ("port", 0, 65535),
+    ("proto-max-bulk-len", 1048576, 9223372036854775807),
+    ("rdb-key-save-delay", -2147483648, 2147483647),
+    ("repl-backlog-size", 1, 9223372036854775807),
+    ("repl-backlog-ttl", 0, 9223372036854775807),
+    ("repl-diskless-sync-delay", 0, 2147483647),
+    ("repl-diskless-sync-max-replicas", 0, 2147483647),
+    ("repl-ping-replica-period", 1, 2147483647),
+    ("repl-timeout", 1, 2147483647),
+    ("replica-announce-port", 0, 65535),
+    ("replica-priority", 0, 2147483647),
+    ("set-max-intset-entries", 0, 9223372036854775807),
+    ("shutdown-timeout", 0, 2147483647),
+    ("slowlog-log-slower-than", -1, 9223372036854775807),
+    ("slowlog-max-len", 0, 9223372036854775807),
+    ("socket-mark-id", 0, 4294967295),
+    ("stream-node-max-bytes", 0, 9223372036854775807),
+    ("stream-node-max-entries", 0, 9223372036854775807),
+    ("tcp-backlog", 0, 2147483647),
+    ("tcp-keepalive", 0, 2147483647),
+    ("timeout", 0, 2147483647),
+    ("tls-port", 0, 65535),
+    ("tls-session-cache-size", 0, 2147483647),
+    ("tls-session-cache-timeout", 0, 2147483647),
+    ("tracking-table-max-keys", 0, 9223372036854775807),
+    ("watchdog-period", 0, 2147483647),
+    ("zset-max-listpack-entries", 0, 9223372036854775807),
+    ("zset-max-listpack-value", 0, 9223372036854775807),
+];
+
+/// Parameters CONFIG SET changes only when enable-protected-configs allows.
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Old names Redis still accepts, and the parameter each stands for.
 pub const ALIASES: &[(&str, &str)] = &[
@@ -265,6 +368,7 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("slave-read-only", "replica-read-only"),
     ("slave-serve-stale-data", "replica-serve-stale-data"),
     ("slaveof", "replicaof"),
+    ("lua-time-limit", "busy-reply-threshold"),
 ];
 
 /// Parameters the server acts on. The others are accepted and shown by
@@ -413,7 +517,11 @@ impl Config {
     /// for CONFIG GET. Aliases are listed under their own name, as Redis does.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        let exact = !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
         for p in PARAMS {
+            if HIDDEN.contains(&p.name) && !exact {
+                continue;
+            }
             if glob_match(pattern, p.name.as_bytes(), true) {
                 out.push((p.name, self.values[p.name].clone()));
             }
@@ -507,8 +615,19 @@ impl Config {
             } else {
                 rest.join(" ")
             };
-            if rest.is_empty() && !matches!(param.kind, Str) {
+            let multi_arg = MULTI_ARG.contains(&param.name);
+            // Single-value directives take one argument; multi-argument
+            // flag enums left empty fail on their own check below.
+            let wrong_count = (!multi_arg && rest.len() != 1)
+                || (rest.is_empty() && param.name != "save" && !matches!(param.kind, Enum(_)));
+            if wrong_count || (param.name == "replicaof" && rest.len() != 2) {
                 return Err(fatal("wrong number of arguments"));
+            }
+            if param.name == "replicaof"
+                && !(rest[0].eq_ignore_ascii_case("no") && rest[1].eq_ignore_ascii_case("one"))
+                && rest[1].parse::<u16>().is_err()
+            {
+                return Err(fatal("Invalid master port"));
             }
             self.set(param.name, &value, true)
                 .map_err(|e| fatal(&e.0))?;
@@ -543,8 +662,18 @@ fn merge_obuf_limit(current: &str, update: &str) -> String {
     cur.join(" ")
 }
 
+/// Refuses a value outside the parameter's range, with Redis's text.
+fn check_bounds(name: &str, v: i64) -> Result<(), ConfigError> {
+    match BOUNDS.iter().find(|(n, _, _)| *n == name) {
+        Some(&(_, lo, hi)) if (v as i128) < lo || (v as i128) > hi => Err(ConfigError(format!(
+            "argument must be between {lo} and {hi} inclusive"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
-    let bad = || ConfigError(format!("argument couldn't be parsed into an integer"));
+    let bad = || ConfigError("argument couldn't be parsed into an integer".into());
     match param.kind {
         Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
@@ -553,23 +682,45 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
         },
         Int => {
             let v = parse_memory(value).ok_or_else(bad)?;
+            check_bounds(param.name, v)?;
             Ok(v.to_string())
         }
         Memory => {
-            if param.name == "maxmemory-clients" && value.ends_with('%') {
-                return Ok(value.to_string());
+            if let Some(perc) = value.strip_suffix('%') {
+                // Only maxmemory-clients takes a percentage of maxmemory.
+                let p = perc
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|_| param.name == "maxmemory-clients");
+                return match p {
+                    Some(p) if (0..=100).contains(&p) => Ok(value.to_string()),
+                    Some(_) => Err(ConfigError(
+                        "percentage argument must be less or equal to 100".into(),
+                    )),
+                    None => Err(ConfigError("argument must be a memory value".into())),
+                };
             }
             let v = parse_memory(value)
                 .ok_or_else(|| ConfigError("argument must be a memory value".into()))?;
             if v < 0 {
                 return Err(ConfigError("argument must be a memory value".into()));
             }
+            check_bounds(param.name, v)?;
             Ok(v.to_string())
         }
         Enum(words) => {
             let lower = value.to_ascii_lowercase();
-            if words.split(' ').any(|w| w == lower) {
-                Ok(lower)
+            // shutdown-on-sig* take several flags ("nosave now force").
+            let flags = MULTI_ARG.contains(&param.name)
+                && !lower.is_empty()
+                && lower
+                    .split_whitespace()
+                    .all(|v| words.split(' ').any(|w| w == v));
+            if flags || words.split(' ').any(|w| w == lower) {
+                // Flags print in the enum's own order, as Redis does.
+                let given: Vec<&str> = lower.split_whitespace().collect();
+                let ordered: Vec<&str> = words.split(' ').filter(|w| given.contains(w)).collect();
+                Ok(ordered.join(" "))
             } else {
                 Err(ConfigError(
                     "argument(s) must be one of the following: ".to_string()
@@ -578,9 +729,20 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
             }
         }
         Str => {
+            if param.name == "latency-tracking-info-percentiles" {
+                for v in value.split_whitespace() {
+                    let p: f64 = v.parse().map_err(|_| {
+                        ConfigError("Invalid latency-tracking-info-percentiles parameters".into())
+                    })?;
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into()));
+                    }
+                }
+            }
             if param.name == "save" {
                 let parts: Vec<&str> = value.split_whitespace().collect();
-                if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<i64>().is_err()) {
+                if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<i64>().is_err())
+                {
                     return Err(ConfigError("Invalid save parameters".into()));
                 }
                 return Ok(parts.join(" "));

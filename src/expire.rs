@@ -18,14 +18,75 @@
 //! The write lock is held for one sample at a time (20 keys), so clients
 //! wait microseconds, never the whole cycle. The statistics are Redis's
 //! (`expired_keys` in INFO stats, counted in `Db::expired_keys`).
+//!
+//! Lazy expiry of read-only commands is here too ([`lock_for_read`]):
+//! write commands delete an expired key when they look it up (`Db::get_mut`),
+//! but a reader holds only the read lock. Redis deletes on any lookup, so
+//! DBSIZE drops right after a GET of an expired key; to match, the
+//! dispatcher asks [`lock_for_read`] for the read lock, which first deletes
+//! the command's expired keys under a short write lock when there are any.
+//! It also counts `keyspace_hits` / `keyspace_misses` (INFO stats), which
+//! Redis counts on every read lookup.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::commands::{Command, Ctx};
 use crate::server::Server;
+use crate::store::Store;
 use crate::util::now_ms;
+
+/// Takes the store's read lock for a read-only command, after deleting
+/// the command's keys whose TTL has passed (each raises an `expired`
+/// keyspace event), and counts a keyspace hit or miss per key.
+pub fn lock_for_read<'s>(
+    server: &'s Server,
+    ctx: &mut Ctx,
+    command: &Command,
+    args: &[&[u8]],
+) -> RwLockReadGuard<'s, Store> {
+    let store = server.store.read().unwrap_or_else(|p| p.into_inner());
+    if command.first_key <= 0 {
+        return store;
+    }
+    let keys = command.key_positions(args.len());
+    let db = store.db(ctx.client.db);
+    let stale: Vec<usize> = keys
+        .iter()
+        .copied()
+        .filter(|&i| db.is_stale(args[i], ctx.now_ms))
+        .collect();
+    let store = if stale.is_empty() {
+        store
+    } else {
+        drop(store);
+        {
+            let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
+            let db = store.db_mut(ctx.client.db);
+            for &i in &stale {
+                if db.expire_if_needed(args[i], ctx.now_ms) {
+                    ctx.notify('x', "expired", args[i]);
+                }
+            }
+        }
+        server.store.read().unwrap_or_else(|p| p.into_inner())
+    };
+    if command.has_flag("readonly") {
+        let db = store.db(ctx.client.db);
+        let hits = keys
+            .iter()
+            .filter(|&&i| db.contains(args[i], ctx.now_ms))
+            .count() as u64;
+        let stats = &server.stats;
+        stats.keyspace_hits.fetch_add(hits, Ordering::Relaxed);
+        stats
+            .keyspace_misses
+            .fetch_add(keys.len() as u64 - hits, Ordering::Relaxed);
+    }
+    store
+}
 
 /// Keys sampled per round (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
 pub const KEYS_PER_LOOP: usize = 20;

@@ -73,26 +73,46 @@ fn quote(arg: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-/// Turns redis-server style arguments into (config file, extra config text).
+/// Turns redis-server style arguments into (config file, extra config text),
+/// exactly as redis-server's `main` does: the first argument is the file
+/// unless it starts with '-'; each `--name` starts a line and the argument
+/// after a bare `--name` is always its value, even when it starts with
+/// `--`; a bare `--save` followed by an option (or last) means `save ""`.
 fn parse_args(args: &[String]) -> (Option<String>, String) {
     let mut file = None;
     let mut rest = args;
     if let Some(first) = args.first() {
-        if !first.starts_with("--") {
+        if !first.starts_with('-') || first == "-" {
             file = Some(first.clone());
             rest = &args[1..];
         }
     }
     let mut text = String::new();
-    for arg in rest {
-        if let Some(name) = arg.strip_prefix("--") {
-            if !text.is_empty() {
-                text.push('\n');
+    let mut value_pending = false;
+    for (j, arg) in rest.iter().enumerate() {
+        let next_is_option = rest.get(j + 1).is_some_and(|n| n.starts_with("--"));
+        match arg.strip_prefix("--") {
+            Some(name) if !value_pending => {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(name);
+                text.push(' ');
+                // "--port 6380" in one argument carries its own value.
+                value_pending = !name.contains(' ');
+                if value_pending
+                    && arg.eq_ignore_ascii_case("--save")
+                    && (next_is_option || j + 1 == rest.len())
+                {
+                    text.push_str("\"\"");
+                    value_pending = false;
+                }
             }
-            text.push_str(name);
-        } else {
-            text.push(' ');
-            text.push_str(&quote(arg));
+            _ => {
+                text.push_str(&quote(arg));
+                text.push(' ');
+                value_pending = false;
+            }
         }
     }
     text.push('\n');
@@ -177,19 +197,24 @@ fn init_logging(config: &Config) -> Result<(), String> {
 fn load_config(args: &[String]) -> Result<Config, String> {
     let (file, extra) = parse_args(args);
     let mut config = Config::new();
+    // As redis-server does, the file's text and the command-line lines are
+    // read as one text (file, a newline, options), so an error's line number
+    // counts both.
+    let mut text = String::new();
     if let Some(path) = &file {
-        let text = if path == "-" {
+        text = if path == "-" {
             std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?
         } else {
             std::fs::read_to_string(path)
                 .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))?
         };
-        config.load_text(&text)?;
         config.config_file = std::fs::canonicalize(path)
             .ok()
             .map(|p| p.display().to_string());
     }
-    config.load_text(&extra)?;
+    text.push('\n');
+    text.push_str(&extra);
+    config.load_text(&text)?;
     Ok(config)
 }
 

@@ -39,6 +39,8 @@ pub struct CommandStat {
     pub usec: AtomicU64,
     /// Calls that failed with an error reply.
     pub failed_calls: AtomicU64,
+    /// Calls refused before running (arity, authentication).
+    pub rejected_calls: AtomicU64,
 }
 
 /// Server-wide counters (INFO stats).
@@ -74,6 +76,17 @@ impl Stats {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    /// Counts a command refused before it ran (Redis's rejected calls):
+    /// an error reply, but not a call.
+    pub fn record_rejected(&self, index: Option<usize>, error: &CmdError) {
+        if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
+            stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        self.total_error_replies.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        *errors.entry(error.code()).or_insert(0) += 1;
     }
 
     /// Counts one executed command.
@@ -137,6 +150,13 @@ pub struct Server {
     pub acl_default_restricted: AtomicBool,
     /// The requirepass value last applied to the default user.
     applied_requirepass: Mutex<String>,
+    /// client-query-buffer-limit in bytes: a client whose unparsed input
+    /// grows past it is closed.
+    pub query_buffer_limit: AtomicU64,
+    /// `timeout` in seconds: idle clients are closed after it (0 = never).
+    pub client_timeout_s: AtomicU64,
+    /// protected-mode yes: without a password only loopback clients may connect.
+    pub protected_mode: AtomicBool,
     /// True when requirepass is set (read by every command).
     pub requirepass_set: AtomicBool,
     /// True when notify-keyspace-events is not empty.
@@ -175,6 +195,9 @@ impl Server {
             blocked_clients: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::new(),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
+            query_buffer_limit: AtomicU64::new(1024 * 1024 * 1024),
+            client_timeout_s: AtomicU64::new(0),
+            protected_mode: AtomicBool::new(true),
             requirepass_set: AtomicBool::new(false),
             acl_default_restricted: AtomicBool::new(false),
             applied_requirepass: Mutex::new(String::new()),
@@ -221,6 +244,19 @@ impl Server {
         crate::pubsub::set_output_limit(
             &self.pubsub.limit,
             config.get("client-output-buffer-limit").unwrap_or(""),
+        );
+        self.query_buffer_limit.store(
+            config.get_i64("client-query-buffer-limit").max(0) as u64,
+            Ordering::Relaxed,
+        );
+        self.client_timeout_s
+            .store(config.get_i64("timeout").max(0) as u64, Ordering::Relaxed);
+        self.protected_mode
+            .store(config.get_bool("protected-mode"), Ordering::Relaxed);
+        crate::store::lru::set_policy(
+            config.get("maxmemory-policy").unwrap_or("").contains("lfu"),
+            config.get_i64("lfu-log-factor").max(0) as u64,
+            config.get_i64("lfu-decay-time").max(0) as u64,
         );
         // requirepass is the default user's password, as in Redis.
         let pass = config.get("requirepass").unwrap_or("").to_string();
@@ -331,6 +367,27 @@ pub fn serve(server: Arc<Server>, listener: TcpListener) {
     }
 }
 
+/// What protected mode answers a refused client (Redis's text, typo included).
+pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// True when protected mode refuses this connection: protected-mode is on,
+/// the default user has no password, and the peer is not loopback
+/// (Redis 7.0 checks this whatever `bind` says).
+fn is_protected_from(server: &Server, stream: &TcpStream) -> bool {
+    if !server.protected_mode.load(Ordering::Relaxed) || server.auth_required() {
+        return false;
+    }
+    match stream.peer_addr() {
+        Ok(addr) => match addr.ip() {
+            std::net::IpAddr::V4(ip) => ip != std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => {
+                !ip.is_loopback() && ip.to_ipv4_mapped() != Some(std::net::Ipv4Addr::LOCALHOST)
+            }
+        },
+        Err(_) => true,
+    }
+}
+
 fn accept(server: &Arc<Server>, mut stream: TcpStream) {
     server
         .stats
@@ -343,6 +400,14 @@ fn accept(server: &Arc<Server>, mut stream: TcpStream) {
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        return;
+    }
+    if is_protected_from(server, &stream) {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes());
         return;
     }
     let id = server.next_client_id.fetch_add(1, Ordering::Relaxed);

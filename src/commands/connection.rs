@@ -53,7 +53,7 @@ fn quit_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
 
 /// SELECT index — `+OK`; later commands use that database.
 fn select_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let n = parse_i64(args[1]).ok_or_else(|| CmdError::err("invalid DB index"))?;
+    let n = parse_i64(args[1]).ok_or(CmdError::NotInteger)?;
     let databases = ctx.server.config().get_i64("databases");
     if n < 0 || n >= databases {
         return Err(CmdError::DbIndexOutOfRange);
@@ -192,6 +192,24 @@ fn validate_client_name(name: &[u8]) -> CmdResult {
     Ok(())
 }
 
+/// Commands whose CLIENT LIST `cmd=` shows the subcommand ("config|get").
+const CONTAINER_COMMANDS: &[&str] = &[
+    "acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module",
+    "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+];
+
+/// Records the command a client ran last (CLIENT LIST `cmd=`), reusing
+/// the string's buffer so the common case does not allocate.
+pub fn record_last_command(info: &ClientInfo, name: &str, args: &[&[u8]]) {
+    let mut last = info.last_cmd.lock().unwrap_or_else(|p| p.into_inner());
+    last.clear();
+    last.push_str(name);
+    if let Some(sub) = args.get(1).filter(|_| CONTAINER_COMMANDS.contains(&name)) {
+        last.push('|');
+        last.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+    }
+}
+
 /// One CLIENT LIST / CLIENT INFO line, with Redis's fields.
 pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
     let (omem, oll) = info.output_queued();
@@ -204,7 +222,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -217,15 +235,39 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         info.sub_counts[1].load(Ordering::Relaxed),
         info.sub_counts[2].load(Ordering::Relaxed),
         info.multi_len.load(Ordering::Relaxed),
+        info.qbuf_bytes.load(Ordering::Relaxed),
         oll,
         omem,
         omem,
         last_cmd,
+        info.user.lock().unwrap_or_else(|p| p.into_inner()),
         info.resp.load(Ordering::Relaxed),
         lib_name,
         lib_ver,
     )
 }
+
+/// CLIENT's subcommands and their arities.
+pub const CLIENT_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("id", 2),
+    ("info", 2),
+    ("list", -2),
+    ("getname", 2),
+    ("setname", 3),
+    ("setinfo", 4),
+    ("kill", -3),
+    ("pause", -3),
+    ("unpause", 2),
+    ("reply", 3),
+    ("no-evict", 3),
+    ("no-touch", 3),
+    ("getredir", 2),
+    ("unblock", -3),
+    ("tracking", -3),
+    ("trackinginfo", 2),
+    ("caching", 3),
+    ("help", 2),
+];
 
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -261,6 +303,7 @@ fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
 
 /// CLIENT <subcommand> ... — see CLIENT HELP.
 fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    super::server::check_subcommand("client", CLIENT_SUBCOMMANDS, args)?;
     let sub = args[1].to_ascii_uppercase();
     let argc = args.len();
     match (sub.as_slice(), argc) {
@@ -290,7 +333,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         (b"SETINFO", 4) => {
             let value = String::from_utf8_lossy(args[3]).into_owned();
-            if value.contains(|c: char| c == ' ' || c == '\n') {
+            if value.contains([' ', '\n']) {
                 return Err(CmdError::err(format!(
                     "{} cannot contain spaces, newlines or special characters.",
                     String::from_utf8_lossy(args[2])
@@ -343,10 +386,10 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     b"ID" if i + 1 < argc => {
                         let mut list = ids.take().unwrap_or_default();
                         for a in &args[i + 1..] {
-                            let id = parse_i64(a)
-                                .filter(|&n| n > 0)
-                                .ok_or_else(|| CmdError::err("Invalid client ID"))?;
-                            list.push(id as u64);
+                            let id =
+                                parse_i64(a).ok_or_else(|| CmdError::err("Invalid client ID"))?;
+                            // Redis accepts any integer here; 0 just matches nobody.
+                            list.push(id.max(0) as u64);
                         }
                         ids = Some(list);
                         i = argc;
@@ -399,7 +442,10 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             }
             ctx.reply.ok();
         }
-        (b"KILL", n) if n >= 4 && n % 2 == 0 => {
+        (b"KILL", n) if n >= 4 => {
+            if !n.is_multiple_of(2) {
+                return Err(CmdError::Syntax);
+            }
             let mut filters: Vec<(Vec<u8>, String)> = Vec::new();
             let mut skipme = true;
             for pair in args[2..].chunks(2) {
@@ -411,7 +457,20 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                             .filter(|&n| n > 0)
                             .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
                     }
-                    b"ADDR" | b"LADDR" | b"USER" | b"TYPE" => {}
+                    b"ADDR" | b"LADDR" => {}
+                    b"USER" if val != "default" => {
+                        return Err(CmdError::err(format!("No such user '{val}'")))
+                    }
+                    b"USER" => {}
+                    b"TYPE" => {
+                        let t = val.to_ascii_lowercase();
+                        if !matches!(
+                            t.as_str(),
+                            "normal" | "master" | "replica" | "slave" | "pubsub"
+                        ) {
+                            return Err(CmdError::err(format!("Unknown client type '{val}'")));
+                        }
+                    }
                     b"SKIPME" => match val.to_ascii_lowercase().as_str() {
                         "yes" => skipme = true,
                         "no" => skipme = false,

@@ -52,7 +52,7 @@ pub const COMMANDS: &[Command] = &[
         Group::Generic,
         "key [key ...]",
         "Alters the last access time of a key(s)",
-        Read(exists_command),
+        Read(touch_command),
     ),
     cmd(
         "type",
@@ -203,7 +203,20 @@ fn del_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// EXISTS / TOUCH key [key ...] — how many of the keys exist (repeats count).
+/// TOUCH key [key ...] — integer: how many of the keys exist; each one's
+/// last access time (and LFU counter) is updated.
+fn touch_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    let db = ctx.db(store);
+    let n = args[1..]
+        .iter()
+        .filter(|k| db.get(k, ctx.now_ms).is_some())
+        .count();
+    ctx.reply.integer(n as i64);
+    Ok(())
+}
+
+/// EXISTS key [key ...] — integer: how many of the keys exist (repeats
+/// count); not an access.
 fn exists_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let db = ctx.db(store);
     let n = args[1..]
@@ -218,8 +231,8 @@ fn exists_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 fn type_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let name = ctx
         .db(store)
-        .get_value(args[1], ctx.now_ms)
-        .map_or("none", Value::type_name);
+        .peek(args[1], ctx.now_ms)
+        .map_or("none", |e| e.value.type_name());
     ctx.reply.simple(name);
     Ok(())
 }
@@ -552,32 +565,17 @@ const OBJECT_HELP: &[&str] = &[
 
 /// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP.
 fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    super::server::check_subcommand("object", super::server::OBJECT_SUBCOMMANDS, args)?;
     let sub = args[1].to_ascii_uppercase();
-    if sub == b"HELP" && args.len() == 2 {
+    if sub == b"HELP" {
         ctx.reply.array(OBJECT_HELP.len());
         for line in OBJECT_HELP {
             ctx.reply.simple(line);
         }
         return Ok(());
     }
-    if args.len() != 3
-        || !matches!(
-            sub.as_slice(),
-            b"ENCODING" | b"REFCOUNT" | b"IDLETIME" | b"FREQ"
-        )
-    {
-        return Err(CmdError::err(format!(
-            "unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(args[1])
-        )));
-    }
-    let policy = ctx
-        .server
-        .config()
-        .get("maxmemory-policy")
-        .unwrap_or("")
-        .to_string();
-    let Some(entry) = ctx.db(store).get(args[2], ctx.now_ms) else {
+    let lfu = crate::store::lru::lfu_policy();
+    let Some(entry) = ctx.db(store).peek(args[2], ctx.now_ms) else {
         ctx.reply.null();
         return Ok(());
     };
@@ -590,17 +588,16 @@ fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
             ctx.reply.integer(if shared { i32::MAX as i64 } else { 1 });
         }
         b"IDLETIME" => {
-            if policy.contains("lfu") {
+            if lfu {
                 return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
-            ctx.reply
-                .integer(((ctx.now_ms - entry.access_ms) / 1000).max(0));
+            ctx.reply.integer(entry.access.idle_ms(ctx.now_ms) / 1000);
         }
         _ => {
-            if !policy.contains("lfu") {
+            if !lfu {
                 return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
-            ctx.reply.integer(0);
+            ctx.reply.integer(entry.access.freq(ctx.now_ms) as i64);
         }
     }
     Ok(())

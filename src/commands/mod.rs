@@ -372,9 +372,23 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let reply_mark = ctx.reply.buf.len();
     let started = Instant::now();
     let found = lookup(first);
+    // Refused before running (unknown, arity, auth): Redis's rejected calls.
+    let mut rejected = false;
     let result = match found {
-        None => Err(multi::reject(ctx, None, unknown_command(args))),
-        Some((index, command)) => run(ctx, index, command, args),
+        None => {
+            rejected = true;
+            Err(multi::reject(ctx, None, unknown_command(args)))
+        }
+        Some((index, command)) => {
+            connection::record_last_command(&ctx.client.info, command.name, args);
+            match precheck(ctx, command, args) {
+                Err(e) => {
+                    rejected = true;
+                    Err(multi::reject(ctx, Some(command), e))
+                }
+                Ok(()) => run_handler(ctx, index, command, args),
+            }
+        }
     };
     // AOF: with the lock released, wait for the write (and fsync) to land.
     crate::persistence::aof::wait_written(ctx.server);
@@ -384,9 +398,11 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
     introspection::record_slow_command(ctx, args, elapsed_us);
-    ctx.server
-        .stats
-        .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
+    let index = found.map(|(i, _)| i);
+    match result.as_ref().err() {
+        Some(e) if rejected => ctx.server.stats.record_rejected(index, e),
+        error => ctx.server.stats.record_command(index, elapsed_us, error),
+    }
     if ctx.dirty > 0 {
         ctx.server.add_dirty(ctx.dirty);
         ctx.dirty = 0;
@@ -430,21 +446,31 @@ fn apply_reply_mode(ctx: &mut Ctx, command: Option<&Command>, reply_mark: usize)
     }
 }
 
-fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -> CmdResult {
+/// The central checks before a command runs: arity, authentication, and
+/// MISCONF (Redis refuses writes, and PING, while RDB saving is failing and
+/// stop-writes-on-bgsave-error is on).
+fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     if !arity_ok(command.arity, args.len()) {
-        let e = CmdError::WrongArity(command.name.to_string());
-        return Err(multi::reject(ctx, Some(command), e));
+        return Err(CmdError::WrongArity(command.name.to_string()));
     }
     if !ctx.client.authenticated && !command.has_flag("no_auth") && ctx.server.auth_required() {
-        return Err(multi::reject(ctx, Some(command), CmdError::NoAuth));
+        return Err(CmdError::NoAuth);
     }
-    // Redis refuses writes (and PING) while RDB saving is failing and
-    // stop-writes-on-bgsave-error is on.
     if (command.is_write() || command.name == "ping")
         && crate::persistence::writes_denied(ctx.server)
     {
         return Err(CmdError::MisConf);
     }
+    Ok(())
+}
+
+/// ACL and session rules, then the handler under the lock its kind asks for.
+fn run_handler(
+    ctx: &mut Ctx,
+    index: usize,
+    command: &'static Command,
+    args: &[&[u8]],
+) -> CmdResult {
     ctx.now_ms = crate::util::now_ms();
     // ACL: free for the unrestricted default user, checked for everyone else.
     if ctx.client.user != "default"
@@ -463,7 +489,9 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {
-            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            // Lazy expiry and keyspace hit/miss counting (see expire.rs).
+            let server = ctx.server;
+            let store = crate::expire::lock_for_read(server, ctx, command, args);
             f(ctx, &store, args)
         }
         Handler::Write(_) => {

@@ -222,7 +222,6 @@ fn restore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
         }
         i += 1;
     }
-    let _ = freq;
     let key = args[1];
     let now = ctx.now_ms;
     if !replace && ctx.db_mut(store).get_mut(key, now).is_some() {
@@ -253,8 +252,13 @@ fn restore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     }
     let expire_ms = if ttl != 0 { ttl } else { NO_EXPIRE };
     db.set_with_expire(key, rdb_save::from_rdb_value(value), expire_ms, now);
-    if let (Some(idle), Some(entry)) = (idle_s, db.get_mut(key, now)) {
-        entry.access_ms = now.saturating_sub(idle.saturating_mul(1000));
+    if let Some(entry) = db.get_mut(key, now) {
+        if let Some(idle) = idle_s {
+            entry.access.set_idle_ms(idle.saturating_mul(1000), now);
+        }
+        if let Some(f) = freq {
+            entry.access.set_freq(f as u8, now);
+        }
     }
     ctx.notify('g', "restore", key);
     ctx.dirty += 1;
@@ -453,13 +457,13 @@ pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let serialized = rdb::encode_value(&rdb_save::to_rdb_value(&entry.value), &options)
         .len()
         .saturating_sub(11);
-    let idle_s = (ctx.now_ms - entry.access_ms).max(0) / 1000;
+    let idle_s = entry.access.idle_ms(ctx.now_ms).max(0) / 1000;
     let text = format!(
         "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         &entry.value,
         super::keys::encoding_name(&entry.value),
         serialized,
-        (entry.access_ms / 1000) & 0xff_ffff,
+        ((ctx.now_ms - entry.access.idle_ms(ctx.now_ms)) / 1000) & 0xff_ffff,
         idle_s
     );
     drop(store);

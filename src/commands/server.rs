@@ -78,6 +78,75 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
+/// Checks a container command's subcommand (CONFIG GET, CLIENT LIST ...)
+/// against its table of (name, arity), with Redis 7's two errors: an
+/// unknown subcommand, and a known one with the wrong argument count
+/// ("wrong number of arguments for 'config|get' command"). Arity counts
+/// the container's name, as Redis's subcommand table does.
+pub fn check_subcommand(container: &str, table: &[(&str, i32)], args: &[&[u8]]) -> CmdResult {
+    let Some(sub) = args.get(1) else {
+        return Err(CmdError::WrongArity(container.to_string()));
+    };
+    let Some((name, arity)) = table
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub))
+    else {
+        let sub = String::from_utf8_lossy(sub);
+        let sub: String = sub.chars().take(128).collect();
+        return Err(CmdError::err(format!(
+            "unknown subcommand '{sub}'. Try {} HELP.",
+            container.to_ascii_uppercase()
+        )));
+    };
+    if !super::arity_ok(*arity, args.len()) {
+        return Err(CmdError::WrongArity(format!("{container}|{name}")));
+    }
+    Ok(())
+}
+
+/// A COMMAND LIST FILTERBY test on (full name, row).
+type NameFilter = dyn Fn(&str, &Command) -> bool;
+
+/// OBJECT's subcommands and their arities.
+pub const OBJECT_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("encoding", 3),
+    ("freq", 3),
+    ("idletime", 3),
+    ("refcount", 3),
+    ("help", 2),
+];
+
+/// The subcommand table of a container command this family knows.
+fn subcommands_of(name: &str) -> &'static [(&'static str, i32)] {
+    match name {
+        "config" => CONFIG_SUBCOMMANDS,
+        "command" => COMMAND_SUBCOMMANDS,
+        "client" => super::connection::CLIENT_SUBCOMMANDS,
+        "object" => OBJECT_SUBCOMMANDS,
+        _ => &[],
+    }
+}
+
+/// CONFIG's subcommands and their arities.
+const CONFIG_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("get", -3),
+    ("set", -4),
+    ("resetstat", 2),
+    ("rewrite", 2),
+    ("help", 2),
+];
+
+/// COMMAND's subcommands and their arities.
+const COMMAND_SUBCOMMANDS: &[(&str, i32)] = &[
+    ("count", 2),
+    ("list", -2),
+    ("info", -2),
+    ("docs", -2),
+    ("getkeys", -4),
+    ("getkeysandflags", -4),
+    ("help", 2),
+];
+
 /// COMMAND's ACL categories for a command, derived from its flags and group.
 pub fn acl_categories(c: &Command) -> Vec<&'static str> {
     let mut cats = Vec::new();
@@ -146,13 +215,43 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         return Ok(());
     };
+    check_subcommand("command", COMMAND_SUBCOMMANDS, args)?;
     match sub.as_slice() {
         b"COUNT" if args.len() == 2 => ctx.reply.integer(all_commands().count() as i64),
         b"LIST" => {
-            let all: Vec<_> = all_commands().collect();
-            ctx.reply.array(all.len());
-            for c in all {
-                ctx.reply.bulk(c.name.as_bytes());
+            // Every command, and "container|sub" for the subcommands we know.
+            let mut names: Vec<(String, &Command)> = Vec::new();
+            for c in all_commands() {
+                names.push((c.name.to_string(), c));
+                for (sub, _) in subcommands_of(c.name) {
+                    names.push((format!("{}|{}", c.name, sub), c));
+                }
+            }
+            let keep: Box<NameFilter> = match args.len() {
+                2 => Box::new(|_, _| true),
+                5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
+                    let value = String::from_utf8_lossy(args[4]).to_ascii_lowercase();
+                    match args[3].to_ascii_uppercase().as_slice() {
+                        b"MODULE" => Box::new(|_, _| false),
+                        b"ACLCAT" => Box::new(move |_, c| {
+                            acl_categories(c).iter().any(|cat| cat[1..] == value)
+                        }),
+                        b"PATTERN" => Box::new(move |name, _| {
+                            crate::store::glob::glob_match(value.as_bytes(), name.as_bytes(), true)
+                        }),
+                        _ => return Err(CmdError::Syntax),
+                    }
+                }
+                _ => return Err(CmdError::Syntax),
+            };
+            let names: Vec<&String> = names
+                .iter()
+                .filter(|(n, c)| keep(n, c))
+                .map(|(n, _)| n)
+                .collect();
+            ctx.reply.array(names.len());
+            for n in names {
+                ctx.reply.bulk(n.as_bytes());
             }
         }
         b"INFO" => {
@@ -181,16 +280,24 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.map(found.len());
             for c in found {
                 ctx.reply.bulk(c.name.as_bytes());
-                ctx.reply.map(3);
+                let args = doc_arguments(c.syntax);
+                ctx.reply.map(if args.is_empty() { 3 } else { 4 });
                 ctx.reply.bulk(b"summary");
                 ctx.reply.bulk(c.summary.as_bytes());
                 ctx.reply.bulk(b"since");
                 ctx.reply.bulk(b"1.0.0");
                 ctx.reply.bulk(b"group");
                 ctx.reply.bulk(c.group.name().as_bytes());
+                if !args.is_empty() {
+                    ctx.reply.bulk(b"arguments");
+                    ctx.reply.array(args.len());
+                    for a in &args {
+                        reply_doc_argument(ctx, a);
+                    }
+                }
             }
         }
-        b"GETKEYS" if args.len() >= 3 => {
+        b"GETKEYS" | b"GETKEYSANDFLAGS" => {
             let Some((_, c)) = lookup(args[2]) else {
                 return Err(CmdError::err("Invalid command specified"));
             };
@@ -241,6 +348,150 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// Redis's human-readable byte counts: "919.05K", "1.50M", "0B".
+pub fn bytes_human(n: u64) -> String {
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n}B")
+    } else if n < 1024 * 1024 {
+        format!("{:.2}K", f / 1024.0)
+    } else if n < 1024 * 1024 * 1024 {
+        format!("{:.2}M", f / 1048576.0)
+    } else {
+        format!("{:.2}G", f / 1073741824.0)
+    }
+}
+
+/// Physical memory of the machine in bytes (from /proc/meminfo).
+fn total_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// (user, system) CPU seconds used by this process (from /proc/self/stat).
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the ")" that closes the process name; utime and stime
+    // are the 12th and 13th of those, in clock ticks (100 per second).
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
+/// One top-level argument of a command's syntax, for COMMAND DOCS.
+#[derive(Debug, PartialEq)]
+struct DocArg {
+    name: String,
+    kind: &'static str,
+    token: Option<String>,
+    optional: bool,
+    multiple: bool,
+}
+
+/// Splits a table row's syntax line ("key value [NX|XX] [key ...]") into
+/// COMMAND DOCS arguments: one per top-level element, `[...]` optional, a
+/// repeated `[x ...]` folded into `x` as multiple, an upper-case word a
+/// pure token. redis-cli 7 renders its hints from these, and gets back the
+/// syntax line. (Alternatives inside one element stay as its name.)
+fn doc_arguments(syntax: &str) -> Vec<DocArg> {
+    let mut elements: Vec<String> = Vec::new();
+    let mut depth = 0usize;
+    let mut current = String::new();
+    for ch in syntax.chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if ch == ' ' && depth == 0 {
+            if !current.is_empty() {
+                elements.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(ch);
+        }
+    }
+    if !current.is_empty() {
+        elements.push(current);
+    }
+    let mut out: Vec<DocArg> = Vec::new();
+    for e in elements {
+        let optional = e.starts_with('[') && e.ends_with(']');
+        let inner = if optional { &e[1..e.len() - 1] } else { &e[..] };
+        if let Some(repeated) = inner.strip_suffix(" ...") {
+            if let Some(prev) = out.last_mut().filter(|p| p.name == repeated) {
+                prev.multiple = true;
+                continue;
+            }
+        }
+        let simple = !inner.contains([' ', '|', '[']);
+        let upper = simple
+            && inner.chars().any(|c| c.is_ascii_uppercase())
+            && !inner.chars().any(|c| c.is_ascii_lowercase());
+        let arg = if upper {
+            DocArg {
+                name: inner.to_ascii_lowercase(),
+                kind: "pure-token",
+                token: Some(inner.to_string()),
+                optional,
+                multiple: false,
+            }
+        } else {
+            DocArg {
+                name: inner.to_string(),
+                kind: if simple && inner.contains("key") {
+                    "key"
+                } else {
+                    "string"
+                },
+                token: None,
+                optional,
+                multiple: false,
+            }
+        };
+        out.push(arg);
+    }
+    out
+}
+
+fn reply_doc_argument(ctx: &mut Ctx, a: &DocArg) {
+    let flags: Vec<&str> = [("optional", a.optional), ("multiple", a.multiple)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| *f)
+        .collect();
+    ctx.reply
+        .map(2 + usize::from(a.token.is_some()) + usize::from(!flags.is_empty()));
+    ctx.reply.bulk(b"name");
+    ctx.reply.bulk(a.name.as_bytes());
+    ctx.reply.bulk(b"type");
+    ctx.reply.bulk(a.kind.as_bytes());
+    if let Some(t) = &a.token {
+        ctx.reply.bulk(b"token");
+        ctx.reply.bulk(t.as_bytes());
+    }
+    if !flags.is_empty() {
+        ctx.reply.bulk(b"flags");
+        ctx.reply.array(flags.len());
+        for f in flags {
+            ctx.reply.simple(f);
+        }
+    }
+}
+
 /// Resident set size of this process in bytes (from /proc).
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -274,10 +525,11 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             let port = config.get("port").unwrap_or("6379");
             let _ = write!(
                 out,
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:threads\r\nserver_name:ferredis\r\nferredis_version:{}\r\nprocess_id:{}\r\nrun_id:{:040x}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:threads\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nserver_name:ferredis\r\nferredis_version:{}\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{:040x}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                 super::connection::REDIS_VERSION,
                 std::env::consts::OS,
                 std::env::consts::ARCH,
+                usize::BITS,
                 env!("CARGO_PKG_VERSION"),
                 std::process::id(),
                 ctx.server.start_ms as u128 * 7919,
@@ -287,6 +539,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 uptime / 86400,
                 config.get("hz").unwrap_or("10"),
                 config.get("hz").unwrap_or("10"),
+                (ctx.now_ms / 1000) & 0xff_ffff,
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 config.config_file.clone().unwrap_or_default(),
             );
@@ -303,11 +556,16 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         }
         "memory" => {
             let rss = rss_bytes();
+            let maxmemory = config.get_i64("maxmemory");
             let _ = write!(
                 out,
-                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nused_memory_peak:{rss}\r\nused_memory_lua:31744\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                rss as f64 / 1048576.0,
-                config.get("maxmemory").unwrap_or("0"),
+                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nused_memory_dataset_perc:100.00%\r\ntotal_system_memory:{}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                bytes_human(rss),
+                bytes_human(rss),
+                bytes_human(rss),
+                total_memory_bytes(),
+                bytes_human(total_memory_bytes()),
+                bytes_human(maxmemory.max(0) as u64),
                 config.get("maxmemory-policy").unwrap_or("noeviction"),
             );
         }
@@ -340,7 +598,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 get(&s.total_connections_received),
                 get(&s.total_commands_processed),
                 get(&s.net_input_bytes),
@@ -353,13 +611,19 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 ctx.server.pubsub.count(crate::pubsub::Kind::Pattern),
                 super::persistence::migrate_cached_sockets(),
                 get(&s.total_error_replies),
+                get(&s.total_commands_processed),
+                get(&s.total_commands_processed),
             );
         }
         "replication" => {
             out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
         }
         "cpu" => {
-            out.push_str("# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n");
+            let (user, sys) = cpu_seconds();
+            let _ = write!(
+                out,
+                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{sys:.6}\r\nused_cpu_user_main_thread:{user:.6}\r\n"
+            );
         }
         "modules" => out.push_str("# Modules\r\n"),
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
@@ -373,17 +637,19 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             out.push_str("# Commandstats\r\n");
             for (c, stat) in all_commands().zip(&s.commands) {
                 let calls = get(&stat.calls);
-                if calls == 0 {
+                let rejected = get(&stat.rejected_calls);
+                if calls == 0 && rejected == 0 {
                     continue;
                 }
                 let usec = get(&stat.usec);
                 let _ = write!(
                     out,
-                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
+                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
                     c.name,
                     calls,
                     usec,
-                    usec as f64 / calls as f64,
+                    if calls == 0 { 0.0 } else { usec as f64 / calls as f64 },
+                    rejected,
                     get(&stat.failed_calls)
                 );
             }
@@ -405,6 +671,22 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         _ => {}
     }
 }
+
+/// Every section, in Redis's order ("INFO everything").
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 
 const DEFAULT_SECTIONS: &[&str] = &[
     "server",
@@ -429,10 +711,7 @@ fn info_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     for a in &args[1..] {
         let name = String::from_utf8_lossy(a).to_ascii_lowercase();
         match name.as_str() {
-            "all" | "everything" => {
-                sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
-                sections.push("commandstats".into());
-            }
+            "all" | "everything" => sections.extend(ALL_SECTIONS.iter().map(|s| s.to_string())),
             "default" => sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
             _ => sections.push(name),
         }
@@ -456,9 +735,29 @@ fn info_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 
 /// CONFIG GET|SET|RESETSTAT|REWRITE|HELP.
 fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("config", CONFIG_SUBCOMMANDS, args)?;
     let sub = args[1].to_ascii_uppercase();
     match sub.as_slice() {
-        b"GET" if args.len() >= 3 => {
+        b"HELP" => {
+            let lines = [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+                "HELP",
+                "    Print this help.",
+            ];
+            ctx.reply.array(lines.len());
+            for l in lines {
+                ctx.reply.simple(l);
+            }
+        }
+        b"GET" => {
             let config = ctx.server.config();
             let mut pairs = Vec::new();
             for p in &args[2..] {
@@ -475,7 +774,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 ctx.reply.bulk(value.as_bytes());
             }
         }
-        b"SET" if args.len() >= 4 && args.len() % 2 == 0 => {
+        b"SET" if args.len().is_multiple_of(2) => {
             let mut config = ctx.server.config.write().unwrap_or_else(|p| p.into_inner());
             // Validate every pair on a copy, then apply at once (atomic).
             let mut next = config.clone();
@@ -491,6 +790,11 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 if !names.insert(param.name) {
                     return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")));
                 }
+                if crate::config::PROTECTED.contains(&param.name)
+                    && !protected_action_allowed(ctx, "enable-protected-configs")
+                {
+                    return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - can't set protected config")));
+                }
                 next.set(&name, &value, false).map_err(|e| {
                     CmdError::err(format!(
                         "CONFIG SET failed (possibly related to argument '{name}') - {}",
@@ -504,7 +808,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             crate::persistence::aof::on_config_change(ctx.server);
             ctx.reply.ok();
         }
-        b"RESETSTAT" if args.len() == 2 => {
+        b"RESETSTAT" => {
             let s = &ctx.server.stats;
             for c in [
                 &s.total_commands_processed,
@@ -522,22 +826,19 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.calls.store(0, Ordering::Relaxed);
                 c.usec.store(0, Ordering::Relaxed);
                 c.failed_calls.store(0, Ordering::Relaxed);
+                c.rejected_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
             ctx.reply.ok();
         }
-        b"REWRITE" if args.len() == 2 => {
+        b"REWRITE" => {
             if ctx.server.config().config_file.is_none() {
                 return Err(CmdError::err("The server is running without a config file"));
             }
             return Err(CmdError::err("Rewriting config file: not supported yet"));
         }
-        _ => {
-            return Err(CmdError::err(format!(
-                "unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
-                String::from_utf8_lossy(args[1])
-            )))
-        }
+        // CONFIG SET with a name and no value.
+        _ => return Err(CmdError::Syntax),
     }
     Ok(())
 }
@@ -551,9 +852,23 @@ fn time_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// True when a "protected" action (DEBUG, setting dir/dbfilename) is
+/// allowed for this client: the setting `name` is yes, or local and the
+/// client comes from loopback (Redis's `allowProtectedAction`).
+fn protected_action_allowed(ctx: &Ctx, name: &str) -> bool {
+    match ctx.server.config().get(name) {
+        Some("yes") => true,
+        Some("local") => {
+            let addr = &ctx.client.info.addr;
+            addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
+        }
+        _ => false,
+    }
+}
+
 /// DEBUG SLEEP|SET-ACTIVE-EXPIRE|LOG|ERROR ... — only with enable-debug-command.
 fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    if ctx.server.config().get("enable-debug-command") == Some("no") {
+    if !protected_action_allowed(ctx, "enable-debug-command") {
         return Err(CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
     }
     let sub = args[1].to_ascii_uppercase();
@@ -585,14 +900,159 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         (b"RELOAD", _) => return super::persistence::debug_reload(ctx, &args[2..]),
-        (b"OBJECT", 3) => return super::persistence::debug_object(ctx, args[2]),
-        (b"POPULATE", 3..=5) => return super::persistence::debug_populate(ctx, &args[2..]),
         (b"ERROR", 3) => return Err(CmdError::Raw(String::from_utf8_lossy(args[2]).into_owned())),
-        _ => {
-            return Err(CmdError::err(
-                "Unknown DEBUG subcommand or wrong number of arguments",
-            ))
+        (b"PROTOCOL", 3) => debug_protocol(ctx, args[2])?,
+        (b"OBJECT", 3) => {
+            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            let Some(entry) = store.db(ctx.client.db).peek(args[2], ctx.now_ms) else {
+                return Err(CmdError::NoSuchKey);
+            };
+            let encoding = super::keys::encoding_name(&entry.value);
+            let serialized = match &entry.value {
+                crate::store::Value::Str(s) => s.bytes.len() + 1,
+                _ => 0,
+            };
+            // The address is the value's real place in memory: it stays the
+            // same when INCR and friends modify a value in place.
+            let line = format!(
+                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                &entry.value,
+                encoding,
+                serialized,
+                (ctx.now_ms / 1000) & 0xff_ffff,
+                entry.access.idle_ms(ctx.now_ms) / 1000
+            );
+            drop(store);
+            ctx.reply.simple(&line);
         }
+        (b"POPULATE", 3..=5) => {
+            // DEBUG POPULATE count [prefix] [size]: keys "prefix:N" holding
+            // "value:N" (cut or zero-padded to size); existing keys are kept.
+            let count = parse_i64(args[2])
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| CmdError::err("count is out of range"))?;
+            let prefix = args.get(3).copied().unwrap_or(b"key");
+            let size = match args.get(4) {
+                Some(a) => Some(
+                    parse_i64(a)
+                        .filter(|&n| n >= 0)
+                        .ok_or_else(|| CmdError::err("size is out of range"))?
+                        as usize,
+                ),
+                None => None,
+            };
+            let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+            let db = store.db_mut(ctx.client.db);
+            for j in 0..count {
+                let mut key = prefix.to_vec();
+                key.extend_from_slice(format!(":{j}").as_bytes());
+                if db.contains(&key, ctx.now_ms) {
+                    continue;
+                }
+                let mut value = format!("value:{j}").into_bytes();
+                if let Some(size) = size {
+                    value.resize(size, 0);
+                }
+                db.set(&key, crate::store::Value::string(value), ctx.now_ms);
+            }
+            drop(store);
+            ctx.reply.ok();
+        }
+        (b"JMAP" | b"CHANGE-REPL-ID", 2) => ctx.reply.ok(),
+        (b"SET-SKIP-CHECKSUM-VALIDATION" | b"QUICKLIST-PACKED-THRESHOLD" | b"REPLYBUFFER", _) => {
+            ctx.reply.ok()
+        }
+        (b"HELP", 2) => {
+            let lines = [
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ERROR <string>",
+                "    Return a Redis protocol error with <string> as message.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "OBJECT <key>",
+                "    Show low level info about the `key` and associated value.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "HELP",
+                "    Print this help.",
+            ];
+            ctx.reply.array(lines.len());
+            for l in lines {
+                ctx.reply.simple(l);
+            }
+        }
+        _ => {
+            return Err(CmdError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(args[1])
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// DEBUG PROTOCOL type — one reply of each RESP3 type, for client tests;
+/// on RESP2 each is sent as its RESP2 equivalent (attributes are dropped).
+fn debug_protocol(ctx: &mut Ctx, kind: &[u8]) -> CmdResult {
+    let resp3 = ctx.reply.resp3();
+    match kind.to_ascii_lowercase().as_slice() {
+        b"string" => ctx.reply.bulk(b"Hello World"),
+        b"integer" => ctx.reply.integer(12345),
+        #[allow(clippy::approx_constant)] // Redis's own test value
+        b"double" => ctx.reply.double(3.141),
+        b"bignum" => {
+            let n = b"1234567999999999999999999999999999999";
+            if resp3 {
+                ctx.reply.buf.push(b'(');
+                ctx.reply.buf.extend_from_slice(n);
+                ctx.reply.buf.extend_from_slice(b"\r\n");
+            } else {
+                ctx.reply.bulk(n);
+            }
+        }
+        b"null" => ctx.reply.null(),
+        b"array" => {
+            ctx.reply.array(3);
+            (0..3).for_each(|i| ctx.reply.integer(i));
+        }
+        b"set" => {
+            ctx.reply.set(3);
+            (0..3).for_each(|i| ctx.reply.integer(i));
+        }
+        b"map" => {
+            ctx.reply.map(3);
+            for i in 0..3 {
+                ctx.reply.integer(i);
+                ctx.reply.boolean(i == 1);
+            }
+        }
+        b"attrib" => {
+            if resp3 {
+                ctx.reply.buf.extend_from_slice(b"|1\r\n");
+                ctx.reply.bulk(b"key-popularity");
+                ctx.reply.array(2);
+                ctx.reply.bulk(b"key:123");
+                ctx.reply.integer(90);
+            }
+            ctx.reply.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !resp3 {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            ctx.reply.push(2);
+            ctx.reply.bulk(b"server-cpu-usage");
+            ctx.reply.integer(42);
+            ctx.reply.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => ctx.reply.boolean(true),
+        b"false" => ctx.reply.boolean(false),
+        b"verbatim" => ctx.reply.verbatim(b"This is a verbatim\nstring"),
+        _ => return Err(CmdError::err("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
     }
     Ok(())
 }
@@ -623,4 +1083,49 @@ fn myhelp_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.reply.bulk(l.as_bytes());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders arguments the way redis-cli 7 builds its hints.
+    fn render(args: &[DocArg]) -> String {
+        args.iter()
+            .map(|a| {
+                let body = match &a.token {
+                    Some(t) => t.clone(),
+                    None => a.name.clone(),
+                };
+                let body = if a.multiple {
+                    format!("{body} [{body} ...]")
+                } else {
+                    body
+                };
+                if a.optional {
+                    format!("[{body}]")
+                } else {
+                    body
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn doc_arguments_render_back_to_the_syntax_line() {
+        for syntax in [
+            "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
+            "key [key ...]",
+            "key value [key value ...]",
+            "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        ] {
+            assert_eq!(render(&doc_arguments(syntax)), syntax);
+        }
+        let args = doc_arguments("key [key ...]");
+        assert_eq!(args.len(), 1);
+        assert_eq!(args[0].kind, "key");
+        assert!(args[0].multiple);
+        assert!(doc_arguments("").is_empty());
+    }
 }

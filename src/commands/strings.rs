@@ -326,11 +326,9 @@ fn getex_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
             ctx.dirty += 1;
             ctx.notify('g', "expire", args[1]);
         }
-        ExpireChange::Persist => {
-            if db.persist(args[1], now) {
-                ctx.dirty += 1;
-                ctx.notify('g', "persist", args[1]);
-            }
+        ExpireChange::Persist if db.persist(args[1], now) => {
+            ctx.dirty += 1;
+            ctx.notify('g', "persist", args[1]);
         }
         _ => {}
     }
@@ -356,7 +354,7 @@ fn mset_generic(
     args: &[&[u8]],
     only_if_none: bool,
 ) -> Result<bool, CmdError> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(
             if only_if_none { "msetnx" } else { "mset" }.into(),
         ));

@@ -132,13 +132,16 @@ pub fn load(
                     report.expired_skipped += 1;
                     continue;
                 }
-                let access_ms = match entry.idle_s {
-                    Some(idle) => now_ms.saturating_sub((idle as i64).saturating_mul(1000)),
-                    None => now_ms,
-                };
+                let (idle_s, freq) = (entry.idle_s, entry.freq);
                 db.set_with_expire(&entry.key, from_rdb_value(entry.value), expire_ms, now_ms);
                 if let Some(e) = db.get_mut(&entry.key, now_ms) {
-                    e.access_ms = access_ms;
+                    if let Some(idle) = idle_s {
+                        e.access
+                            .set_idle_ms((idle as i64).saturating_mul(1000), now_ms);
+                    }
+                    if let Some(f) = freq {
+                        e.access.set_freq(f, now_ms);
+                    }
                 }
                 report.keys_per_db[entry.db] += 1;
             }

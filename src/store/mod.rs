@@ -25,6 +25,7 @@ pub mod glob;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod lru;
 pub mod number;
 pub mod set;
 pub mod stream;
@@ -32,6 +33,7 @@ pub mod value;
 pub mod zset;
 
 pub use dict::Dict;
+pub use lru::Access;
 pub use value::{RString, Value};
 
 /// `expire_ms` of a key without a TTL.
@@ -44,8 +46,8 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expire time in unix ms, or [`NO_EXPIRE`].
     pub expire_ms: i64,
-    /// Last access time in unix ms (OBJECT IDLETIME, LRU eviction).
-    pub access_ms: i64,
+    /// Last access time and LFU counter (OBJECT IDLETIME / FREQ, eviction).
+    pub access: Access,
 }
 
 impl Entry {
@@ -88,9 +90,24 @@ impl Db {
         self.expires.len()
     }
 
-    /// Looks a key up for reading; an expired entry counts as absent.
+    /// Looks a key up for reading and records the access (LRU/LFU), as
+    /// Redis's `lookupKeyRead`; an expired entry counts as absent.
     pub fn get(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        let entry = self.peek(key, now_ms)?;
+        entry.access.touch(now_ms);
+        Some(entry)
+    }
+
+    /// Looks a key up without counting it as an access (TTL, TYPE, EXISTS,
+    /// OBJECT: Redis's LOOKUP_NOTOUCH); an expired entry counts as absent.
+    pub fn peek(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
         self.dict.get(key).filter(|e| !e.is_expired(now_ms))
+    }
+
+    /// True when `key` is in the table but its TTL has passed (it will be
+    /// deleted by the next write lookup or the active cycle).
+    pub fn is_stale(&self, key: &[u8], now_ms: i64) -> bool {
+        self.dict.get(key).is_some_and(|e| e.is_expired(now_ms))
     }
 
     /// The value of a live key.
@@ -101,7 +118,9 @@ impl Db {
     /// Looks a key up for writing; an expired entry is deleted first.
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now_ms);
-        self.dict.get_mut(key)
+        let entry = self.dict.get_mut(key)?;
+        entry.access.touch(now_ms);
+        Some(entry)
     }
 
     /// The value of a live key, mutably.
@@ -109,9 +128,9 @@ impl Db {
         self.get_mut(key, now_ms).map(|e| &mut e.value)
     }
 
-    /// True when a live key exists.
+    /// True when a live key exists (not an access: EXISTS does not touch).
     pub fn contains(&self, key: &[u8], now_ms: i64) -> bool {
-        self.get(key, now_ms).is_some()
+        self.peek(key, now_ms).is_some()
     }
 
     /// True when `key` is in the keyspace, even if its TTL has passed.
@@ -137,10 +156,16 @@ impl Db {
 
     /// Stores `value` with an absolute expire time (or [`NO_EXPIRE`]).
     pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire_ms: i64, now_ms: i64) {
+        // Under an LFU policy an overwritten key keeps its counter
+        // (Redis's dbOverwrite); otherwise the new value is fresh.
+        let access = match self.dict.get(key) {
+            Some(old) if lru::lfu_policy() => old.access.clone(),
+            _ => Access::new(now_ms),
+        };
         let entry = Entry {
             value,
             expire_ms,
-            access_ms: now_ms,
+            access,
         };
         let old = self.dict.insert(key, entry);
         let had_ttl = old.is_some_and(|o| o.expire_ms != NO_EXPIRE);
@@ -158,10 +183,7 @@ impl Db {
     /// Stores `value` keeping the key's current TTL (SET ... KEEPTTL).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: i64) {
         match self.get_mut(key, now_ms) {
-            Some(entry) => {
-                entry.value = value;
-                entry.access_ms = now_ms;
-            }
+            Some(entry) => entry.value = value,
             None => self.set(key, value, now_ms),
         }
     }

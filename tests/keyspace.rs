@@ -1,0 +1,294 @@
+//! Keyspace commands against the real binary: DEL, EXISTS, TYPE, KEYS,
+//! SCAN, RENAME, MOVE, COPY, SWAPDB, FLUSH*, OBJECT, TOUCH, RANDOMKEY,
+//! DBSIZE and the INFO statistics they drive, with Redis's error replies.
+
+mod common;
+use common::{bulk, Reply, Server};
+
+fn ok() -> Reply {
+    Reply::Status("OK".into())
+}
+
+fn err(s: &str) -> Reply {
+    Reply::Error(s.into())
+}
+
+fn sorted(r: Reply) -> Vec<String> {
+    let Reply::Array(items) = r else {
+        panic!("not an array: {r:?}");
+    };
+    let mut v: Vec<String> = items.iter().map(Reply::text).collect();
+    v.sort();
+    v
+}
+
+fn info_field(c: &mut common::Conn, section: &str, field: &str) -> String {
+    let text = c.cmd(&["INFO", section]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn del_exists_type_dbsize() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["MSET", "a", "1", "b", "2", "c", "3"]);
+    assert_eq!(c.cmd(&["EXISTS", "a", "a", "nokey"]), Reply::Int(2));
+    assert_eq!(c.cmd(&["TYPE", "a"]), Reply::Status("string".into()));
+    assert_eq!(c.cmd(&["TYPE", "nokey"]), Reply::Status("none".into()));
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(3));
+    assert_eq!(c.cmd(&["DEL", "a", "nokey"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["UNLINK", "b", "c"]), Reply::Int(2));
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["DEL"]),
+        err("ERR wrong number of arguments for 'del' command")
+    );
+    assert_eq!(c.cmd(&["RANDOMKEY"]), Reply::Nil);
+    c.cmd(&["SET", "only", "1"]);
+    assert_eq!(c.cmd(&["RANDOMKEY"]), bulk("only"));
+}
+
+#[test]
+fn keys_and_scan() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&[
+        "MSET", "foo", "1", "fab", "2", "fiz", "3", "bar", "4", "f*", "5",
+    ]);
+    assert_eq!(sorted(c.cmd(&["KEYS", "f?o"])), ["foo"]);
+    assert_eq!(sorted(c.cmd(&["KEYS", "f[a-i]*"])), ["fab", "fiz"]);
+    assert_eq!(sorted(c.cmd(&["KEYS", "f[^o]*"])), ["f*", "fab", "fiz"]);
+    assert_eq!(sorted(c.cmd(&["KEYS", "f\\*"])), ["f*"]);
+    assert_eq!(sorted(c.cmd(&["KEYS", "*"])).len(), 5);
+    // A full SCAN returns every key.
+    for i in 0..500 {
+        c.cmd(&["SET", &format!("key:{i}"), "v"]);
+    }
+    let mut cursor = "0".to_string();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let Reply::Array(r) = c.cmd(&["SCAN", &cursor, "MATCH", "key:*", "COUNT", "50"]) else {
+            panic!("scan reply");
+        };
+        cursor = r[0].text();
+        if let Reply::Array(keys) = &r[1] {
+            seen.extend(keys.iter().map(Reply::text));
+        }
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 500);
+    let Reply::Array(r) = c.cmd(&["SCAN", "0", "TYPE", "list", "COUNT", "1000"]) else {
+        panic!("scan reply");
+    };
+    assert_eq!(r[1], Reply::Array(vec![]));
+    assert_eq!(c.cmd(&["SCAN", "abc"]), err("ERR invalid cursor"));
+    assert_eq!(c.cmd(&["SCAN", "0", "COUNT", "0"]), err("ERR syntax error"));
+    assert_eq!(c.cmd(&["SCAN", "0", "FOO", "1"]), err("ERR syntax error"));
+}
+
+#[test]
+fn rename_move_copy_swapdb() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    assert_eq!(c.cmd(&["RENAME", "a", "b"]), ok());
+    assert_eq!(c.cmd(&["RENAME", "nokey", "x"]), err("ERR no such key"));
+    c.cmd(&["SET", "c", "3"]);
+    assert_eq!(c.cmd(&["RENAMENX", "b", "c"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["RENAMENX", "b", "d"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["MOVE", "d", "1"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["MOVE", "d", "1"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["MOVE", "c", "0"]),
+        err("ERR source and destination objects are the same")
+    );
+    assert_eq!(
+        c.cmd(&["MOVE", "c", "99"]),
+        err("ERR DB index is out of range")
+    );
+    assert_eq!(
+        c.cmd(&["MOVE", "c", "x"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(c.cmd(&["SELECT", "1"]), ok());
+    assert_eq!(c.cmd(&["GET", "d"]), bulk("1"));
+    assert_eq!(c.cmd(&["SELECT", "0"]), ok());
+    assert_eq!(c.cmd(&["COPY", "c", "e"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["COPY", "c", "e"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["COPY", "c", "e", "REPLACE"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["COPY", "c", "d", "DB", "1"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["COPY", "c", "z", "DB", "1"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["COPY", "c", "z", "FOO"]), err("ERR syntax error"));
+    assert_eq!(c.cmd(&["SWAPDB", "0", "1"]), ok());
+    assert_eq!(c.cmd(&["GET", "d"]), bulk("1"));
+    assert_eq!(
+        c.cmd(&["SWAPDB", "0", "100"]),
+        err("ERR DB index is out of range")
+    );
+    assert_eq!(
+        c.cmd(&["SWAPDB", "a", "1"]),
+        err("ERR invalid first DB index")
+    );
+    assert_eq!(
+        c.cmd(&["SWAPDB", "0", "b"]),
+        err("ERR invalid second DB index")
+    );
+    assert_eq!(c.cmd(&["FLUSHDB"]), ok());
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["FLUSHALL", "ASYNC"]), ok());
+    assert_eq!(c.cmd(&["FLUSHALL", "SYNC"]), ok());
+    assert_eq!(c.cmd(&["FLUSHALL", "FOO"]), err("ERR syntax error"));
+}
+
+#[test]
+fn object_touch_and_access_time() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "n", "12"]);
+    c.cmd(&["SET", "big", "123456"]);
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "n"]), bulk("int"));
+    assert_eq!(c.cmd(&["OBJECT", "REFCOUNT", "n"]), Reply::Int(2147483647));
+    assert_eq!(c.cmd(&["OBJECT", "REFCOUNT", "big"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "n"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "nokey"]), Reply::Nil);
+    assert_eq!(
+        c.cmd(&["OBJECT", "FOO", "n"]),
+        err("ERR unknown subcommand 'FOO'. Try OBJECT HELP.")
+    );
+    assert_eq!(
+        c.cmd(&["OBJECT", "ENCODING"]),
+        err("ERR wrong number of arguments for 'object|encoding' command")
+    );
+    assert!(c
+        .cmd(&["OBJECT", "FREQ", "n"])
+        .text()
+        .starts_with("ERR An LFU maxmemory policy is not selected"));
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
+        ok()
+    );
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "n"]), Reply::Int(5));
+    for _ in 0..20 {
+        c.cmd(&["GET", "n"]);
+    }
+    assert!(matches!(c.cmd(&["OBJECT", "FREQ", "n"]), Reply::Int(f) if f > 5));
+    assert!(c
+        .cmd(&["OBJECT", "IDLETIME", "n"])
+        .text()
+        .starts_with("ERR An LFU maxmemory policy is selected"));
+    assert_eq!(c.cmd(&["TOUCH", "n", "big", "nokey"]), Reply::Int(2));
+    let Reply::Status(line) = c.cmd(&["DEBUG", "OBJECT", "big"]) else {
+        panic!("debug object");
+    };
+    assert!(line.starts_with("Value at:") && line.contains("encoding:int"));
+    assert_eq!(c.cmd(&["DEBUG", "OBJECT", "nokey"]), err("ERR no such key"));
+}
+
+#[test]
+fn keyspace_hits_and_misses() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    c.cmd(&["GET", "k"]);
+    c.cmd(&["GET", "nokey"]);
+    c.cmd(&["MGET", "k", "nokey", "nokey2"]);
+    assert_eq!(info_field(&mut c, "stats", "keyspace_hits"), "2");
+    assert_eq!(info_field(&mut c, "stats", "keyspace_misses"), "3");
+}
+
+#[test]
+fn info_sections_clients_read() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v", "EX", "100"]);
+    c.cmd(&["SET", "k2", "v"]);
+    assert_eq!(info_field(&mut c, "server", "redis_version"), "7.0.15");
+    assert_eq!(info_field(&mut c, "server", "arch_bits"), "64");
+    assert_eq!(info_field(&mut c, "cluster", "cluster_enabled"), "0");
+    // The start-up probe connection may still be closing: wait for it.
+    assert!(common::wait_for(5, || info_field(&mut c, "clients", "connected_clients") == "1"));
+    assert!(info_field(&mut c, "keyspace", "db0").starts_with("keys=2,expires=1,"));
+    let all = c.cmd(&["INFO", "everything"]).text();
+    for header in [
+        "# Server",
+        "# Memory",
+        "# Stats",
+        "# Commandstats",
+        "# Keyspace",
+    ] {
+        assert!(all.contains(header), "{header}");
+    }
+    assert!(c
+        .cmd(&["INFO", "commandstats"])
+        .text()
+        .contains("cmdstat_set:calls=2,"));
+    assert_eq!(c.cmd(&["INFO", "nosuchsection"]), bulk(""));
+}
+
+#[test]
+fn time_lastsave_and_command_table() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let Reply::Array(t) = c.cmd(&["TIME"]) else {
+        panic!("time");
+    };
+    assert_eq!(t.len(), 2);
+    assert!(t[0].text().parse::<i64>().unwrap() > 1_600_000_000);
+    assert!(matches!(c.cmd(&["LASTSAVE"]), Reply::Int(_)));
+    assert!(matches!(c.cmd(&["COMMAND", "COUNT"]), Reply::Int(n) if n > 50));
+    let Reply::Array(info) = c.cmd(&["COMMAND", "INFO", "get", "nosuch"]) else {
+        panic!("command info");
+    };
+    assert_eq!(info[1], Reply::Nil);
+    let Reply::Array(get) = &info[0] else {
+        panic!("command info get");
+    };
+    assert_eq!(get[0], bulk("get"));
+    assert_eq!(get[1], Reply::Int(2));
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"]),
+        Reply::Array(vec![bulk("a"), bulk("b")])
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "COUNT", "x"]),
+        err("ERR wrong number of arguments for 'command|count' command")
+    );
+    assert_eq!(
+        c.cmd(&["FOO", "a", "b"]),
+        err("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
+    );
+    let Reply::Array(help) = c.cmd(&["MYHELP", "get"]) else {
+        panic!("myhelp");
+    };
+    assert!(help[0].text().contains("GET key"), "{help:?}");
+}
+
+#[test]
+fn command_list_filters() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let all = sorted(c.cmd(&["COMMAND", "LIST"]));
+    assert!(all.contains(&"set".to_string()) && all.contains(&"client|list".to_string()));
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "get"]),
+        Reply::Array(vec![bulk("get")])
+    );
+    let config = sorted(c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"]));
+    assert!(config.contains(&"config|get".to_string()));
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"]),
+        Reply::Array(vec![])
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "MODULE", "m"]),
+        Reply::Array(vec![])
+    );
+    assert_eq!(c.cmd(&["COMMAND", "LIST", "bad"]), err("ERR syntax error"));
+}
