@@ -384,7 +384,13 @@ fn main() -> ExitCode {
     let loaded = if appendonly {
         None
     } else {
-        match persistence::load(&rdb_path, &mut store, util::now_ms(), verify_checksum) {
+        match persistence::load(
+            &rdb_path,
+            &mut store,
+            util::now_ms(),
+            verify_checksum,
+            &persistence::write_options(&config).limits,
+        ) {
             Ok(Some(report)) => Some(report),
             Ok(None) => {
                 log::info!("No RDB file '{}' found: starting empty", rdb_path.display());

@@ -213,7 +213,11 @@ fn info_sections_clients_read() {
     assert_eq!(info_field(&mut c, "server", "arch_bits"), "64");
     assert_eq!(info_field(&mut c, "cluster", "cluster_enabled"), "0");
     // The start-up probe connection may still be closing: wait for it.
-    assert!(common::wait_for(5, || info_field(&mut c, "clients", "connected_clients") == "1"));
+    assert!(common::wait_for(5, || info_field(
+        &mut c,
+        "clients",
+        "connected_clients"
+    ) == "1"));
     assert!(info_field(&mut c, "keyspace", "db0").starts_with("keys=2,expires=1,"));
     let all = c.cmd(&["INFO", "everything"]).text();
     for header in [

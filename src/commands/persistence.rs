@@ -237,6 +237,7 @@ fn restore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
         return Err(CmdError::err("DUMP payload version or checksum are wrong"));
     }
     let value = rdb::decode_value(args[3]).map_err(|_| CmdError::err("Bad data format"))?;
+    let limits = rdb_save::write_options(&ctx.server.config()).limits;
     let db = ctx.db_mut(store);
     let deleted = replace && db.remove(key).is_some();
     if ttl != 0 && !absttl {
@@ -251,7 +252,12 @@ fn restore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
         return Ok(());
     }
     let expire_ms = if ttl != 0 { ttl } else { NO_EXPIRE };
-    db.set_with_expire(key, rdb_save::from_rdb_value(value), expire_ms, now);
+    db.set_with_expire(
+        key,
+        rdb_save::from_rdb_value(value, &limits),
+        expire_ms,
+        now,
+    );
     if let Some(entry) = db.get_mut(key, now) {
         if let Some(idle) = idle_s {
             entry.access.set_idle_ms(idle.saturating_mul(1000), now);
@@ -320,6 +326,7 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             config.get_bool("rdbchecksum"),
         )
     };
+    let limits = rdb_save::write_options(&server.config()).limits;
     let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
     if save {
         let dirty = server.dirty.load(Ordering::Relaxed);
@@ -333,7 +340,13 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             db.clear();
         }
     }
-    match rdb_save::load(&path, &mut store, crate::util::now_ms(), verify_checksum) {
+    match rdb_save::load(
+        &path,
+        &mut store,
+        crate::util::now_ms(),
+        verify_checksum,
+        &limits,
+    ) {
         Ok(Some(report)) => rdb_save::record_load(server, &path, &report),
         Ok(None) => {}
         Err(e) => {

@@ -891,6 +891,22 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             drop(store);
             ctx.reply.simple(&digest);
         }
+        (b"DIGEST-VALUE", _) => {
+            // One digest per key, all zeros for a missing key.
+            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            let digests: Vec<String> = args[2..]
+                .iter()
+                .map(|k| match store.db(ctx.client.db).peek(k, ctx.now_ms) {
+                    Some(e) => crate::store::digest::value_digest_hex(&e.value),
+                    None => "0".repeat(40),
+                })
+                .collect();
+            drop(store);
+            ctx.reply.array(digests.len());
+            for d in digests {
+                ctx.reply.simple(&d);
+            }
+        }
         (b"LOADAOF", 2) => {
             crate::persistence::aof::debug_loadaof(ctx.server).map_err(CmdError::err)?;
             ctx.reply.ok();

@@ -76,6 +76,7 @@ pub fn load(
     store: &mut Store,
     now_ms: i64,
     verify_checksum: bool,
+    limits: &crate::persistence::rdb::EncodingLimits,
 ) -> Result<Option<LoadReport>, LoadError> {
     let started = Instant::now();
     let fail = |offset: u64, message: String| LoadError {
@@ -133,7 +134,12 @@ pub fn load(
                     continue;
                 }
                 let (idle_s, freq) = (entry.idle_s, entry.freq);
-                db.set_with_expire(&entry.key, from_rdb_value(entry.value), expire_ms, now_ms);
+                db.set_with_expire(
+                    &entry.key,
+                    from_rdb_value(entry.value, limits),
+                    expire_ms,
+                    now_ms,
+                );
                 if let Some(e) = db.get_mut(&entry.key, now_ms) {
                     if let Some(idle) = idle_s {
                         e.access
@@ -215,7 +221,7 @@ mod tests {
         let path = dir.join("dump.rdb");
         let _ = std::fs::remove_file(&path);
         let mut store = Store::new(16);
-        assert!(load(&path, &mut store, 1000, true)
+        assert!(load(&path, &mut store, 1000, true, &Default::default())
             .expect("no error")
             .is_none());
 
@@ -229,7 +235,7 @@ mod tests {
             writer.write_entry(&e).expect("write");
         }
         writer.finish().expect("finish");
-        let report = load(&path, &mut store, 1000, true)
+        let report = load(&path, &mut store, 1000, true, &Default::default())
             .expect("loads")
             .expect("file exists");
         assert_eq!(report.total_keys(), 2);
@@ -241,7 +247,8 @@ mod tests {
         );
 
         let mut small = Store::new(2);
-        let err = load(&path, &mut small, 1000, true).expect_err("db 3 out of range");
+        let err = load(&path, &mut small, 1000, true, &Default::default())
+            .expect_err("db 3 out of range");
         assert!(err.to_string().contains("dump.rdb"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::server::Server;
-use crate::store::hash::Hash;
+use crate::store::hash::{Hash, HashLimits};
 use crate::store::list::List;
 use crate::store::set::Set;
 use crate::store::zset::ZSet;
@@ -133,8 +133,9 @@ pub fn to_rdb_value(value: &Value) -> RdbValue {
     }
 }
 
-/// Builds a store value from the codec's plain form.
-pub fn from_rdb_value(value: RdbValue) -> Value {
+/// Builds a store value from the codec's plain form, choosing compact or
+/// plain encodings by the current limits, as Redis does on load.
+pub fn from_rdb_value(value: RdbValue, limits: &EncodingLimits) -> Value {
     match value {
         RdbValue::String(bytes) => Value::string(bytes),
         RdbValue::List(items) => {
@@ -145,14 +146,17 @@ pub fn from_rdb_value(value: RdbValue) -> Value {
             Value::List(list)
         }
         RdbValue::Set(members) => {
-            let mut set = Set::new();
+            let mut set = Set::with_limits(limits.set_max_intset_entries);
             for m in &members {
                 set.insert(m);
             }
             Value::Set(set)
         }
         RdbValue::Hash(pairs) => {
-            let mut hash = Hash::new();
+            let mut hash = Hash::with_limits(HashLimits {
+                max_listpack_entries: limits.hash_max_listpack_entries as u32,
+                max_listpack_value_bytes: limits.hash_max_listpack_value_bytes as u32,
+            });
             for (f, v) in &pairs {
                 hash.insert(f, v);
             }
@@ -163,9 +167,10 @@ pub fn from_rdb_value(value: RdbValue) -> Value {
             for (m, score) in &pairs {
                 zset.insert(m, *score);
             }
-            // Encoded as Redis would after a load, with the default limits
-            // (zset-max-listpack-entries 128, zset-max-listpack-value 64).
-            zset.fit_encoding(128, 64);
+            zset.fit_encoding(
+                limits.zset_max_listpack_entries,
+                limits.zset_max_listpack_value_bytes,
+            );
             Value::ZSet(Box::new(zset))
         }
         RdbValue::Stream(stream) => Value::Stream(stream),
@@ -569,7 +574,10 @@ mod tests {
             RdbValue::ZSet(vec![(b"m".to_vec(), 1.5), (b"n".to_vec(), 2.0)]),
         ];
         for v in values {
-            assert_eq!(to_rdb_value(&from_rdb_value(v.clone())), v);
+            assert_eq!(
+                to_rdb_value(&from_rdb_value(v.clone(), &EncodingLimits::default())),
+                v
+            );
         }
     }
 

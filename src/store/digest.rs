@@ -35,6 +35,56 @@ fn xor(a: &mut Digest, b: Digest) {
     }
 }
 
+/// The digest of one value (DEBUG DIGEST-VALUE), as three 64-bit parts.
+fn value_digest(value: &Value) -> Digest {
+    let mut value_digest = [0u64; 3];
+    match value {
+        Value::Str(s) => value_digest = hash_parts(&[b"string", &s.bytes]),
+        Value::List(l) => {
+            let mut h = DefaultHasher::new();
+            for item in l.iter() {
+                item[..].hash(&mut h);
+            }
+            let n = h.finish().to_le_bytes();
+            value_digest = hash_parts(&[b"list", &n]);
+        }
+        Value::Set(s) => {
+            for m in s.iter() {
+                xor(&mut value_digest, hash_parts(&[b"set", &m]));
+            }
+        }
+        Value::Hash(h) => {
+            for (f, v) in h.iter() {
+                xor(&mut value_digest, hash_parts(&[b"hash", f, v]));
+            }
+        }
+        Value::ZSet(z) => {
+            for (m, score) in z.iter() {
+                let s = score.to_bits().to_le_bytes();
+                xor(&mut value_digest, hash_parts(&[b"zset", m, &s]));
+            }
+        }
+        Value::Stream(st) => {
+            for (id, fields) in &st.entries {
+                let idb = id.to_string();
+                for (f, v) in fields {
+                    xor(
+                        &mut value_digest,
+                        hash_parts(&[b"stream", idb.as_bytes(), f, v]),
+                    );
+                }
+            }
+        }
+    }
+    value_digest
+}
+
+/// DEBUG DIGEST-VALUE: one value's digest as 40 hex digits.
+pub fn value_digest_hex(value: &Value) -> String {
+    let d = value_digest(value);
+    format!("{:016x}{:016x}{:08x}", d[0], d[1], d[2])
+}
+
 /// The digest of every live key in every database, as 40 hex digits.
 pub fn dataset_digest(store: &Store, now_ms: i64) -> String {
     let mut total = [0u64; 3];
@@ -44,45 +94,7 @@ pub fn dataset_digest(store: &Store, now_ms: i64) -> String {
             if entry.is_expired(now_ms) {
                 continue;
             }
-            let mut value_digest = [0u64; 3];
-            match &entry.value {
-                Value::Str(s) => value_digest = hash_parts(&[b"string", &s.bytes]),
-                Value::List(l) => {
-                    let mut h = DefaultHasher::new();
-                    for item in l.iter() {
-                        item[..].hash(&mut h);
-                    }
-                    let n = h.finish().to_le_bytes();
-                    value_digest = hash_parts(&[b"list", &n]);
-                }
-                Value::Set(s) => {
-                    for m in s.iter() {
-                        xor(&mut value_digest, hash_parts(&[b"set", &m]));
-                    }
-                }
-                Value::Hash(h) => {
-                    for (f, v) in h.iter() {
-                        xor(&mut value_digest, hash_parts(&[b"hash", f, v]));
-                    }
-                }
-                Value::ZSet(z) => {
-                    for (m, score) in z.iter() {
-                        let s = score.to_bits().to_le_bytes();
-                        xor(&mut value_digest, hash_parts(&[b"zset", m, &s]));
-                    }
-                }
-                Value::Stream(st) => {
-                    for (id, fields) in &st.entries {
-                        let idb = id.to_string();
-                        for (f, v) in fields {
-                            xor(
-                                &mut value_digest,
-                                hash_parts(&[b"stream", idb.as_bytes(), f, v]),
-                            );
-                        }
-                    }
-                }
-            }
+            let value_digest = value_digest(&entry.value);
             let mut v = Vec::with_capacity(24);
             for x in value_digest {
                 v.extend_from_slice(&x.to_le_bytes());

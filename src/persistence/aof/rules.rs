@@ -38,6 +38,7 @@ pub fn effect(db: &Db, args: &[&[u8]], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
                 a.eq_ignore_ascii_case(b"ex")
                     || a.eq_ignore_ascii_case(b"px")
                     || a.eq_ignore_ascii_case(b"exat")
+                    || a.eq_ignore_ascii_case(b"pxat")
             });
             if has_ttl_option {
                 set_with_pxat(db, key, args.get(2).copied(), now_ms)
