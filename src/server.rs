@@ -153,6 +153,8 @@ pub struct Server {
     pub rdb: crate::persistence::SaveState,
     /// The append-only file (persistence/aof.rs).
     pub aof: crate::persistence::aof::Aof,
+    /// Clients in MONITOR mode (monitor.rs).
+    pub monitors: crate::monitor::Monitors,
 }
 
 impl Server {
@@ -187,6 +189,7 @@ impl Server {
             watches: Default::default(),
             rdb: crate::persistence::SaveState::new(),
             aof: crate::persistence::aof::Aof::new(),
+            monitors: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)
@@ -196,6 +199,7 @@ impl Server {
     /// after every change of the configuration.
     pub fn refresh_hot_config(&self) {
         let config = self.config.read().unwrap_or_else(|p| p.into_inner());
+        crate::evict::apply_config(&config);
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,

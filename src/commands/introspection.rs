@@ -85,6 +85,16 @@ pub const COMMANDS: &[Command] = &[
         Read(memory_command),
     ),
     cmd(
+        "monitor",
+        1,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "",
+        "Listen for all requests received by the server in real time",
+        Conn(monitor_command),
+    ),
+    cmd(
         "role",
         1,
         "noscript loading stale fast",
@@ -105,6 +115,51 @@ pub const COMMANDS: &[Command] = &[
         Conn(lolwut_command),
     ),
 ];
+
+/// MONITOR — `+OK`, then one status line per command the server runs
+/// (monitor.rs). A second MONITOR on the same connection is ignored.
+fn monitor_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    if ctx.server.monitors.contains(ctx.client.id) {
+        return Ok(());
+    }
+    ctx.reply.ok();
+    // From now on a writer thread owns the socket, as for a subscriber; the
+    // +OK goes into the mailbox before any monitored command.
+    let sub = super::pubsub::ensure_subscriber(ctx)?;
+    ctx.server
+        .monitors
+        .add(ctx.client.id, std::sync::Arc::clone(&sub.mailbox));
+    Ok(())
+}
+
+/// Called by the dispatcher (and EXEC, per queued command) after a command
+/// ran: feeds it to the MONITOR clients, unless it is an admin command, was
+/// only queued by MULTI, or was refused before running.
+pub fn feed_monitors(
+    ctx: &Ctx,
+    command: &super::Command,
+    args: &[&[u8]],
+    result: &CmdResult,
+    queued: bool,
+) {
+    if !ctx.server.monitors.is_active() || queued || command.has_flag("admin") {
+        return;
+    }
+    if let Err(CmdError::WrongArity(_) | CmdError::NoAuth) = result {
+        return;
+    }
+    if let Err(CmdError::Raw(text)) = result {
+        if text.starts_with("NOPERM") || text.starts_with("OOM") {
+            return;
+        }
+    }
+    crate::monitor::feed(
+        &ctx.server.monitors,
+        ctx.client.db,
+        &ctx.client.info.addr,
+        args,
+    );
+}
 
 /// Called by the dispatcher after every command with its duration.
 pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {

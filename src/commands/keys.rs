@@ -577,15 +577,17 @@ fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
         .get("maxmemory-policy")
         .unwrap_or("")
         .to_string();
-    let Some(entry) = ctx.db(store).get(args[2], ctx.now_ms) else {
+    let Some(entry) = ctx.db(store).peek(args[2], ctx.now_ms) else {
         ctx.reply.null();
         return Ok(());
     };
     match sub.as_slice() {
         b"ENCODING" => ctx.reply.bulk(encoding_name(&entry.value).as_bytes()),
         b"REFCOUNT" => {
-            // Redis shares the integers 0..9999 between keys.
-            let shared = matches!(&entry.value, Value::Str(s) if s.encoding() == "int"
+            // Redis shares the integers 0..9999 between keys, except under
+            // an LRU/LFU maxmemory policy (each key needs its own clock).
+            let shared = !crate::evict::no_shared_integers()
+                && matches!(&entry.value, Value::Str(s) if s.encoding() == "int"
                 && parse_i64(&s.bytes).is_some_and(|n| (0..10000).contains(&n)));
             ctx.reply.integer(if shared { i32::MAX as i64 } else { 1 });
         }
@@ -594,13 +596,13 @@ fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
                 return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
             ctx.reply
-                .integer(((ctx.now_ms - entry.access_ms) / 1000).max(0));
+                .integer(((ctx.now_ms - entry.access_ms()) / 1000).max(0));
         }
         _ => {
             if !policy.contains("lfu") {
                 return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
-            ctx.reply.integer(0);
+            ctx.reply.integer(entry.lfu_counter(ctx.now_ms) as i64);
         }
     }
     Ok(())

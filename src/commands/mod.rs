@@ -35,6 +35,7 @@ pub mod expire;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
+pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
@@ -368,10 +369,15 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let reply_mark = ctx.reply.buf.len();
     let started = Instant::now();
     let found = lookup(first);
+    let in_multi_before = ctx.client.tx.queue.is_some();
     let result = match found {
         None => Err(multi::reject(ctx, None, unknown_command(args))),
         Some((index, command)) => run(ctx, index, command, args),
     };
+    if let Some((_, command)) = found {
+        let queued = in_multi_before && ctx.client.tx.queue.is_some();
+        introspection::feed_monitors(ctx, command, args, &result, queued);
+    }
     // AOF: with the lock released, wait for the write (and fsync) to land.
     crate::persistence::aof::wait_written(ctx.server);
     if let Err(e) = &result {
@@ -452,6 +458,10 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
         if let Err(e) = acl::check_permission(ctx, index, command, args) {
             return Err(multi::reject(ctx, Some(command), e));
         }
+    }
+    // maxmemory: evict, or refuse a denyoom command with the OOM error.
+    if let Err(e) = crate::evict::before_command(ctx, command) {
+        return Err(multi::reject(ctx, Some(command), e));
     }
     if let Some(result) = session_rules(ctx, command, args) {
         return result;

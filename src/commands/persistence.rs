@@ -222,7 +222,6 @@ fn restore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
         }
         i += 1;
     }
-    let _ = freq;
     let key = args[1];
     let now = ctx.now_ms;
     if !replace && ctx.db_mut(store).get_mut(key, now).is_some() {
@@ -254,7 +253,10 @@ fn restore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     let expire_ms = if ttl != 0 { ttl } else { NO_EXPIRE };
     db.set_with_expire(key, rdb_save::from_rdb_value(value), expire_ms, now);
     if let (Some(idle), Some(entry)) = (idle_s, db.get_mut(key, now)) {
-        entry.access_ms = now.saturating_sub(idle.saturating_mul(1000));
+        entry.set_access_ms(now.saturating_sub(idle.saturating_mul(1000)));
+    }
+    if let (Some(freq), Some(entry)) = (freq, db.peek(key, now)) {
+        entry.set_lfu_counter(freq.clamp(0, 255) as u8, now);
     }
     ctx.notify('g', "restore", key);
     ctx.dirty += 1;
@@ -445,7 +447,7 @@ pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
     let entry = ctx
         .db(&store)
-        .get(key, ctx.now_ms)
+        .peek(key, ctx.now_ms)
         .ok_or(CmdError::NoSuchKey)?;
     let options = rdb_save::write_options(&ctx.server.config());
     // The payload less its 10-byte footer and type byte is the value as
@@ -453,13 +455,13 @@ pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let serialized = rdb::encode_value(&rdb_save::to_rdb_value(&entry.value), &options)
         .len()
         .saturating_sub(11);
-    let idle_s = (ctx.now_ms - entry.access_ms).max(0) / 1000;
+    let idle_s = (ctx.now_ms - entry.access_ms()).max(0) / 1000;
     let text = format!(
         "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         &entry.value,
         super::keys::encoding_name(&entry.value),
         serialized,
-        (entry.access_ms / 1000) & 0xff_ffff,
+        (entry.access_ms() / 1000) & 0xff_ffff,
         idle_s
     );
     drop(store);

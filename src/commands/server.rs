@@ -301,16 +301,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 ctx.server.blocked_clients.load(Ordering::Relaxed),
             );
         }
-        "memory" => {
-            let rss = rss_bytes();
-            let _ = write!(
-                out,
-                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nused_memory_peak:{rss}\r\nused_memory_lua:31744\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                rss as f64 / 1048576.0,
-                config.get("maxmemory").unwrap_or("0"),
-                config.get("maxmemory-policy").unwrap_or("noeviction"),
-            );
-        }
+        "memory" => super::info::memory_section(&config, out),
         "persistence" => {
             let rdb = &ctx.server.rdb;
             let bgsave_started_ms = rdb.bgsave_started_ms.load(Ordering::Relaxed);
@@ -340,13 +331,14 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\ntotal_error_replies:{}\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\n",
                 get(&s.total_connections_received),
                 get(&s.total_commands_processed),
                 get(&s.net_input_bytes),
                 get(&s.net_output_bytes),
                 get(&s.rejected_connections),
                 store.expired_keys(),
+                crate::evict::evicted_keys(),
                 get(&s.keyspace_hits),
                 get(&s.keyspace_misses),
                 ctx.server.pubsub.count(crate::pubsub::Kind::Channel),
@@ -358,9 +350,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "replication" => {
             out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
         }
-        "cpu" => {
-            out.push_str("# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n");
-        }
+        "cpu" => super::info::cpu_section(out),
         "modules" => out.push_str("# Modules\r\n"),
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "errorstats" => {
@@ -524,6 +514,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.failed_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            super::info::reset_stats(ctx.server);
             ctx.reply.ok();
         }
         b"REWRITE" if args.len() == 2 => {

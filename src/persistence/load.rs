@@ -138,7 +138,7 @@ pub fn load(
                 };
                 db.set_with_expire(&entry.key, from_rdb_value(entry.value), expire_ms, now_ms);
                 if let Some(e) = db.get_mut(&entry.key, now_ms) {
-                    e.access_ms = access_ms;
+                    e.set_access_ms(access_ms);
                 }
                 report.keys_per_db[entry.db] += 1;
             }

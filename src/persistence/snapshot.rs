@@ -143,7 +143,7 @@ impl Snapshot {
                     key,
                     value,
                     expire_ms,
-                    idle_s: lru.then(|| ((now_ms - entry.access_ms).max(0) / 1000) as u64),
+                    idle_s: lru.then(|| ((now_ms - entry.access_ms()).max(0) / 1000) as u64),
                 });
             }
             if !keys.is_empty() {

@@ -34,24 +34,93 @@ pub mod zset;
 pub use dict::Dict;
 pub use value::{RString, Value};
 
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
 /// `expire_ms` of a key without a TTL.
 pub const NO_EXPIRE: i64 = -1;
 
 /// What is stored under one key.
-#[derive(Debug, Clone)]
+///
+/// The access clock lives in atomics so that readers holding only the read
+/// lock can still record an access (Redis updates `robj.lru` on every
+/// lookup): `access_ms` is the last access in unix ms (LRU eviction, OBJECT
+/// IDLETIME) and `lfu` packs Redis's LFU fields, `(minutes & 0xffff) << 8 |
+/// counter` (LFU eviction, OBJECT FREQ; the arithmetic is in `evict.rs`).
+/// Relaxed ordering is enough: these are statistics, and a lost update only
+/// makes the approximation slightly less exact, as in Redis. `Clone` is
+/// written by hand because atomics are not `Clone`.
+#[derive(Debug)]
 pub struct Entry {
     /// The value.
     pub value: Value,
     /// Absolute expire time in unix ms, or [`NO_EXPIRE`].
     pub expire_ms: i64,
-    /// Last access time in unix ms (OBJECT IDLETIME, LRU eviction).
-    pub access_ms: i64,
+    access_ms: AtomicI64,
+    lfu: AtomicU32,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Self {
+        Entry {
+            value: self.value.clone(),
+            expire_ms: self.expire_ms,
+            access_ms: AtomicI64::new(self.access_ms()),
+            lfu: AtomicU32::new(self.lfu.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl Entry {
+    /// A fresh entry, accessed at `now_ms`, with Redis's initial LFU counter.
+    pub fn new(value: Value, expire_ms: i64, now_ms: i64) -> Self {
+        Entry {
+            value,
+            expire_ms,
+            access_ms: AtomicI64::new(now_ms),
+            lfu: AtomicU32::new(crate::evict::lfu_initial(now_ms)),
+        }
+    }
+
     /// True when the entry has a TTL that has passed at `now_ms`.
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expire_ms != NO_EXPIRE && self.expire_ms <= now_ms
+    }
+
+    /// Last access time in unix ms (OBJECT IDLETIME, LRU eviction).
+    pub fn access_ms(&self) -> i64 {
+        self.access_ms.load(Ordering::Relaxed)
+    }
+
+    /// Sets the last access time (RESTORE ... IDLETIME, RDB loading).
+    pub fn set_access_ms(&self, ms: i64) {
+        self.access_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Records an access at `now_ms`: the LRU clock always, the LFU counter
+    /// when an LFU policy is selected (Redis's `updateLFU`).
+    pub fn touch(&self, now_ms: i64) {
+        if self.access_ms.load(Ordering::Relaxed) != now_ms {
+            self.access_ms.store(now_ms, Ordering::Relaxed);
+        }
+        if crate::evict::lfu_enabled() {
+            let packed = self.lfu.load(Ordering::Relaxed);
+            self.lfu.store(
+                crate::evict::lfu_accessed(packed, now_ms),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The LFU counter decayed to `now_ms`, without counting an access
+    /// (OBJECT FREQ, the eviction sampler).
+    pub fn lfu_counter(&self, now_ms: i64) -> u8 {
+        crate::evict::lfu_decayed(self.lfu.load(Ordering::Relaxed), now_ms)
+    }
+
+    /// Sets the LFU counter (RESTORE ... FREQ, RDB loading).
+    pub fn set_lfu_counter(&self, counter: u8, now_ms: i64) {
+        self.lfu
+            .store(crate::evict::lfu_pack(counter, now_ms), Ordering::Relaxed);
     }
 }
 
@@ -88,8 +157,17 @@ impl Db {
         self.expires.len()
     }
 
-    /// Looks a key up for reading; an expired entry counts as absent.
+    /// Looks a key up for reading; an expired entry counts as absent. A
+    /// hit counts as an access (LRU clock, LFU counter).
     pub fn get(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        let entry = self.peek(key, now_ms)?;
+        entry.touch(now_ms);
+        Some(entry)
+    }
+
+    /// Like [`Db::get`] but without counting an access (Redis's
+    /// LOOKUP_NOTOUCH): OBJECT, DEBUG OBJECT, the eviction sampler.
+    pub fn peek(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
         self.dict.get(key).filter(|e| !e.is_expired(now_ms))
     }
 
@@ -101,7 +179,9 @@ impl Db {
     /// Looks a key up for writing; an expired entry is deleted first.
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now_ms);
-        self.dict.get_mut(key)
+        let entry = self.dict.get_mut(key)?;
+        entry.touch(now_ms);
+        Some(entry)
     }
 
     /// The value of a live key, mutably.
@@ -137,11 +217,7 @@ impl Db {
 
     /// Stores `value` with an absolute expire time (or [`NO_EXPIRE`]).
     pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire_ms: i64, now_ms: i64) {
-        let entry = Entry {
-            value,
-            expire_ms,
-            access_ms: now_ms,
-        };
+        let entry = Entry::new(value, expire_ms, now_ms);
         let old = self.dict.insert(key, entry);
         let had_ttl = old.is_some_and(|o| o.expire_ms != NO_EXPIRE);
         match (had_ttl, expire_ms != NO_EXPIRE) {
@@ -160,7 +236,6 @@ impl Db {
         match self.get_mut(key, now_ms) {
             Some(entry) => {
                 entry.value = value;
-                entry.access_ms = now_ms;
             }
             None => self.set(key, value, now_ms),
         }

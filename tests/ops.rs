@@ -1,0 +1,145 @@
+//! Operations: maxmemory and its eviction policies, OBJECT FREQ/IDLETIME,
+//! MONITOR, INFO memory/stats/cpu fields.
+
+mod common;
+
+use common::{bulk, wait_for, Reply, Server};
+
+fn info_field(conn: &mut common::Conn, section: &str, field: &str) -> String {
+    let text = conn.cmd(&["INFO", section]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn noeviction_refuses_writes_but_not_reads_or_deletes() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["SET", "k", "v"]), Reply::Status("OK".into()));
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "1"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&["SET", "a", "b"]),
+        Reply::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+    );
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("v"));
+    assert_eq!(c.cmd(&["DEL", "k"]), Reply::Int(1));
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "0"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(c.cmd(&["SET", "a", "b"]), Reply::Status("OK".into()));
+}
+
+#[test]
+fn volatile_policies_only_evict_keys_with_a_ttl() {
+    for policy in [
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
+        let server = Server::start(&[]);
+        let mut c = server.conn();
+        for i in 0..50 {
+            c.cmd(&["SET", &format!("p{i}"), "x"]);
+            c.cmd(&["SET", &format!("v{i}"), "x", "EX", "1000"]);
+        }
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", policy]);
+        c.cmd(&["CONFIG", "SET", "maxmemory", "1"]);
+        // Every volatile key goes, then the write is refused.
+        assert!(c.cmd(&["SET", "new", "x"]).text().starts_with("OOM"));
+        c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+        assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(50), "{policy}");
+        assert_eq!(info_field(&mut c, "stats", "evicted_keys"), "50");
+    }
+}
+
+#[test]
+fn allkeys_policies_evict_and_raise_events() {
+    for policy in ["allkeys-lru", "allkeys-lfu", "allkeys-random"] {
+        let server = Server::start(&[]);
+        let mut c = server.conn();
+        let mut sub = server.conn();
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
+        sub.cmd(&["SUBSCRIBE", "__keyevent@0__:evicted"]);
+        c.cmd(&["SET", "only", "x"]);
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", policy]);
+        c.cmd(&["CONFIG", "SET", "maxmemory", "1"]);
+        c.cmd(&["GET", "only"]);
+        c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+        assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0), "{policy}");
+        assert_eq!(
+            sub.read_reply(),
+            Reply::Array(vec![
+                bulk("message"),
+                bulk("__keyevent@0__:evicted"),
+                bulk("only")
+            ])
+        );
+    }
+}
+
+#[test]
+fn object_freq_and_idletime_follow_the_policy() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "k"]), Reply::Int(0));
+    assert!(c.cmd(&["OBJECT", "FREQ", "k"]).text().contains("LFU"));
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]);
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), Reply::Int(5));
+    for _ in 0..200 {
+        c.cmd(&["GET", "k"]);
+    }
+    let freq = c.cmd(&["OBJECT", "FREQ", "k"]);
+    assert!(
+        matches!(freq, Reply::Int(n) if n > 5 && n < 255),
+        "{freq:?}"
+    );
+    assert!(c.cmd(&["OBJECT", "IDLETIME", "k"]).text().contains("LFU"));
+}
+
+#[test]
+fn monitor_shows_each_command_as_redis_does() {
+    let server = Server::start(&[]);
+    let mut mon = server.conn();
+    let mut c = server.conn();
+    assert_eq!(mon.cmd(&["MONITOR"]), Reply::Status("OK".into()));
+    c.cmd(&["SET", "foo", "a\"b"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["INCR", "n"]);
+    c.cmd(&["EXEC"]);
+    c.cmd(&["AUTH", "secret"]);
+    let lines: Vec<String> = (0..5).map(|_| mon.read_reply().text()).collect();
+    // +<s>.<us> [<db> <addr>] "arg" ...
+    let first = &lines[0];
+    let (stamp, rest) = first.split_once(' ').unwrap();
+    assert!(stamp.split_once('.').is_some_and(|(_, us)| us.len() == 6));
+    assert!(rest.starts_with("[0 127.0.0.1:"), "{first}");
+    assert!(rest.ends_with(r#"] "SET" "foo" "a\"b""#), "{first}");
+    assert!(lines[1].ends_with(r#""MULTI""#));
+    assert!(lines[2].ends_with(r#""INCR" "n""#));
+    assert!(lines[3].ends_with(r#""EXEC""#));
+    assert!(lines[4].ends_with(r#""AUTH" "(redacted)""#), "{lines:?}");
+}
+
+#[test]
+fn info_memory_reports_the_heap_and_rss() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let used: u64 = info_field(&mut c, "memory", "used_memory").parse().unwrap();
+    let rss: u64 = info_field(&mut c, "memory", "used_memory_rss")
+        .parse()
+        .unwrap();
+    assert!(used > 0 && rss > used);
+    c.cmd(&["CONFIG", "SET", "maxmemory", "100mb"]);
+    assert_eq!(info_field(&mut c, "memory", "maxmemory_human"), "100.00M");
+    assert!(info_field(&mut c, "cpu", "used_cpu_user").contains('.'));
+    assert!(wait_for(5, || info_field(&mut c, "stats", "evicted_keys") == "0"));
+}
