@@ -36,6 +36,7 @@ pub mod expire;
 pub mod memory;
 pub mod monitor;
 pub mod number;
+pub mod pause;
 pub mod persistence;
 pub mod pubsub;
 pub mod resp;

@@ -46,6 +46,13 @@ impl Monitors {
         self.active.store(true, Ordering::Relaxed);
     }
 
+    /// Ends MONITOR mode for a client (RESET).
+    pub fn remove(&self, client_id: u64) {
+        let mut list = self.mailboxes.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|(id, _)| *id != client_id);
+        self.active.store(!list.is_empty(), Ordering::Relaxed);
+    }
+
     /// Number of monitors (INFO, CLIENT LIST flags).
     pub fn len(&self) -> usize {
         self.mailboxes

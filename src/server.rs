@@ -155,6 +155,8 @@ pub struct Server {
     pub aof: crate::persistence::aof::Aof,
     /// Clients in MONITOR mode (monitor.rs).
     pub monitors: crate::monitor::Monitors,
+    /// CLIENT PAUSE state (pause.rs).
+    pub pause: crate::pause::Pause,
 }
 
 impl Server {
@@ -190,6 +192,7 @@ impl Server {
             rdb: crate::persistence::SaveState::new(),
             aof: crate::persistence::aof::Aof::new(),
             monitors: Default::default(),
+            pause: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -157,12 +157,14 @@ fn cmd_arguments_serve_a_mounted_dump() {
     let args: Vec<String> = rt.cmd[1..]
         .iter()
         .enumerate()
-        .map(|(i, a)| match i.checked_sub(1).and_then(|p| rt.cmd[1..].get(p)) {
-            Some(prev) if prev == "--port" => port.to_string(),
-            Some(prev) if prev == "--bind" => "127.0.0.1".to_string(),
-            Some(prev) if prev == "--dir" => data.display().to_string(),
-            _ => a.clone(),
-        })
+        .map(
+            |(i, a)| match i.checked_sub(1).and_then(|p| rt.cmd[1..].get(p)) {
+                Some(prev) if prev == "--port" => port.to_string(),
+                Some(prev) if prev == "--bind" => "127.0.0.1".to_string(),
+                Some(prev) if prev == "--dir" => data.display().to_string(),
+                _ => a.clone(),
+            },
+        )
         .collect();
 
     // Make the dump.rdb a user would mount: write it with the same image
@@ -170,7 +172,10 @@ fn cmd_arguments_serve_a_mounted_dump() {
     {
         let _server = start(&args, port);
         let mut c = Conn::connect(port);
-        assert_eq!(c.cmd(&["SET", "mounted", "yes"]), Reply::Status("OK".into()));
+        assert_eq!(
+            c.cmd(&["SET", "mounted", "yes"]),
+            Reply::Status("OK".into())
+        );
         assert_eq!(c.cmd(&["SAVE"]), Reply::Status("OK".into()));
     }
     assert!(data.join("dump.rdb").exists(), "dump.rdb in the data dir");

@@ -143,3 +143,53 @@ fn info_memory_reports_the_heap_and_rss() {
     assert!(info_field(&mut c, "cpu", "used_cpu_user").contains('.'));
     assert!(wait_for(5, || info_field(&mut c, "stats", "evicted_keys") == "0"));
 }
+
+#[test]
+fn client_pause_write_holds_writes_until_unpause() {
+    let server = Server::start(&[]);
+    let mut admin = server.conn();
+    let mut writer = server.conn();
+    let mut reader = server.conn();
+    reader.cmd(&["SET", "k", "v"]);
+    assert_eq!(
+        admin.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"]),
+        Reply::Status("OK".into())
+    );
+    writer.send(&["SET", "k", "w"]);
+    assert!(wait_for(5, || info_field(
+        &mut admin,
+        "clients",
+        "blocked_clients"
+    ) == "1"));
+    assert_eq!(reader.cmd(&["GET", "k"]), bulk("v"));
+    assert_eq!(
+        admin.cmd(&["CLIENT", "UNPAUSE"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(writer.read_reply(), Reply::Status("OK".into()));
+    assert_eq!(reader.cmd(&["GET", "k"]), bulk("w"));
+    assert_eq!(
+        admin.cmd(&["CLIENT", "PAUSE", "abc"]),
+        Reply::Error("ERR timeout is not an integer or out of range".into())
+    );
+}
+
+#[test]
+fn latency_histogram_counts_commands_and_subcommands() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "RESETSTAT"]);
+    c.cmd(&["SET", "a", "b"]);
+    c.cmd(&["SET", "c", "d"]);
+    let Reply::Array(items) = c.cmd(&["LATENCY", "HISTOGRAM", "set", "config", "nosuch"]) else {
+        panic!("array expected");
+    };
+    let names: Vec<String> = items.iter().step_by(2).map(Reply::text).collect();
+    assert_eq!(names, ["config|resetstat", "set"]);
+    let Reply::Array(set) = &items[3] else {
+        panic!("map as array expected");
+    };
+    assert_eq!(set[0], bulk("calls"));
+    assert_eq!(set[1], Reply::Int(2));
+    assert_eq!(set[2], bulk("histogram_usec"));
+}

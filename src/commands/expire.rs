@@ -210,7 +210,7 @@ fn pexpireat_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRes
 
 /// The expire time of a key: None when missing, Some(NO_EXPIRE) without TTL.
 fn expire_of(ctx: &Ctx, store: &Store, key: &[u8]) -> Option<i64> {
-    ctx.db(store).get(key, ctx.now_ms).map(|e| e.expire_ms)
+    ctx.db(store).peek(key, ctx.now_ms).map(|e| e.expire_ms)
 }
 
 /// Replies -2 (missing), -1 (no TTL) or `f(expire_ms)`.

@@ -152,6 +152,12 @@ pub fn reset_stats(server: &crate::server::Server) {
     }
     drop(store);
     crate::evict::reset_stats();
+    server
+        .monitoring
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .histograms
+        .clear();
 }
 
 /// (user, system, children user, children system) seconds from a

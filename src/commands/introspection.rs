@@ -50,6 +50,8 @@ pub struct Monitoring {
     pub next_id: u64,
     /// Event name -> samples (unix s, latency ms), oldest first.
     pub latency: BTreeMap<String, VecDeque<(i64, u64)>>,
+    /// Command name (or `name|sub`) -> latency histogram (LATENCY HISTOGRAM).
+    pub histograms: BTreeMap<String, super::latency_histogram::Histogram>,
 }
 
 /// The introspection family's rows of the command table.
@@ -168,6 +170,16 @@ pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
     let latency_ms = ctx.server.latency_threshold_ms.load(Ordering::Relaxed);
     let slow = threshold_us >= 0 && duration_us as i64 >= threshold_us;
     let latent = latency_ms > 0 && (duration_us / 1000) as i64 >= latency_ms;
+    super::latency_histogram::record(
+        &mut ctx
+            .server
+            .monitoring
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .histograms,
+        args,
+        duration_us,
+    );
     if !slow && !latent {
         return;
     }
@@ -399,6 +411,13 @@ fn latency_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             drop(mon);
             ctx.reply.verbatim(text.as_bytes());
         }
+        (b"HISTOGRAM", _) => {
+            drop(mon);
+            return super::latency_histogram::histogram_reply(ctx, &args[2..]);
+        }
+        (b"HELP", n) if n > 2 => {
+            return Err(CmdError::WrongArity("latency|help".into()));
+        }
         (b"HELP", 2) => {
             drop(mon);
             help_reply(
@@ -460,7 +479,7 @@ fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
                 }
                 parse_i64(args[4]).ok_or(CmdError::NotInteger)?;
             }
-            match ctx.db(store).get_value(args[2], ctx.now_ms) {
+            match ctx.db(store).peek(args[2], ctx.now_ms).map(|e| &e.value) {
                 Some(v) => ctx.reply.integer(estimate_entry_bytes(args[2], v) as i64),
                 None => ctx.reply.null(),
             }

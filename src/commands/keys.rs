@@ -206,9 +206,14 @@ fn del_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
 /// EXISTS / TOUCH key [key ...] — how many of the keys exist (repeats count).
 fn exists_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let db = ctx.db(store);
+    // TOUCH counts as an access (LRU/LFU); EXISTS does not, as in Redis.
+    let touch = args[0].eq_ignore_ascii_case(b"touch");
     let n = args[1..]
         .iter()
-        .filter(|k| db.contains(k, ctx.now_ms))
+        .filter(|k| match touch {
+            true => db.get(k, ctx.now_ms).is_some(),
+            false => db.contains(k, ctx.now_ms),
+        })
         .count();
     ctx.reply.integer(n as i64);
     Ok(())
@@ -218,8 +223,8 @@ fn exists_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 fn type_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let name = ctx
         .db(store)
-        .get_value(args[1], ctx.now_ms)
-        .map_or("none", Value::type_name);
+        .peek(args[1], ctx.now_ms)
+        .map_or("none", |e| e.value.type_name());
     ctx.reply.simple(name);
     Ok(())
 }

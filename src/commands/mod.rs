@@ -38,6 +38,7 @@ pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod latency_histogram;
 pub mod lists;
 pub mod multi;
 pub mod persistence;
@@ -374,8 +375,9 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         None => Err(multi::reject(ctx, None, unknown_command(args))),
         Some((index, command)) => run(ctx, index, command, args),
     };
+    // A command MULTI only queued is counted and monitored when EXEC runs it.
+    let queued = in_multi_before && ctx.client.tx.queue.is_some() && result.is_ok();
     if let Some((_, command)) = found {
-        let queued = in_multi_before && ctx.client.tx.queue.is_some();
         introspection::feed_monitors(ctx, command, args, &result, queued);
     }
     // AOF: with the lock released, wait for the write (and fsync) to land.
@@ -386,9 +388,11 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
     introspection::record_slow_command(ctx, args, elapsed_us);
-    ctx.server
-        .stats
-        .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
+    if !queued {
+        ctx.server
+            .stats
+            .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
+    }
     if ctx.dirty > 0 {
         ctx.server.add_dirty(ctx.dirty);
         ctx.dirty = 0;
@@ -466,6 +470,7 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
     if let Some(result) = session_rules(ctx, command, args) {
         return result;
     }
+    crate::pause::wait_if_paused(ctx, command);
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {
@@ -504,6 +509,7 @@ fn session_rules(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> Op
         return Some(Err(multi::reject(ctx, Some(command), e)));
     }
     if command.name == "reset" {
+        ctx.server.monitors.remove(ctx.client.id);
         pubsub::unsubscribe_all(ctx.server, ctx.client);
         multi::reset(ctx.server, ctx.client);
     }

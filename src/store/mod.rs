@@ -189,9 +189,9 @@ impl Db {
         self.get_mut(key, now_ms).map(|e| &mut e.value)
     }
 
-    /// True when a live key exists.
+    /// True when a live key exists (not counted as an access: EXISTS).
     pub fn contains(&self, key: &[u8], now_ms: i64) -> bool {
-        self.get(key, now_ms).is_some()
+        self.peek(key, now_ms).is_some()
     }
 
     /// True when `key` is in the keyspace, even if its TTL has passed.
