@@ -30,6 +30,7 @@ pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod config_rewrite;
 pub mod error;
 pub mod evict;
 pub mod expire;

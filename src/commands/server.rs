@@ -518,10 +518,8 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         b"REWRITE" if args.len() == 2 => {
-            if ctx.server.config().config_file.is_none() {
-                return Err(CmdError::err("The server is running without a config file"));
-            }
-            return Err(CmdError::err("Rewriting config file: not supported yet"));
+            crate::config_rewrite::rewrite(&ctx.server.config()).map_err(CmdError::err)?;
+            ctx.reply.ok();
         }
         _ => {
             return Err(CmdError::err(format!(
