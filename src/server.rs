@@ -39,6 +39,8 @@ pub struct CommandStat {
     pub usec: AtomicU64,
     /// Calls that failed with an error reply.
     pub failed_calls: AtomicU64,
+    /// Calls refused before running (arity, auth, ACL, OOM ...).
+    pub rejected_calls: AtomicU64,
 }
 
 /// Server-wide counters (INFO stats).
@@ -74,6 +76,17 @@ impl Stats {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    /// Counts one command refused before it ran (Redis's `rejectCommand`):
+    /// an error reply, not an executed command.
+    pub fn record_rejected(&self, index: Option<usize>, error: &CmdError) {
+        if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
+            stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        self.total_error_replies.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        *errors.entry(error.code()).or_insert(0) += 1;
     }
 
     /// Counts one executed command.
@@ -203,6 +216,7 @@ impl Server {
     pub fn refresh_hot_config(&self) {
         let config = self.config.read().unwrap_or_else(|p| p.into_inner());
         crate::evict::apply_config(&config);
+        crate::commands::latency_histogram::apply_config(&config);
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,

@@ -237,3 +237,20 @@ fn config_rewrite_keeps_comments_and_order() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rejected_calls_and_latencystats_in_info() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "RESETSTAT"]);
+    assert!(c.cmd(&["SET"]).text().starts_with("ERR wrong number"));
+    c.cmd(&["SET", "a", "b"]);
+    let stats = c.cmd(&["INFO", "commandstats"]).text();
+    assert!(
+        stats.contains("cmdstat_set:calls=1,") && stats.contains("rejected_calls=1,failed_calls=0"),
+        "{stats}"
+    );
+    let lat = c.cmd(&["INFO", "latencystats"]).text();
+    assert!(lat.contains("latency_percentiles_usec_set:p50="), "{lat}");
+    assert!(lat.contains(",p99.9="), "{lat}");
+}

@@ -143,6 +143,31 @@ pub fn memory_section(config: &Config, out: &mut String) {
     );
 }
 
+/// Appends "# Latencystats": each command's latency percentiles (the
+/// `latency-tracking-info-percentiles` ones) from its LATENCY HISTOGRAM
+/// buckets, as `latency_percentiles_usec_<name>:p50=1.003,p99=...`.
+pub fn latencystats_section(server: &crate::server::Server, config: &Config, out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    if !config.get_bool("latency-tracking") {
+        return;
+    }
+    let percentiles: Vec<f64> = config
+        .get("latency-tracking-info-percentiles")
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let mon = server.monitoring.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, h) in &mon.histograms {
+        let _ = write!(out, "latency_percentiles_usec_{name}:");
+        for (i, p) in percentiles.iter().enumerate() {
+            let sep = if i > 0 { "," } else { "" };
+            let _ = write!(out, "{sep}p{p}={:.3}", h.percentile(*p));
+        }
+        out.push_str("\r\n");
+    }
+}
+
 /// CONFIG RESETSTAT's part for counters kept outside `Stats`: expired and
 /// evicted keys.
 pub fn reset_stats(server: &crate::server::Server) {

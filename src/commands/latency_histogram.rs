@@ -16,6 +16,7 @@
 //! cleared by CONFIG RESETSTAT.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{lookup, Ctx};
 use crate::error::CmdResult;
@@ -61,8 +62,34 @@ fn full_name(args: &[&[u8]]) -> Option<String> {
     Some(command.name.to_string())
 }
 
-/// Counts one command that took `duration_us`.
+static TRACKING: AtomicBool = AtomicBool::new(true);
+
+/// Copies `latency-tracking` from the configuration (after every change).
+pub fn apply_config(config: &crate::config::Config) {
+    TRACKING.store(config.get_bool("latency-tracking"), Ordering::Relaxed);
+}
+
+impl Histogram {
+    /// The latency at or below which `perc` percent of the calls were, as
+    /// the upper bound of the bucket that reaches it, in microseconds.
+    pub fn percentile(&self, perc: f64) -> f64 {
+        let target = ((perc / 100.0) * self.calls as f64).ceil().max(1.0) as u64;
+        let mut cumulative = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            cumulative += n;
+            if cumulative >= target {
+                return (1u64 << i) as f64;
+            }
+        }
+        (1u64 << (BUCKETS - 1)) as f64
+    }
+}
+
+/// Counts one command that took `duration_us` (when latency-tracking is on).
 pub fn record(histograms: &mut BTreeMap<String, Histogram>, args: &[&[u8]], duration_us: u64) {
+    if !TRACKING.load(Ordering::Relaxed) {
+        return;
+    }
     let Some(name) = full_name(args) else {
         return;
     };

@@ -388,10 +388,13 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
     introspection::record_slow_command(ctx, args, elapsed_us);
-    if !queued {
-        ctx.server
+    match result.as_ref().err() {
+        _ if queued => {}
+        Some(e) if e.is_rejection() => ctx.server.stats.record_rejected(found.map(|(i, _)| i), e),
+        error => ctx
+            .server
             .stats
-            .record_command(found.map(|(i, _)| i), elapsed_us, result.as_ref().err());
+            .record_command(found.map(|(i, _)| i), elapsed_us, error),
     }
     if ctx.dirty > 0 {
         ctx.server.add_dirty(ctx.dirty);

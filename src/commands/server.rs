@@ -363,21 +363,23 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             out.push_str("# Commandstats\r\n");
             for (c, stat) in all_commands().zip(&s.commands) {
                 let calls = get(&stat.calls);
-                if calls == 0 {
+                let rejected = get(&stat.rejected_calls);
+                if calls == 0 && rejected == 0 && get(&stat.failed_calls) == 0 {
                     continue;
                 }
                 let usec = get(&stat.usec);
                 let _ = write!(
                     out,
-                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls=0,failed_calls={}\r\n",
+                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={rejected},failed_calls={}\r\n",
                     c.name,
                     calls,
                     usec,
-                    usec as f64 / calls as f64,
+                    if calls > 0 { usec as f64 / calls as f64 } else { 0.0 },
                     get(&stat.failed_calls)
                 );
             }
         }
+        "latencystats" => super::info::latencystats_section(ctx.server, &config, out),
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             for (i, db) in store.dbs.iter().enumerate() {
@@ -422,6 +424,7 @@ fn info_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
             "all" | "everything" => {
                 sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
                 sections.push("commandstats".into());
+                sections.push("latencystats".into());
             }
             "default" => sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
             _ => sections.push(name),
@@ -512,6 +515,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.calls.store(0, Ordering::Relaxed);
                 c.usec.store(0, Ordering::Relaxed);
                 c.failed_calls.store(0, Ordering::Relaxed);
+                c.rejected_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
             super::info::reset_stats(ctx.server);
