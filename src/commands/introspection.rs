@@ -72,7 +72,7 @@ pub const COMMANDS: &[Command] = &[
         "admin noscript loading stale",
         (0, 0, 0),
         Group::Server,
-        "LATEST|HISTORY event|RESET [event ...]|DOCTOR|HELP",
+        "LATEST|HISTORY event|RESET [event ...]|HISTOGRAM [command ...]|DOCTOR|HELP",
         "A container for latency diagnostics commands",
         Conn(latency_command),
     ),
