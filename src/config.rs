@@ -423,6 +423,14 @@ pub const IMPLEMENTED: &[&str] = &[
     "lazyfree-lazy-expire",
     "lazyfree-lazy-eviction",
     "active-expire-effort",
+    // evict.rs, commands/latency_histogram.rs
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "lfu-log-factor",
+    "lfu-decay-time",
+    "latency-tracking",
+    "latency-tracking-info-percentiles",
 ];
 
 /// Resolves an alias to its parameter's canonical name.

@@ -78,6 +78,17 @@ impl CmdError {
         CmdError::Err(text.into())
     }
 
+    /// True for the errors of commands refused before they ran (arity,
+    /// authentication, ACL, OOM, MISCONF): Redis counts them as
+    /// `rejected_calls`, not as calls.
+    pub fn is_rejection(&self) -> bool {
+        match self {
+            CmdError::WrongArity(_) | CmdError::NoAuth | CmdError::MisConf => true,
+            CmdError::Raw(text) => text.starts_with("NOPERM") || text.starts_with("OOM"),
+            _ => false,
+        }
+    }
+
     /// The error code Redis counts in INFO errorstats (the first word).
     pub fn code(&self) -> String {
         let line = self.to_string();

@@ -166,7 +166,10 @@ pub fn start(server: Arc<Server>) -> std::io::Result<JoinHandle<()>> {
             while !server.shutdown.load(Ordering::Relaxed) {
                 let hz = server.config().get_i64("hz").clamp(1, 500) as u64;
                 let period = Duration::from_millis(1000 / hz);
-                if server.active_expire_enabled.load(Ordering::Relaxed) {
+                // A paused server deletes nothing (CLIENT PAUSE, pause.rs).
+                if server.active_expire_enabled.load(Ordering::Relaxed)
+                    && !server.pause.writes_paused()
+                {
                     active_expire_cycle(&server, period * CYCLE_TIME_PERC / 100);
                 }
                 std::thread::sleep(period);

@@ -74,6 +74,19 @@ pub fn used_memory() -> usize {
     ALLOCATED.load(Ordering::Relaxed)
 }
 
+static STARTUP: AtomicUsize = AtomicUsize::new(0);
+
+/// Records `used_memory` as the start-up baseline the first time it is
+/// called (INFO used_memory_startup; the server calls it once it is built).
+pub fn mark_startup() {
+    let _ = STARTUP.compare_exchange(0, used_memory(), Ordering::Relaxed, Ordering::Relaxed);
+}
+
+/// `used_memory` right after start-up, before any data or client.
+pub fn startup_memory() -> usize {
+    STARTUP.load(Ordering::Relaxed)
+}
+
 /// The highest `used_memory` seen (used_memory_peak).
 pub fn peak_memory() -> usize {
     PEAK.load(Ordering::Relaxed)

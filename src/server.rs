@@ -39,7 +39,7 @@ pub struct CommandStat {
     pub usec: AtomicU64,
     /// Calls that failed with an error reply.
     pub failed_calls: AtomicU64,
-    /// Calls refused before running (arity, authentication).
+    /// Calls refused before running (arity, auth, ACL, OOM ...).
     pub rejected_calls: AtomicU64,
 }
 
@@ -78,8 +78,8 @@ impl Stats {
         }
     }
 
-    /// Counts a command refused before it ran (Redis's rejected calls):
-    /// an error reply, but not a call.
+    /// Counts one command refused before it ran (Redis's `rejectCommand`):
+    /// an error reply, not an executed command.
     pub fn record_rejected(&self, index: Option<usize>, error: &CmdError) {
         if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
             stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
@@ -173,6 +173,10 @@ pub struct Server {
     pub rdb: crate::persistence::SaveState,
     /// The append-only file (persistence/aof.rs).
     pub aof: crate::persistence::aof::Aof,
+    /// Clients in MONITOR mode (monitor.rs).
+    pub monitors: crate::monitor::Monitors,
+    /// CLIENT PAUSE state (pause.rs).
+    pub pause: crate::pause::Pause,
 }
 
 impl Server {
@@ -210,6 +214,8 @@ impl Server {
             watches: Default::default(),
             rdb: crate::persistence::SaveState::new(),
             aof: crate::persistence::aof::Aof::new(),
+            monitors: Default::default(),
+            pause: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)
@@ -219,6 +225,8 @@ impl Server {
     /// after every change of the configuration.
     pub fn refresh_hot_config(&self) {
         let config = self.config.read().unwrap_or_else(|p| p.into_inner());
+        crate::evict::apply_config(&config);
+        crate::commands::latency_histogram::apply_config(&config);
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,

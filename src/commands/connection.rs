@@ -513,7 +513,11 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             }
             _ => return Err(CmdError::Syntax),
         },
-        (b"UNPAUSE", 2) => ctx.reply.ok(),
+        (b"UNPAUSE", 2) => {
+            ctx.server.pause.unpause();
+            ctx.reply.ok();
+        }
+        (b"PAUSE", 3 | 4) => client_pause(ctx, args)?,
         (b"GETREDIR", 2) => ctx.reply.integer(-1),
         (b"HELP", 2) => {
             ctx.reply.array(CLIENT_HELP.len());
@@ -574,5 +578,24 @@ fn reset_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         .lock()
         .unwrap_or_else(|p| p.into_inner()) = "default".into();
     ctx.reply.simple("RESET");
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout-ms [WRITE|ALL] — `+OK`; see pause.rs.
+fn client_pause(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    use crate::pause::PauseMode;
+    let timeout_ms = crate::number::parse_i64(args[2])
+        .filter(|t| *t >= 0)
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    let mode = match args.get(3).map(|m| m.to_ascii_uppercase()) {
+        None => PauseMode::All,
+        Some(m) if m == b"ALL" => PauseMode::All,
+        Some(m) if m == b"WRITE" => PauseMode::Write,
+        Some(_) => return Err(CmdError::Syntax),
+    };
+    ctx.server
+        .pause
+        .pause(mode, crate::util::now_ms().saturating_add(timeout_ms));
+    ctx.reply.ok();
     Ok(())
 }

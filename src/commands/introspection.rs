@@ -50,6 +50,8 @@ pub struct Monitoring {
     pub next_id: u64,
     /// Event name -> samples (unix s, latency ms), oldest first.
     pub latency: BTreeMap<String, VecDeque<(i64, u64)>>,
+    /// Command name (or `name|sub`) -> latency histogram (LATENCY HISTOGRAM).
+    pub histograms: BTreeMap<String, super::latency_histogram::Histogram>,
 }
 
 /// The introspection family's rows of the command table.
@@ -70,7 +72,7 @@ pub const COMMANDS: &[Command] = &[
         "admin noscript loading stale",
         (0, 0, 0),
         Group::Server,
-        "LATEST|HISTORY event|RESET [event ...]|DOCTOR|HELP",
+        "LATEST|HISTORY event|RESET [event ...]|HISTOGRAM [command ...]|DOCTOR|HELP",
         "A container for latency diagnostics commands",
         Conn(latency_command),
     ),
@@ -83,6 +85,16 @@ pub const COMMANDS: &[Command] = &[
         "USAGE key [SAMPLES count]|STATS|DOCTOR|PURGE|MALLOC-STATS|HELP",
         "A container for memory diagnostics commands",
         Read(memory_command),
+    ),
+    cmd(
+        "monitor",
+        1,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        Group::Server,
+        "",
+        "Listen for all requests received by the server in real time",
+        Conn(monitor_command),
     ),
     cmd(
         "role",
@@ -106,6 +118,51 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
+/// MONITOR — `+OK`, then one status line per command the server runs
+/// (monitor.rs). A second MONITOR on the same connection is ignored.
+fn monitor_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    if ctx.server.monitors.contains(ctx.client.id) {
+        return Ok(());
+    }
+    ctx.reply.ok();
+    // From now on a writer thread owns the socket, as for a subscriber; the
+    // +OK goes into the mailbox before any monitored command.
+    let sub = super::pubsub::ensure_subscriber(ctx)?;
+    ctx.server
+        .monitors
+        .add(ctx.client.id, std::sync::Arc::clone(&sub.mailbox));
+    Ok(())
+}
+
+/// Called by the dispatcher (and EXEC, per queued command) after a command
+/// ran: feeds it to the MONITOR clients, unless it is an admin command, was
+/// only queued by MULTI, or was refused before running.
+pub fn feed_monitors(
+    ctx: &Ctx,
+    command: &super::Command,
+    args: &[&[u8]],
+    result: &CmdResult,
+    queued: bool,
+) {
+    if !ctx.server.monitors.is_active() || queued || command.has_flag("admin") {
+        return;
+    }
+    if let Err(CmdError::WrongArity(_) | CmdError::NoAuth) = result {
+        return;
+    }
+    if let Err(CmdError::Raw(text)) = result {
+        if text.starts_with("NOPERM") || text.starts_with("OOM") {
+            return;
+        }
+    }
+    crate::monitor::feed(
+        &ctx.server.monitors,
+        ctx.client.db,
+        &ctx.client.info.addr,
+        args,
+    );
+}
+
 /// Called by the dispatcher after every command with its duration.
 pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
     // Two atomic loads on the fast path; the config is read only for slow commands.
@@ -113,6 +170,16 @@ pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
     let latency_ms = ctx.server.latency_threshold_ms.load(Ordering::Relaxed);
     let slow = threshold_us >= 0 && duration_us as i64 >= threshold_us;
     let latent = latency_ms > 0 && (duration_us / 1000) as i64 >= latency_ms;
+    super::latency_histogram::record(
+        &mut ctx
+            .server
+            .monitoring
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .histograms,
+        args,
+        duration_us,
+    );
     if !slow && !latent {
         return;
     }
@@ -344,6 +411,13 @@ fn latency_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             drop(mon);
             ctx.reply.verbatim(text.as_bytes());
         }
+        (b"HISTOGRAM", _) => {
+            drop(mon);
+            return super::latency_histogram::histogram_reply(ctx, &args[2..]);
+        }
+        (b"HELP", n) if n > 2 => {
+            return Err(CmdError::WrongArity("latency|help".into()));
+        }
         (b"HELP", 2) => {
             drop(mon);
             help_reply(
@@ -405,7 +479,7 @@ fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
                 }
                 parse_i64(args[4]).ok_or(CmdError::NotInteger)?;
             }
-            match ctx.db(store).get_value(args[2], ctx.now_ms) {
+            match ctx.db(store).peek(args[2], ctx.now_ms).map(|e| &e.value) {
                 Some(v) => ctx.reply.integer(estimate_entry_bytes(args[2], v) as i64),
                 None => ctx.reply.null(),
             }

@@ -219,9 +219,14 @@ fn touch_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 /// count); not an access.
 fn exists_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let db = ctx.db(store);
+    // TOUCH counts as an access (LRU/LFU); EXISTS does not, as in Redis.
+    let touch = args[0].eq_ignore_ascii_case(b"touch");
     let n = args[1..]
         .iter()
-        .filter(|k| db.contains(k, ctx.now_ms))
+        .filter(|k| match touch {
+            true => db.get(k, ctx.now_ms).is_some(),
+            false => db.contains(k, ctx.now_ms),
+        })
         .count();
     ctx.reply.integer(n as i64);
     Ok(())
@@ -582,8 +587,10 @@ fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     match sub.as_slice() {
         b"ENCODING" => ctx.reply.bulk(encoding_name(&entry.value).as_bytes()),
         b"REFCOUNT" => {
-            // Redis shares the integers 0..9999 between keys.
-            let shared = matches!(&entry.value, Value::Str(s) if s.encoding() == "int"
+            // Redis shares the integers 0..9999 between keys, except under
+            // an LRU/LFU maxmemory policy (each key needs its own clock).
+            let shared = !crate::evict::no_shared_integers()
+                && matches!(&entry.value, Value::Str(s) if s.encoding() == "int"
                 && parse_i64(&s.bytes).is_some_and(|n| (0..10000).contains(&n)));
             ctx.reply.integer(if shared { i32::MAX as i64 } else { 1 });
         }

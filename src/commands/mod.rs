@@ -35,8 +35,10 @@ pub mod expire;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
+pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod latency_histogram;
 pub mod lists;
 pub mod multi;
 pub mod persistence;
@@ -374,6 +376,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let found = lookup(first);
     // Refused before running (unknown, arity, auth): Redis's rejected calls.
     let mut rejected = false;
+    let in_multi_before = ctx.client.tx.queue.is_some();
     let result = match found {
         None => {
             rejected = true;
@@ -390,6 +393,11 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
             }
         }
     };
+    // A command MULTI only queued is counted and monitored when EXEC runs it.
+    let queued = in_multi_before && ctx.client.tx.queue.is_some() && result.is_ok();
+    if let Some((_, command)) = found {
+        introspection::feed_monitors(ctx, command, args, &result, queued);
+    }
     // AOF: with the lock released, wait for the write (and fsync) to land.
     crate::persistence::aof::wait_written(ctx.server);
     if let Err(e) = &result {
@@ -400,7 +408,8 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     introspection::record_slow_command(ctx, args, elapsed_us);
     let index = found.map(|(i, _)| i);
     match result.as_ref().err() {
-        Some(e) if rejected => ctx.server.stats.record_rejected(index, e),
+        _ if queued => {}
+        Some(e) if rejected || e.is_rejection() => ctx.server.stats.record_rejected(index, e),
         error => ctx.server.stats.record_command(index, elapsed_us, error),
     }
     if ctx.dirty > 0 {
@@ -483,9 +492,14 @@ fn run_handler(
             return Err(multi::reject(ctx, Some(command), e));
         }
     }
+    // maxmemory: evict, or refuse a denyoom command with the OOM error.
+    if let Err(e) = crate::evict::before_command(ctx, command) {
+        return Err(multi::reject(ctx, Some(command), e));
+    }
     if let Some(result) = session_rules(ctx, command, args) {
         return result;
     }
+    crate::pause::wait_if_paused(ctx, command);
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {
@@ -526,6 +540,7 @@ fn session_rules(ctx: &mut Ctx, command: &'static Command, args: &[&[u8]]) -> Op
         return Some(Err(multi::reject(ctx, Some(command), e)));
     }
     if command.name == "reset" {
+        ctx.server.monitors.remove(ctx.client.id);
         pubsub::unsubscribe_all(ctx.server, ctx.client);
         multi::reset(ctx.server, ctx.client);
     }

@@ -363,6 +363,7 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
             started.elapsed().as_micros() as u64,
             result.as_ref().err(),
         );
+        super::introspection::feed_monitors(ctx, command, &args, &result, false);
     }
     ctx.in_exec = false;
     crate::persistence::aof::end_batch(server);

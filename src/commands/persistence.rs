@@ -462,7 +462,7 @@ pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
     let entry = ctx
         .db(&store)
-        .get(key, ctx.now_ms)
+        .peek(key, ctx.now_ms)
         .ok_or(CmdError::NoSuchKey)?;
     let options = rdb_save::write_options(&ctx.server.config());
     // The payload less its 10-byte footer and type byte is the value as

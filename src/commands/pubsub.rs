@@ -163,7 +163,7 @@ pub fn subscribed_mode_check(
 
 /// Makes sure the client has a mailbox and a writer thread; moves the
 /// replies built so far into the mailbox so they precede what follows.
-fn ensure_subscriber(ctx: &mut Ctx) -> Result<Arc<Subscriber>, CmdError> {
+pub(crate) fn ensure_subscriber(ctx: &mut Ctx) -> Result<Arc<Subscriber>, CmdError> {
     let sub = match &ctx.client.pubsub.subscriber {
         Some(sub) => Arc::clone(sub),
         None => {

@@ -362,35 +362,6 @@ pub fn bytes_human(n: u64) -> String {
     }
 }
 
-/// Physical memory of the machine in bytes (from /proc/meminfo).
-fn total_memory_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// (user, system) CPU seconds used by this process (from /proc/self/stat).
-fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the ")" that closes the process name; utime and stime
-    // are the 12th and 13th of those, in clock ticks (100 per second).
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) / 100.0, ticks(12) / 100.0)
-}
-
 /// One top-level argument of a command's syntax, for COMMAND DOCS.
 #[derive(Debug, PartialEq)]
 struct DocArg {
@@ -554,21 +525,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 ctx.server.blocked_clients.load(Ordering::Relaxed),
             );
         }
-        "memory" => {
-            let rss = rss_bytes();
-            let maxmemory = config.get_i64("maxmemory");
-            let _ = write!(
-                out,
-                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nused_memory_dataset_perc:100.00%\r\ntotal_system_memory:{}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                bytes_human(rss),
-                bytes_human(rss),
-                bytes_human(rss),
-                total_memory_bytes(),
-                bytes_human(total_memory_bytes()),
-                bytes_human(maxmemory.max(0) as u64),
-                config.get("maxmemory-policy").unwrap_or("noeviction"),
-            );
-        }
+        "memory" => super::info::memory_section(&config, out),
         "persistence" => {
             let rdb = &ctx.server.rdb;
             let bgsave_started_ms = rdb.bgsave_started_ms.load(Ordering::Relaxed);
@@ -598,13 +555,14 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 get(&s.total_connections_received),
                 get(&s.total_commands_processed),
                 get(&s.net_input_bytes),
                 get(&s.net_output_bytes),
                 get(&s.rejected_connections),
                 store.expired_keys(),
+                crate::evict::evicted_keys(),
                 get(&s.keyspace_hits),
                 get(&s.keyspace_misses),
                 ctx.server.pubsub.count(crate::pubsub::Kind::Channel),
@@ -618,13 +576,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "replication" => {
             out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
         }
-        "cpu" => {
-            let (user, sys) = cpu_seconds();
-            let _ = write!(
-                out,
-                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{sys:.6}\r\nused_cpu_user_main_thread:{user:.6}\r\n"
-            );
-        }
+        "cpu" => super::info::cpu_section(out),
         "modules" => out.push_str("# Modules\r\n"),
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "errorstats" => {
@@ -638,22 +590,22 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             for (c, stat) in all_commands().zip(&s.commands) {
                 let calls = get(&stat.calls);
                 let rejected = get(&stat.rejected_calls);
-                if calls == 0 && rejected == 0 {
+                if calls == 0 && rejected == 0 && get(&stat.failed_calls) == 0 {
                     continue;
                 }
                 let usec = get(&stat.usec);
                 let _ = write!(
                     out,
-                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={rejected},failed_calls={}\r\n",
                     c.name,
                     calls,
                     usec,
-                    if calls == 0 { 0.0 } else { usec as f64 / calls as f64 },
-                    rejected,
+                    if calls > 0 { usec as f64 / calls as f64 } else { 0.0 },
                     get(&stat.failed_calls)
                 );
             }
         }
+        "latencystats" => super::info::latencystats_section(ctx.server, &config, out),
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             for (i, db) in store.dbs.iter().enumerate() {
@@ -684,6 +636,7 @@ const ALL_SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -829,13 +782,12 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.rejected_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            super::info::reset_stats(ctx.server);
             ctx.reply.ok();
         }
-        b"REWRITE" => {
-            if ctx.server.config().config_file.is_none() {
-                return Err(CmdError::err("The server is running without a config file"));
-            }
-            return Err(CmdError::err("Rewriting config file: not supported yet"));
+        b"REWRITE" if args.len() == 2 => {
+            crate::config_rewrite::rewrite(&ctx.server.config()).map_err(CmdError::err)?;
+            ctx.reply.ok();
         }
         // CONFIG SET with a name and no value.
         _ => return Err(CmdError::Syntax),

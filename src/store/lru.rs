@@ -97,6 +97,11 @@ impl Access {
         }
     }
 
+    /// The last access time, unix ms.
+    pub fn last_ms(&self) -> i64 {
+        self.access_ms.load(Ordering::Relaxed)
+    }
+
     /// Milliseconds since the last access (OBJECT IDLETIME, in ms).
     pub fn idle_ms(&self, now_ms: i64) -> i64 {
         (now_ms - self.access_ms.load(Ordering::Relaxed)).max(0)

@@ -40,6 +40,15 @@ pub use value::{RString, Value};
 pub const NO_EXPIRE: i64 = -1;
 
 /// What is stored under one key.
+///
+/// The access clock lives in atomics so that readers holding only the read
+/// lock can still record an access (Redis updates `robj.lru` on every
+/// lookup): `access_ms` is the last access in unix ms (LRU eviction, OBJECT
+/// IDLETIME) and `lfu` packs Redis's LFU fields, `(minutes & 0xffff) << 8 |
+/// counter` (LFU eviction, OBJECT FREQ; the arithmetic is in `evict.rs`).
+/// Relaxed ordering is enough: these are statistics, and a lost update only
+/// makes the approximation slightly less exact, as in Redis. `Clone` is
+/// written by hand for [`Access`] because atomics are not `Clone`.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// The value.
@@ -51,9 +60,39 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A fresh entry, accessed at `now_ms`, with Redis's initial LFU counter.
+    pub fn new(value: Value, expire_ms: i64, now_ms: i64) -> Self {
+        Entry {
+            value,
+            expire_ms,
+            access: Access::new(now_ms),
+        }
+    }
+
     /// True when the entry has a TTL that has passed at `now_ms`.
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expire_ms != NO_EXPIRE && self.expire_ms <= now_ms
+    }
+
+    /// Last access time in unix ms (OBJECT IDLETIME, LRU eviction).
+    pub fn access_ms(&self) -> i64 {
+        self.access.last_ms()
+    }
+
+    /// Records an access at `now_ms` (see [`Access::touch`]).
+    pub fn touch(&self, now_ms: i64) {
+        self.access.touch(now_ms);
+    }
+
+    /// The LFU counter decayed to `now_ms`, without counting an access
+    /// (OBJECT FREQ, the eviction sampler).
+    pub fn lfu_counter(&self, now_ms: i64) -> u8 {
+        self.access.freq(now_ms).min(255) as u8
+    }
+
+    /// Sets the LFU counter (RESTORE ... FREQ, RDB loading).
+    pub fn set_lfu_counter(&self, counter: u8, now_ms: i64) {
+        self.access.set_freq(counter, now_ms);
     }
 }
 

@@ -55,6 +55,12 @@ pub fn free_port() -> u16 {
         .expect("bind port 0")
 }
 
+/// True when a CONFIG GET dir reply names `dir`.
+fn v_is_dir(v: &[Reply], dir: &std::path::Path) -> bool {
+    let want = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    v.get(1).is_some_and(|d| std::path::Path::new(&d.text()) == want || d.text() == dir.display().to_string())
+}
+
 /// A running server process, killed on drop.
 pub struct Server {
     pub port: u16,
@@ -106,8 +112,19 @@ impl Server {
             while Instant::now() < deadline {
                 if let Ok(mut c) = Conn::try_connect(port) {
                     let pong = c.cmd(&["PING"]);
-                    if pong == Reply::Status("PONG".into()) || pong.text().starts_with("NOAUTH") {
+                    // Another test's server may hold the port we picked:
+                    // make sure the one answering is ours (its dir is ours).
+                    let ours = match c.cmd(&["CONFIG", "GET", "dir"]) {
+                        Reply::Array(v) => v_is_dir(&v, dir),
+                        Reply::Map(m) => m.first().is_some_and(|(_, d)| v_is_dir(&[Reply::Nil, d.clone()], dir)),
+                        Reply::Error(e) => e.starts_with("NOAUTH"),
+                        _ => false,
+                    };
+                    if ours && (pong == Reply::Status("PONG".into()) || pong.text().starts_with("NOAUTH")) {
                         return server;
+                    }
+                    if !ours {
+                        break;
                     }
                 }
                 if let Ok(Some(_)) = server.child.try_wait() {

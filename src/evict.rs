@@ -1,0 +1,412 @@
+//! maxmemory and eviction: keeping the data under a memory limit.
+//!
+//! Before every command, when `maxmemory` is set, the dispatcher calls
+//! [`before_command`]. If `used_memory` (live heap bytes, see memory.rs) is
+//! above `maxmemory`, keys are evicted under the write lock according to
+//! `maxmemory-policy` until it is not (Redis's `performEvictions`); if that
+//! fails, commands flagged `denyoom` are refused with the OOM error while
+//! reads and deletions still run:
+//!
+//! ```text
+//! noeviction        evict nothing: "OOM command not allowed when used memory > 'maxmemory'."
+//! allkeys-random    any key, at random                 ┐ one random key per round,
+//! volatile-random   a key with a TTL, at random        ┘ databases taken in turn
+//! allkeys-lru       the least recently used of a sample        ┐ Redis's approximation:
+//! volatile-lru      the same, among keys with a TTL             │ sample maxmemory-samples
+//! allkeys-lfu       the least frequently used of a sample       │ keys per database into a
+//! volatile-lfu      the same, among keys with a TTL             │ pool of the best 16
+//! volatile-ttl      the key with the nearest expire time        ┘ candidates, evict the best
+//! ```
+//!
+//! Every evicted key is logged to the AOF as `DEL` (like an expired key),
+//! touches WATCHers, raises the `evicted` keyspace event and counts in INFO
+//! stats `evicted_keys`.
+//!
+//! LFU uses Redis's logarithmic 8-bit counter, packed with the time of its
+//! last decrement in minutes as `(minutes & 0xffff) << 8 | counter` in each
+//! entry (store/mod.rs): a new key starts at 5 ([`LFU_INIT_VAL`]); each
+//! access increments it with probability 1/((counter - 5) * lfu-log-factor
+//! + 1), and it loses one for every lfu-decay-time minutes without access.
+//!
+//! The settings are process-wide atomics (one server per process), copied
+//! from the configuration by [`apply_config`] whenever it changes, because
+//! the LFU update runs inside `Entry::touch` on every key lookup, far from
+//! any `Server`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+use crate::commands::{Command, Ctx};
+use crate::config::Config;
+use crate::error::{CmdError, CmdResult};
+use crate::memory::used_memory;
+use crate::store::{Entry, Store};
+
+/// Candidates kept between sampling rounds (EVPOOL_SIZE).
+pub const POOL_SIZE: usize = 16;
+/// The LFU counter of a new key (LFU_INIT_VAL): new keys are not evicted
+/// before they had a chance to be used.
+pub const LFU_INIT_VAL: u8 = 5;
+
+/// A maxmemory-policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Refuse writes.
+    NoEviction,
+    /// Random among all keys.
+    AllKeysRandom,
+    /// Random among keys with a TTL.
+    VolatileRandom,
+    /// Least recently used among all keys.
+    AllKeysLru,
+    /// Least recently used among keys with a TTL.
+    VolatileLru,
+    /// Least frequently used among all keys.
+    AllKeysLfu,
+    /// Least frequently used among keys with a TTL.
+    VolatileLfu,
+    /// Nearest expire time.
+    VolatileTtl,
+}
+
+const POLICIES: [Policy; 8] = [
+    Policy::NoEviction,
+    Policy::AllKeysRandom,
+    Policy::VolatileRandom,
+    Policy::AllKeysLru,
+    Policy::VolatileLru,
+    Policy::AllKeysLfu,
+    Policy::VolatileLfu,
+    Policy::VolatileTtl,
+];
+
+impl Policy {
+    /// Parses the config value (validated by config.rs; anything else is
+    /// noeviction).
+    pub fn parse(name: &str) -> Policy {
+        match name {
+            "allkeys-random" => Policy::AllKeysRandom,
+            "volatile-random" => Policy::VolatileRandom,
+            "allkeys-lru" => Policy::AllKeysLru,
+            "volatile-lru" => Policy::VolatileLru,
+            "allkeys-lfu" => Policy::AllKeysLfu,
+            "volatile-lfu" => Policy::VolatileLfu,
+            "volatile-ttl" => Policy::VolatileTtl,
+            _ => Policy::NoEviction,
+        }
+    }
+
+    fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileRandom
+                | Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileTtl
+        )
+    }
+
+    /// True for the LFU policies (OBJECT FREQ is allowed then).
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
+    }
+}
+
+// ---- settings and counters ------------------------------------------------
+
+static MAXMEMORY_BYTES: AtomicU64 = AtomicU64::new(0);
+static POLICY: AtomicU8 = AtomicU8::new(0);
+static SAMPLES: AtomicUsize = AtomicUsize::new(5);
+static LFU_ON: AtomicBool = AtomicBool::new(false);
+static LFU_LOG_FACTOR: AtomicU64 = AtomicU64::new(10);
+static LFU_DECAY_MIN: AtomicU64 = AtomicU64::new(1);
+static EVICTED_KEYS: AtomicU64 = AtomicU64::new(0);
+/// The database the random policies start from next (Redis's next_db).
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+/// Copies maxmemory, maxmemory-policy, maxmemory-samples, lfu-log-factor
+/// and lfu-decay-time from the configuration (after every change).
+pub fn apply_config(config: &Config) {
+    // The first call is the server's construction: the memory baseline.
+    crate::memory::mark_startup();
+    MAXMEMORY_BYTES.store(config.get_i64("maxmemory").max(0) as u64, Ordering::Relaxed);
+    let policy = Policy::parse(config.get("maxmemory-policy").unwrap_or(""));
+    let index = POLICIES.iter().position(|p| *p == policy).unwrap_or(0);
+    POLICY.store(index as u8, Ordering::Relaxed);
+    LFU_ON.store(policy.is_lfu(), Ordering::Relaxed);
+    SAMPLES.store(
+        config.get_i64("maxmemory-samples").clamp(1, 64) as usize,
+        Ordering::Relaxed,
+    );
+    LFU_LOG_FACTOR.store(
+        config.get_i64("lfu-log-factor").max(0) as u64,
+        Ordering::Relaxed,
+    );
+    LFU_DECAY_MIN.store(
+        config.get_i64("lfu-decay-time").max(0) as u64,
+        Ordering::Relaxed,
+    );
+}
+
+/// The policy in force.
+pub fn policy() -> Policy {
+    POLICIES
+        .get(POLICY.load(Ordering::Relaxed) as usize)
+        .copied()
+        .unwrap_or(Policy::NoEviction)
+}
+
+/// True when maxmemory is set with an LRU or LFU policy: Redis then stops
+/// sharing the small integers (OBJECT REFCOUNT 1), since each key needs its
+/// own access clock.
+pub fn no_shared_integers() -> bool {
+    MAXMEMORY_BYTES.load(Ordering::Relaxed) > 0
+        && matches!(
+            policy(),
+            Policy::AllKeysLru | Policy::VolatileLru | Policy::AllKeysLfu | Policy::VolatileLfu
+        )
+}
+
+/// Keys evicted since start or CONFIG RESETSTAT (INFO stats evicted_keys).
+pub fn evicted_keys() -> u64 {
+    EVICTED_KEYS.load(Ordering::Relaxed)
+}
+
+/// CONFIG RESETSTAT.
+pub fn reset_stats() {
+    EVICTED_KEYS.store(0, Ordering::Relaxed);
+}
+
+// ---- the LFU counter ------------------------------------------------------
+
+/// True when an LFU policy is selected, so accesses update the counter.
+pub fn lfu_enabled() -> bool {
+    LFU_ON.load(Ordering::Relaxed)
+}
+
+fn minutes(now_ms: i64) -> u32 {
+    ((now_ms / 60_000) & 0xffff) as u32
+}
+
+/// Packs a counter with the current minute.
+pub fn lfu_pack(counter: u8, now_ms: i64) -> u32 {
+    (minutes(now_ms) << 8) | counter as u32
+}
+
+/// The packed LFU field of a new key.
+pub fn lfu_initial(now_ms: i64) -> u32 {
+    lfu_pack(LFU_INIT_VAL, now_ms)
+}
+
+/// The counter after decay (Redis's `LFUDecrAndReturn`): one less for every
+/// lfu-decay-time minutes since the last decrement, wrapping minutes at 16 bits.
+pub fn lfu_decayed(packed: u32, now_ms: i64) -> u8 {
+    let last = packed >> 8;
+    let counter = (packed & 0xff) as u8;
+    let now = minutes(now_ms);
+    let elapsed = if now >= last {
+        now - last
+    } else {
+        65535 - last + now
+    };
+    let decay = LFU_DECAY_MIN.load(Ordering::Relaxed);
+    let periods = (elapsed as u64).checked_div(decay).unwrap_or(0);
+    counter.saturating_sub(periods.min(255) as u8)
+}
+
+/// The packed field after one access (Redis's `updateLFU`): decay, then a
+/// logarithmic increment.
+pub fn lfu_accessed(packed: u32, now_ms: i64) -> u32 {
+    let mut counter = lfu_decayed(packed, now_ms);
+    if counter < 255 {
+        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+        let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
+        let p = 1.0 / (base * factor + 1.0);
+        let r = (crate::util::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        if r < p {
+            counter += 1;
+        }
+    }
+    lfu_pack(counter, now_ms)
+}
+
+// ---- eviction -------------------------------------------------------------
+
+/// The OOM error Redis sends when it cannot free enough memory.
+pub fn oom_error() -> CmdError {
+    CmdError::Raw("OOM command not allowed when used memory > 'maxmemory'.".into())
+}
+
+/// How good an eviction candidate an entry is: higher is evicted first.
+fn score(policy: Policy, entry: &Entry, now_ms: i64) -> i64 {
+    match policy {
+        Policy::AllKeysLru | Policy::VolatileLru => now_ms - entry.access_ms(),
+        Policy::AllKeysLfu | Policy::VolatileLfu => 255 - entry.lfu_counter(now_ms) as i64,
+        Policy::VolatileTtl => i64::MAX - entry.expire_ms,
+        _ => 0,
+    }
+}
+
+/// Evicts keys until used_memory is at most `maxmemory_bytes`. Returns the
+/// evicted keys with their database, and whether the limit was reached
+/// (false: nothing more could be evicted). Called with the write lock held.
+pub fn free_memory(
+    store: &mut Store,
+    maxmemory_bytes: usize,
+    policy: Policy,
+    samples: usize,
+    now_ms: i64,
+) -> (Vec<(usize, Vec<u8>)>, bool) {
+    let mut evicted = Vec::new();
+    if policy == Policy::NoEviction {
+        return (evicted, used_memory() <= maxmemory_bytes);
+    }
+    let random = matches!(policy, Policy::AllKeysRandom | Policy::VolatileRandom);
+    let ndbs = store.dbs.len();
+    // Candidates: (score, db, key), best first after each round.
+    let mut pool: Vec<(i64, usize, Vec<u8>)> = Vec::with_capacity(POOL_SIZE + samples);
+    while used_memory() > maxmemory_bytes {
+        let mut victim: Option<(usize, Vec<u8>)> = None;
+        if random {
+            // Take databases in turn, so one database is not emptied first.
+            for _ in 0..ndbs {
+                let i = NEXT_DB.fetch_add(1, Ordering::Relaxed) % ndbs.max(1);
+                let db = store.db(i);
+                let key = if policy.volatile_only() {
+                    db.random_volatile().map(|(k, _)| k)
+                } else {
+                    db.random_key(i64::MIN)
+                };
+                if let Some(key) = key {
+                    victim = Some((i, key));
+                    break;
+                }
+            }
+        } else {
+            for (i, db) in store.dbs.iter().enumerate() {
+                let population = if policy.volatile_only() {
+                    db.expires_len()
+                } else {
+                    db.len()
+                };
+                if population == 0 {
+                    continue;
+                }
+                for _ in 0..samples.min(population) {
+                    let key = if policy.volatile_only() {
+                        db.random_volatile().map(|(k, _)| k)
+                    } else {
+                        db.random_key(i64::MIN)
+                    };
+                    let Some(key) = key else { continue };
+                    let Some(entry) = db.peek(&key, i64::MIN) else {
+                        continue;
+                    };
+                    if !pool.iter().any(|(_, d, k)| *d == i && *k == key) {
+                        pool.push((score(policy, entry, now_ms), i, key));
+                    }
+                }
+            }
+            pool.sort_by_key(|c| std::cmp::Reverse(c.0));
+            pool.truncate(POOL_SIZE);
+            // The best candidate that still exists.
+            while !pool.is_empty() {
+                let (_, db, key) = pool.remove(0);
+                if store.db(db).contains_any(&key) {
+                    victim = Some((db, key));
+                    break;
+                }
+            }
+        }
+        let Some((db, key)) = victim else {
+            return (evicted, false);
+        };
+        store.db_mut(db).remove(&key);
+        evicted.push((db, key));
+    }
+    (evicted, true)
+}
+
+/// The dispatcher's hook, before a command runs (after its arity, auth and
+/// ACL checks): frees memory when maxmemory is exceeded, and refuses a
+/// `denyoom` command with the OOM error when that is not possible. Free
+/// when maxmemory is 0 or memory is under it (two atomic loads).
+pub fn before_command(ctx: &mut Ctx, command: &Command) -> CmdResult {
+    let max = MAXMEMORY_BYTES.load(Ordering::Relaxed) as usize;
+    if max == 0 || used_memory() <= max {
+        return Ok(());
+    }
+    let policy = policy();
+    let ok = if policy == Policy::NoEviction {
+        false
+    } else {
+        let samples = SAMPLES.load(Ordering::Relaxed);
+        let (evicted, ok) = {
+            let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+            let (evicted, ok) = free_memory(&mut store, max, policy, samples, ctx.now_ms);
+            // Logged under the lock, so the AOF order is the execution order.
+            crate::persistence::aof::feed_expired(ctx.server, &evicted);
+            (evicted, ok)
+        };
+        after_eviction(ctx, &evicted);
+        ok
+    };
+    if !ok && command.has_flag("denyoom") {
+        return Err(oom_error());
+    }
+    Ok(())
+}
+
+/// Counts the evicted keys, touches WATCHers and raises `evicted` events.
+fn after_eviction(ctx: &Ctx, evicted: &[(usize, Vec<u8>)]) {
+    if evicted.is_empty() {
+        return;
+    }
+    EVICTED_KEYS.fetch_add(evicted.len() as u64, Ordering::Relaxed);
+    ctx.server.add_dirty(evicted.len() as u64);
+    let watches = &ctx.server.watches;
+    let notify = ctx.server.notify_enabled.load(Ordering::Relaxed);
+    for (db, key) in evicted {
+        if watches.is_active() {
+            watches.touch(*db, key);
+        }
+        if notify {
+            ctx.server
+                .pubsub
+                .publish_keyspace_events(*db, &[('e', "evicted", key.clone())]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lfu_counter_decays_one_per_period() {
+        let now = 10 * 60_000;
+        let packed = lfu_pack(10, now);
+        assert_eq!(lfu_decayed(packed, now), 10);
+        // lfu-decay-time defaults to 1 minute.
+        assert_eq!(lfu_decayed(packed, now + 3 * 60_000), 7);
+        assert_eq!(lfu_decayed(packed, now + 300 * 60_000), 0);
+    }
+
+    #[test]
+    fn lfu_counter_grows_logarithmically() {
+        let now = 0;
+        let mut packed = lfu_initial(now);
+        for _ in 0..100 {
+            packed = lfu_accessed(packed, now);
+        }
+        let c = lfu_decayed(packed, now);
+        // Below the init value every access counts; above it, fewer do.
+        assert!(c > LFU_INIT_VAL && c < 100, "counter {c}");
+    }
+
+    #[test]
+    fn policies_parse() {
+        assert_eq!(Policy::parse("allkeys-lfu"), Policy::AllKeysLfu);
+        assert!(Policy::parse("volatile-lfu").is_lfu());
+        assert_eq!(Policy::parse("bogus"), Policy::NoEviction);
+    }
+}
