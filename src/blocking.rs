@@ -94,6 +94,7 @@ use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_f64;
 use crate::server::Server;
+use crate::store::stream::StreamWait;
 use crate::store::Value;
 use crate::util::now_ms;
 
@@ -124,6 +125,20 @@ pub struct BlockRequest {
     pub wants: fn(&Value) -> bool,
     /// What the client receives on timeout.
     pub on_timeout: TimeoutReply,
+    /// XREAD / XREADGROUP: what they wait for, which depends on IDs and
+    /// groups, not only on the key's type (`wants` is then unused).
+    pub stream: Option<StreamWait>,
+}
+
+impl BlockRequest {
+    /// True when key number `key_index` of the request, now holding
+    /// `value`, can serve the waiter.
+    pub fn key_ready(&self, key_index: usize, value: Option<&Value>) -> bool {
+        match &self.stream {
+            Some(wait) => wait.ready(key_index, value),
+            None => value.is_some_and(self.wants),
+        }
+    }
 }
 
 /// The reply a blocked client gets when its timeout passes.
@@ -149,6 +164,11 @@ impl TimeoutReply {
 /// True for a list value (BLPOP and family).
 pub fn wants_list(v: &Value) -> bool {
     matches!(v, Value::List(_))
+}
+
+/// True for a stream value (XREAD, XREADGROUP).
+pub fn wants_stream(v: &Value) -> bool {
+    matches!(v, Value::Stream(_))
 }
 
 /// True for a sorted-set value (BZPOPMIN and family).
@@ -358,7 +378,8 @@ pub fn serve_ready(server: &Server) {
                         w.request
                             .keys
                             .iter()
-                            .any(|k| db.get_value(k, now).is_some_and(w.request.wants))
+                            .enumerate()
+                            .any(|(i, k)| w.request.key_ready(i, db.get_value(k, now)))
                     })
             })
         };
@@ -575,7 +596,9 @@ pub fn wait(
             WaitEnd::Woken => {
                 let mark = ctx.reply.buf.len();
                 ctx.block = None;
+                ctx.resumed = Some(waiter.request.clone());
                 let result = attempt(ctx);
+                ctx.resumed = None;
                 let served = result.is_err() || ctx.block.is_none();
                 ctx.block = None;
                 if !served {

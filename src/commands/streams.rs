@@ -15,9 +15,12 @@
 //!   re-reads the consumer's own pending entries.
 
 use super::{cmd, Command, Ctx, Group, Handler};
+use crate::blocking::{self, BlockRequest, TimeoutReply};
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
-use crate::store::stream::{Fields, Group as CGroup, NodeLimits, Stream, StreamId, TrimBy};
+use crate::store::stream::{
+    Fields, Group as CGroup, NodeLimits, Stream, StreamId, StreamWait, TrimBy,
+};
 use crate::store::{Db, Store, Value};
 
 use Handler::{Read, Write};
@@ -30,7 +33,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("xrevrange", -4, "readonly", (1, 1, 1), Group::Stream, "key end start [COUNT count]", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order", Read(xrevrange_command)),
     cmd("xdel", -3, "write fast", (1, 1, 1), Group::Stream, "key id [id ...]", "Removes the specified entries from the stream", Write(xdel_command)),
     cmd("xtrim", -4, "write", (1, 1, 1), Group::Stream, "key MAXLEN|MINID [=|~] threshold [LIMIT count]", "Trims the stream to (approximately if '~' is passed) a certain size", Write(xtrim_command)),
-    cmd("xread", -4, "readonly blocking", (0, 0, 0), Group::Stream, "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream", Read(xread_command)),
+    cmd("xread", -4, "readonly blocking", (0, 0, 0), Group::Stream, "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream", Write(xread_command)),
     cmd("xgroup", -2, "write", (2, 2, 1), Group::Stream, "CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP key group ...", "A container for consumer groups commands", Write(xgroup_command)),
     cmd("xreadgroup", -7, "write blocking", (0, 0, 0), Group::Stream, "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer", Write(xreadgroup_command)),
     cmd("xack", -4, "write fast", (1, 1, 1), Group::Stream, "key group id [id ...]", "Marks a pending message as correctly processed", Write(xack_command)),
@@ -492,31 +495,113 @@ fn reply_streams(ctx: &mut Ctx, results: Vec<StreamResult>) {
     }
 }
 
-/// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... — new entries per stream, or null.
-fn xread_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+/// The entries of `stream` after `after`, at most `count`.
+fn entries_after(
+    stream: &Stream,
+    after: StreamId,
+    count: usize,
+) -> Vec<(StreamId, Option<Fields>)> {
+    let Some(from) = after.next() else {
+        return Vec::new();
+    };
+    stream
+        .entries
+        .range(from..)
+        .take(count)
+        .map(|(k, v)| (*k, Some(v.clone())))
+        .collect()
+}
+
+/// The absolute deadline of `BLOCK ms` (0 = wait forever).
+fn block_deadline(now_ms: i64, block_ms: i64) -> i64 {
+    if block_ms == 0 {
+        0
+    } else {
+        now_ms.saturating_add(block_ms)
+    }
+}
+
+/// Records a wait of XREAD / XREADGROUP (inside MULTI: the null reply now).
+fn block_on_streams(ctx: &mut Ctx, keys: &[&[u8]], block_ms: i64, wait: StreamWait) {
+    let request = BlockRequest {
+        db: ctx.client.db,
+        keys: keys.iter().map(|k| k.to_vec()).collect(),
+        deadline_ms: block_deadline(ctx.now_ms, block_ms),
+        wants: blocking::wants_stream,
+        on_timeout: TimeoutReply::NullArray,
+        stream: Some(wait),
+    };
+    blocking::block_or_timeout(ctx, request);
+}
+
+/// After a wake-up: the first key (in the command's order) that can serve
+/// the blocked client, or None, in which case the client keeps waiting.
+fn first_ready<'a>(
+    ctx: &mut Ctx,
+    db: &Db,
+    keys: &[&'a [u8]],
+    wait: &StreamWait,
+) -> Option<(usize, &'a [u8])> {
+    let now = ctx.now_ms;
+    let ready = keys
+        .iter()
+        .enumerate()
+        .find(|(i, k)| wait.ready(*i, db.get_value(k, now)))
+        .map(|(i, k)| (i, *k));
+    if ready.is_none() {
+        ctx.block = ctx.resumed.clone();
+    }
+    ready
+}
+
+/// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... — per stream with
+/// entries after its ID, `[key, entries]`; null when none (after BLOCK ms
+/// without data too).
+///
+/// `$` stands for the stream's last ID at call time. With BLOCK the client
+/// waits until an XADD gives one of the streams an entry after its ID, and
+/// is then served from that stream alone, as Redis does. BLOCK 0 waits
+/// forever; inside MULTI it does not wait.
+fn xread_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let opts = parse_read_options(args, false)?;
+    let now = ctx.now_ms;
+    let count = opts.count.unwrap_or(usize::MAX);
     let db = ctx.db(store);
+    if let Some(wait) = ctx.resumed.as_ref().and_then(|r| r.stream.clone()) {
+        if let Some((i, key)) = first_ready(ctx, db, &opts.keys, &wait) {
+            let after = wait.after.get(i).copied().unwrap_or(StreamId::MAX);
+            let entries = match db.get_value(key, now) {
+                Some(Value::Stream(s)) => entries_after(s, after, count),
+                _ => Vec::new(),
+            };
+            reply_streams(ctx, vec![(key, entries)]);
+        }
+        return Ok(());
+    }
+    let mut after = Vec::with_capacity(opts.keys.len());
     let mut results = Vec::new();
     for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
-        let stream = get_stream(db, key, ctx.now_ms)?;
-        let after = if *id_arg == b"$" {
-            stream.map_or(StreamId::MIN, |s| s.last_id)
-        } else {
-            StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?
+        let stream = get_stream(db, key, now)?;
+        let id = match *id_arg {
+            b"$" => stream.map_or(StreamId::MIN, |s| s.last_id),
+            b">" => return Err(CmdError::err("The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")),
+            _ => StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?,
         };
-        let Some(stream) = stream else { continue };
-        let Some(from) = after.next() else { continue };
-        let entries: Vec<(StreamId, Option<Fields>)> = stream
-            .entries
-            .range(from..)
-            .take(opts.count.unwrap_or(usize::MAX))
-            .map(|(k, v)| (*k, Some(v.clone())))
-            .collect();
-        if !entries.is_empty() {
-            results.push((*key, entries));
+        after.push(id);
+        if let Some(stream) = stream {
+            let entries = entries_after(stream, id, count);
+            if !entries.is_empty() {
+                results.push((*key, entries));
+            }
         }
     }
-    reply_streams(ctx, results);
+    match opts.block_ms {
+        Some(ms) if results.is_empty() => {
+            let wait = StreamWait { after, group: None };
+            block_on_streams(ctx, &opts.keys, ms, wait);
+        }
+        _ => reply_streams(ctx, results),
+    }
     Ok(())
 }
 
@@ -528,98 +613,167 @@ fn nogroup(key: &[u8], group: &[u8]) -> CmdError {
     ))
 }
 
-/// XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ... — entries delivered to c.
+/// One argument list for the AOF.
+fn aof_command(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.to_vec()).collect()
+}
+
+/// XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ...
+/// — per stream, `[key, entries]` delivered to consumer c; null when
+/// nothing was delivered.
+///
+/// `>` delivers entries after the group's last-delivered ID and (unless
+/// NOACK) records them as pending for c; any other ID re-reads c's own
+/// pending entries after it (a deleted one comes with null fields). Only
+/// `>` blocks: woken by an XADD, the client gets the new entries of that
+/// stream; if the key is deleted or changes type meanwhile it gets
+/// `-UNBLOCKED the stream key no longer exists`, if the group is destroyed
+/// `-NOGROUP`. The AOF gets what Redis propagates: one XCLAIM per
+/// delivered entry, XGROUP SETID after a NOACK read.
 fn xreadgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let opts = parse_read_options(args, true)?;
     let (group_name, consumer) = opts.group.ok_or(CmdError::Syntax)?;
     let now = ctx.now_ms;
-    // Validate every key, group and ID before changing anything.
-    let mut parsed_ids = Vec::new();
+    let count = opts.count.unwrap_or(usize::MAX);
+    // What to read from each key: None = new entries (">"), Some(id) = the
+    // consumer's pending entries after id. Everything is validated first.
+    let mut plan: Vec<(&[u8], Option<StreamId>)> = Vec::new();
     {
         let db = ctx.db(store);
-        for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
-            let stream = get_stream(db, key, now)?;
-            let Some(stream) = stream.filter(|s| s.groups.contains_key(group_name)) else {
-                return Err(CmdError::Raw(format!(
-                    "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                    String::from_utf8_lossy(key),
-                    String::from_utf8_lossy(group_name)
-                )));
+        if let Some(wait) = ctx.resumed.as_ref().and_then(|r| r.stream.clone()) {
+            let Some((_, key)) = first_ready(ctx, db, &opts.keys, &wait) else {
+                return Ok(());
             };
-            let _ = stream;
-            if *id_arg == b">" {
-                parsed_ids.push(None);
-            } else {
-                parsed_ids.push(Some(StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?));
+            match db.get_value(key, now) {
+                Some(Value::Stream(s)) if s.groups.contains_key(group_name) => {
+                    plan.push((key, None))
+                }
+                Some(Value::Stream(_)) => {
+                    return Err(CmdError::Raw(
+                        "NOGROUP the consumer group this client was blocked on no longer exists"
+                            .into(),
+                    ))
+                }
+                _ => {
+                    return Err(CmdError::Raw(
+                        "UNBLOCKED the stream key no longer exists".into(),
+                    ))
+                }
+            }
+        } else {
+            for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
+                let stream = get_stream(db, key, now)?;
+                if !stream.is_some_and(|s| s.groups.contains_key(group_name)) {
+                    return Err(CmdError::Raw(format!(
+                        "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+                        String::from_utf8_lossy(key),
+                        String::from_utf8_lossy(group_name)
+                    )));
+                }
+                let id = match *id_arg {
+                    b">" => None,
+                    b"$" => return Err(CmdError::err("The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.")),
+                    _ => Some(StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?),
+                };
+                plan.push((key, id));
             }
         }
     }
-    let count = opts.count.unwrap_or(usize::MAX);
     let db = ctx.db_mut(store);
     let mut results = Vec::new();
     let mut changed = 0u64;
-    for (key, id) in opts.keys.iter().zip(parsed_ids) {
+    let mut aof: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut created_consumer_in: Vec<&[u8]> = Vec::new();
+    for (key, id) in plan {
         let stream = get_stream_mut(db, key, now)?.ok_or_else(|| nogroup(key, group_name))?;
-        let mut delivered: Vec<StreamId> = Vec::new();
         let Stream {
             entries, groups, ..
         } = &mut *stream;
         let group = groups
             .get_mut(group_name)
             .ok_or_else(|| nogroup(key, group_name))?;
+        let new: Vec<(StreamId, Fields)> = match (id, group.last_delivered.next()) {
+            (None, Some(from)) => entries
+                .range(from..)
+                .take(count)
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if id.is_none() && new.is_empty() {
+            continue;
+        }
+        // Redis creates the consumer only when it serves the key.
         let (c, created) = group.consumer(consumer, now);
         c.seen_ms = now;
         if created {
             changed += 1;
+            created_consumer_in.push(key);
+            if opts.noack {
+                aof.push(aof_command(&[
+                    b"XGROUP",
+                    b"CREATECONSUMER",
+                    key,
+                    group_name,
+                    consumer,
+                ]));
+            }
         }
         let mut out: Vec<(StreamId, Option<Fields>)> = Vec::new();
         match id {
             None => {
-                let Some(from) = group.last_delivered.next() else {
-                    continue;
-                };
-                let new: Vec<(StreamId, Fields)> = entries
-                    .range(from..)
-                    .take(count)
-                    .map(|(k, v)| (*k, v.clone()))
-                    .collect();
-                for (eid, fields) in new {
-                    group.last_delivered = eid;
-                    delivered.push(eid);
+                for (eid, fields) in &new {
+                    group.last_delivered = *eid;
                     if !opts.noack {
                         group.consumer(consumer, now).0.active_ms = now;
-                        group.assign(eid, consumer, now, 1);
+                        group.assign(*eid, consumer, now, 1);
+                        let (id_text, time) = (eid.to_string(), now.to_string());
+                        aof.push(aof_command(&[
+                            b"XCLAIM",
+                            key,
+                            group_name,
+                            consumer,
+                            b"0",
+                            id_text.as_bytes(),
+                            b"TIME",
+                            time.as_bytes(),
+                            b"RETRYCOUNT",
+                            b"1",
+                            b"FORCE",
+                            b"JUSTID",
+                            b"LASTID",
+                            id_text.as_bytes(),
+                        ]));
                     }
-                    out.push((eid, Some(fields)));
-                    changed += 1;
+                    out.push((*eid, Some(fields.clone())));
                 }
             }
             Some(after) => {
                 let owned: Vec<StreamId> = group
                     .consumers
                     .get(consumer)
-                    .map(|c| {
-                        c.pel
-                            .range(after.next().unwrap_or(StreamId::MAX)..)
-                            .take(count)
-                            .copied()
-                            .collect()
+                    .map(|c| match after.next() {
+                        Some(from) => c.pel.range(from..).take(count).copied().collect(),
+                        None => Vec::new(),
                     })
                     .unwrap_or_default();
                 for eid in owned {
-                    if let Some(p) = group.pel.get_mut(&eid) {
-                        p.delivery_ms = now;
-                        p.deliveries += 1;
+                    let fields = entries.get(&eid).cloned();
+                    if fields.is_some() {
+                        if let Some(p) = group.pel.get_mut(&eid) {
+                            p.delivery_ms = now;
+                            p.deliveries += 1;
+                        }
                     }
-                    out.push((eid, entries.get(&eid).cloned()));
+                    out.push((eid, fields));
                 }
             }
         }
         // The group's read counter, kept exact while no deleted entry lies
         // ahead, else re-estimated (Redis's streamReplyWithRange).
-        if !delivered.is_empty() {
+        if !new.is_empty() {
             let mut read = stream.groups.get(group_name).and_then(|g| g.entries_read);
-            for eid in &delivered {
+            for (eid, _) in &new {
                 read = match read {
                     Some(r) if !stream.has_tombstones_from(*eid) => Some(r + 1),
                     _ => stream.estimate_entries_read(*eid),
@@ -627,14 +781,39 @@ fn xreadgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
             }
             if let Some(g) = stream.groups.get_mut(group_name) {
                 g.entries_read = read;
+                if opts.noack {
+                    let read_text = read.map_or(-1, |n| n as i64).to_string();
+                    let last = g.last_delivered.to_string();
+                    aof.push(aof_command(&[
+                        b"XGROUP",
+                        b"SETID",
+                        key,
+                        group_name,
+                        last.as_bytes(),
+                        b"ENTRIESREAD",
+                        read_text.as_bytes(),
+                    ]));
+                }
             }
         }
-        if id.is_some() || !out.is_empty() {
-            results.push((*key, out));
-        }
+        changed += 1;
+        results.push((key, out));
+    }
+    for key in created_consumer_in {
+        ctx.notify('t', "xgroup-createconsumer", key);
     }
     ctx.dirty += changed;
-    reply_streams(ctx, results);
+    ctx.propagate_override(aof);
+    match opts.block_ms {
+        Some(ms) if results.is_empty() => {
+            let wait = StreamWait {
+                after: Vec::new(),
+                group: Some(group_name.to_vec()),
+            };
+            block_on_streams(ctx, &opts.keys, ms, wait);
+        }
+        _ => reply_streams(ctx, results),
+    }
     Ok(())
 }
 

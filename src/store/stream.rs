@@ -423,6 +423,45 @@ impl Stream {
     }
 }
 
+/// What a blocked XREAD or XREADGROUP waits for (carried in its
+/// `BlockRequest`, see blocking.rs): XREAD resolves `$` when it blocks, so
+/// a later XADD is compared with the ID of that moment, not of the wake-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamWait {
+    /// XREAD: per key, in the command's order, the ID after which entries
+    /// are wanted. Unused by XREADGROUP (it reads after its group's ID).
+    pub after: Vec<StreamId>,
+    /// XREADGROUP: the group blocked on.
+    pub group: Option<Vec<u8>>,
+}
+
+impl StreamWait {
+    /// True when key number `key_index`, now holding `value`, can answer
+    /// the waiter: an entry after its ID (XREAD) or after the group's
+    /// last-delivered ID (XREADGROUP). For XREADGROUP a key that is gone,
+    /// holds another type or lost the group answers too, with an error
+    /// (Redis's unblockDeletedStreamReadgroupClients, and -NOGROUP).
+    pub fn ready(&self, key_index: usize, value: Option<&crate::store::Value>) -> bool {
+        use crate::store::Value;
+        let has_after = |s: &Stream, id: StreamId| {
+            id.next()
+                .is_some_and(|from| s.entries.range(from..).next().is_some())
+        };
+        match (&self.group, value) {
+            (None, Some(Value::Stream(s))) => self
+                .after
+                .get(key_index)
+                .is_some_and(|id| has_after(s, *id)),
+            (None, _) => false,
+            (Some(g), Some(Value::Stream(s))) => s
+                .groups
+                .get(g)
+                .is_none_or(|group| has_after(s, group.last_delivered)),
+            (Some(_), _) => true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
