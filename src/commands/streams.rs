@@ -142,6 +142,11 @@ fn apply_trim(stream: &mut Stream, trim: &Trim, limits: NodeLimits) -> u64 {
 }
 
 fn check_trim_limit(trim: &Trim) -> CmdResult {
+    if trim.limit.is_some() && trim.maxlen.is_none() && trim.minid.is_none() {
+        return Err(CmdError::err(
+            "syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        ));
+    }
     if trim.limit.is_some() && !trim.approx {
         return Err(CmdError::err(
             "syntax error, LIMIT cannot be used without the special ~ option",
@@ -269,11 +274,49 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         .map(|p| (p[0].to_vec(), p[1].to_vec()))
         .collect();
     stream.append(id, entry, node);
-    apply_trim(stream, &trim, node);
+    let removed = apply_trim(stream, &trim, node);
+    // The AOF gets the ID that was generated and, for `~`, the exact
+    // trim that happened (Redis's streamRewriteTrimArgument).
+    let id_text = id.to_string();
+    let mut logged: Vec<&[u8]> = vec![b"XADD", args[1]];
+    if nomkstream {
+        logged.push(b"NOMKSTREAM");
+    }
+    let threshold = exact_trim_threshold(stream, &trim);
+    if let Some((which, value)) = &threshold {
+        logged.extend_from_slice(&[which, b"=", value]);
+    }
+    logged.push(id_text.as_bytes());
+    logged.extend_from_slice(fields);
+    ctx.propagate_override(vec![aof_command(&logged)]);
     ctx.dirty += 1;
     ctx.notify('t', "xadd", args[1]);
-    ctx.reply.bulk(id.to_string().as_bytes());
+    if removed > 0 {
+        ctx.notify('t', "xtrim", args[1]);
+    }
+    ctx.reply.bulk(id_text.as_bytes());
     Ok(())
+}
+
+/// The trim to log for a trim that ran: `(MAXLEN|MINID, threshold)`; for
+/// `~` the stream's resulting length or first ID, so a replay removes the
+/// same entries.
+fn exact_trim_threshold(stream: &Stream, trim: &Trim) -> Option<(Vec<u8>, Vec<u8>)> {
+    match (trim.maxlen, trim.minid) {
+        (Some(max), _) => {
+            let n = if trim.approx {
+                stream.len() as u64
+            } else {
+                max
+            };
+            Some((b"MAXLEN".to_vec(), n.to_string().into_bytes()))
+        }
+        (_, Some(min)) => {
+            let id = if trim.approx { stream.first_id() } else { min };
+            Some((b"MINID".to_vec(), id.to_string().into_bytes()))
+        }
+        _ => None,
+    }
 }
 
 /// XLEN key — the number of entries (0 when missing).
@@ -284,19 +327,25 @@ fn xlen_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 }
 
 /// Parses a range bound: `-`, `+`, `(id` (exclusive), `id`, `<ms>`.
-fn parse_range_id(arg: &[u8], is_start: bool) -> Result<Option<StreamId>, CmdError> {
+fn parse_range_id(arg: &[u8], is_start: bool) -> Result<StreamId, CmdError> {
     match arg {
-        b"-" => return Ok(Some(StreamId::MIN)),
-        b"+" => return Ok(Some(StreamId::MAX)),
+        b"-" => return Ok(StreamId::MIN),
+        b"+" => return Ok(StreamId::MAX),
         _ => {}
     }
     let missing = if is_start { 0 } else { u64::MAX };
     if let Some(rest) = arg.strip_prefix(b"(") {
         let id = StreamId::parse(rest, missing).ok_or_else(invalid_id)?;
-        // An exclusive bound past the end of the ID space is an empty range.
-        return Ok(if is_start { id.next() } else { id.prev() });
+        // An exclusive bound past either end of the ID space is an error.
+        return if is_start {
+            id.next()
+                .ok_or_else(|| CmdError::err("invalid start ID for the interval"))
+        } else {
+            id.prev()
+                .ok_or_else(|| CmdError::err("invalid end ID for the interval"))
+        };
     }
-    Ok(Some(StreamId::parse(arg, missing).ok_or_else(invalid_id)?))
+    StreamId::parse(arg, missing).ok_or_else(invalid_id)
 }
 
 fn range_generic(ctx: &mut Ctx, store: &Store, args: &[&[u8]], rev: bool) -> CmdResult {
@@ -317,7 +366,7 @@ fn range_generic(ctx: &mut Ctx, store: &Store, args: &[&[u8]], rev: bool) -> Cmd
     }
     let stream = get_stream(ctx.db(store), args[1], ctx.now_ms)?;
     let entries: Vec<(StreamId, Fields)> = match (stream, start, end) {
-        (Some(s), Some(a), Some(b)) if a <= b && count != Some(0) => {
+        (Some(s), a, b) if a <= b && count != Some(0) => {
             let it = s.entries.range(a..=b);
             let take = count.unwrap_or(usize::MAX);
             if rev {
@@ -387,11 +436,19 @@ fn xtrim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
     let now = ctx.now_ms;
     let node = node_limits(ctx);
     let db = ctx.db_mut(store);
-    let removed = match get_stream_mut(db, args[1], now)? {
-        Some(s) => apply_trim(s, &trim, node),
-        None => 0,
+    let (removed, threshold) = match get_stream_mut(db, args[1], now)? {
+        Some(s) => {
+            let removed = apply_trim(s, &trim, node);
+            (removed, exact_trim_threshold(s, &trim))
+        }
+        None => (0, None),
     };
     if removed > 0 {
+        if let Some((which, value)) = threshold {
+            ctx.propagate_override(vec![aof_command(&[
+                b"XTRIM", args[1], &which, b"=", &value,
+            ])]);
+        }
         ctx.dirty += removed;
         ctx.notify('t', "xtrim", args[1]);
     }
@@ -910,7 +967,7 @@ fn xpending_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
         }
         Some((start, end, count, consumer)) => {
             let rows: Vec<(StreamId, Vec<u8>, i64, u64)> = match (start, end) {
-                (Some(a), Some(b)) if a <= b => group
+                (a, b) if a <= b => group
                     .pel
                     .range(a..=b)
                     .filter(|(_, p)| consumer.is_none_or(|c| p.consumer == c))
@@ -1070,7 +1127,7 @@ fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
     let min_idle = parse_i64(args[4])
         .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XAUTOCLAIM"))?
         .max(0);
-    let start = parse_range_id(args[5], true)?.ok_or_else(invalid_id)?;
+    let start = parse_range_id(args[5], true)?;
     let (mut count, mut justid) = (100usize, false);
     let mut i = 6;
     while i < args.len() {
