@@ -1066,40 +1066,62 @@ fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
     let Some(group) = groups.get_mut(args[2]) else {
         return Err(nogroup(args[1], args[2]));
     };
+    let mut last_id_moved = false;
     if let Some(l) = lastid {
         if l > group.last_delivered {
             group.last_delivered = l;
+            last_id_moved = true;
         }
     }
-    let (c, _) = group.consumer(args[3], now);
-    c.seen_ms = now;
+    let mut consumer_created = false;
+    let mut consumer_seen = false;
+    let mut aof: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut claimed: Vec<(StreamId, Fields)> = Vec::new();
     for id in ids {
-        let exists = entries.contains_key(&id);
-        let pending = group.pel.get(&id).cloned();
-        let Some(p) = pending.or_else(|| {
-            (force && exists).then(|| crate::store::stream::Pending {
-                consumer: args[3].to_vec(),
-                delivery_ms: now,
-                deliveries: 0,
-            })
-        }) else {
-            continue;
-        };
-        if !exists {
+        if !entries.contains_key(&id) {
             // The entry was deleted: drop it from the PEL, as Redis 7 does.
-            group.ack(id);
+            if let Some(p) = group.pel.get(&id).cloned() {
+                aof.push(xclaim_propagation(
+                    args[1],
+                    args[2],
+                    id,
+                    &p,
+                    group.last_delivered,
+                ));
+                group.ack(id);
+            }
             continue;
         }
-        if min_idle > 0 && now - p.delivery_ms < min_idle && group.pel.contains_key(&id) {
+        let forced = !group.pel.contains_key(&id);
+        if forced && !force {
             continue;
         }
-        let deliveries = retry.unwrap_or(if justid {
-            p.deliveries
-        } else {
-            p.deliveries + 1
-        });
+        // A NACK FORCE creates has no owner yet: min-idle does not apply.
+        if let Some(p) = group.pel.get(&id) {
+            if min_idle > 0 && now - p.delivery_ms < min_idle {
+                continue;
+            }
+        }
+        if !consumer_seen {
+            // Created (and its seen time refreshed) only when it claims.
+            let (c, created) = group.consumer(args[3], now);
+            c.seen_ms = now;
+            consumer_created = created;
+            consumer_seen = true;
+        }
+        // Redis's new NACK starts at one delivery.
+        let before = group.pel.get(&id).map_or(1, |p| p.deliveries);
+        let deliveries = retry.unwrap_or(if justid { before } else { before + 1 });
         group.assign(id, args[3], delivery_ms, deliveries);
+        if let Some(p) = group.pel.get(&id) {
+            aof.push(xclaim_propagation(
+                args[1],
+                args[2],
+                id,
+                p,
+                group.last_delivered,
+            ));
+        }
         if let Some(f) = entries.get(&id) {
             claimed.push((id, f.clone()));
         }
@@ -1109,7 +1131,24 @@ fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
             c.active_ms = now;
         }
     }
+    if last_id_moved && aof.is_empty() {
+        let read = group.entries_read.map_or(-1, |n| n as i64).to_string();
+        let last = group.last_delivered.to_string();
+        aof.push(aof_command(&[
+            b"XGROUP",
+            b"SETID",
+            args[1],
+            args[2],
+            last.as_bytes(),
+            b"ENTRIESREAD",
+            read.as_bytes(),
+        ]));
+    }
+    if consumer_created {
+        ctx.notify('t', "xgroup-createconsumer", args[1]);
+    }
     ctx.dirty += 1;
+    ctx.propagate_override(aof);
     if justid {
         ctx.reply.array(claimed.len());
         for (id, _) in &claimed {
@@ -1119,6 +1158,39 @@ fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
         reply_entries(ctx, &claimed);
     }
     Ok(())
+}
+
+/// The XCLAIM Redis propagates for a claimed or dropped pending entry:
+/// idempotent, with the delivery time and count it now has.
+fn xclaim_propagation(
+    key: &[u8],
+    group: &[u8],
+    id: StreamId,
+    p: &crate::store::stream::Pending,
+    last_id: StreamId,
+) -> Vec<Vec<u8>> {
+    let (id, time, count, last) = (
+        id.to_string(),
+        p.delivery_ms.to_string(),
+        p.deliveries.to_string(),
+        last_id.to_string(),
+    );
+    aof_command(&[
+        b"XCLAIM",
+        key,
+        group,
+        &p.consumer,
+        b"0",
+        id.as_bytes(),
+        b"TIME",
+        time.as_bytes(),
+        b"RETRYCOUNT",
+        count.as_bytes(),
+        b"FORCE",
+        b"JUSTID",
+        b"LASTID",
+        last.as_bytes(),
+    ])
 }
 
 /// XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID] — [next start, claimed, deleted].
@@ -1157,33 +1229,51 @@ fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
     let Some(group) = groups.get_mut(args[2]) else {
         return Err(nogroup(args[1], args[2]));
     };
-    let (c, _) = group.consumer(args[3], now);
-    c.seen_ms = now;
     let mut attempts = count * 10;
     let mut claimed: Vec<(StreamId, Fields)> = Vec::new();
     let mut deleted: Vec<StreamId> = Vec::new();
     let mut next = StreamId::MIN;
+    let mut consumer_created = false;
+    let mut consumer_seen = false;
+    let mut aof: Vec<Vec<Vec<u8>>> = Vec::new();
     let candidates: Vec<(StreamId, i64, u64)> = group
         .pel
         .range(start..)
         .map(|(id, p)| (*id, p.delivery_ms, p.deliveries))
         .collect();
-    let mut iter = candidates.into_iter();
     let mut budget = count;
-    for (id, delivered, deliveries) in iter.by_ref() {
+    for (id, delivered, deliveries) in candidates {
         if attempts == 0 || budget == 0 {
             next = id;
             break;
         }
         attempts -= 1;
+        // Deleted entries leave the PEL whatever their idle time, and
+        // count toward COUNT (Redis's xautoclaimCommand).
+        if !entries.contains_key(&id) {
+            if let Some(p) = group.pel.get(&id).cloned() {
+                aof.push(xclaim_propagation(
+                    args[1],
+                    args[2],
+                    id,
+                    &p,
+                    group.last_delivered,
+                ));
+            }
+            group.ack(id);
+            deleted.push(id);
+            budget -= 1;
+            continue;
+        }
         if now - delivered < min_idle {
             continue;
         }
         budget -= 1;
-        if !entries.contains_key(&id) {
-            group.ack(id);
-            deleted.push(id);
-            continue;
+        if !consumer_seen {
+            let (c, created) = group.consumer(args[3], now);
+            c.seen_ms = now;
+            consumer_created = created;
+            consumer_seen = true;
         }
         group.assign(
             id,
@@ -1191,11 +1281,24 @@ fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
             now,
             if justid { deliveries } else { deliveries + 1 },
         );
+        if let Some(p) = group.pel.get(&id) {
+            aof.push(xclaim_propagation(
+                args[1],
+                args[2],
+                id,
+                p,
+                group.last_delivered,
+            ));
+        }
         if let Some(f) = entries.get(&id) {
             claimed.push((id, f.clone()));
         }
     }
+    if consumer_created {
+        ctx.notify('t', "xgroup-createconsumer", args[1]);
+    }
     ctx.dirty += 1;
+    ctx.propagate_override(aof);
     ctx.reply.array(3);
     ctx.reply.bulk(next.to_string().as_bytes());
     if justid {

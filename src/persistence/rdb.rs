@@ -152,9 +152,11 @@ impl RdbValue {
         }
     }
 
-    /// True for a collection with no elements.
+    /// True for a collection with no elements. Never for a stream: Redis
+    /// keeps, saves and loads streams without entries (their last ID and
+    /// groups still matter).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !matches!(self, RdbValue::Stream(_)) && self.len() == 0
     }
 }
 

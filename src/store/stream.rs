@@ -305,13 +305,23 @@ impl Stream {
         self.entries_added += 1;
     }
 
-    /// Deletes one entry; true when it existed.
+    /// Deletes one entry (XDEL); true when it existed. Records it as the
+    /// greatest deleted ID when it is.
     pub fn delete(&mut self, id: StreamId) -> bool {
-        if self.entries.remove(&id).is_none() {
+        if !self.remove(id) {
             return false;
         }
         if id > self.max_deleted_id {
             self.max_deleted_id = id;
+        }
+        true
+    }
+
+    /// Removes one entry without recording a deletion: trimming, which in
+    /// Redis leaves max-deleted-entry-id alone.
+    fn remove(&mut self, id: StreamId) -> bool {
+        if self.entries.remove(&id).is_none() {
+            return false;
         }
         let node_key = self.nodes.range(..=id).next_back().map(|(k, _)| *k);
         if let Some(k) = node_key {
@@ -348,7 +358,7 @@ impl Stream {
                     None => self.entries.keys().copied().collect(),
                 };
                 for id in doomed {
-                    self.delete(id);
+                    self.remove(id);
                     removed += 1;
                 }
                 self.nodes.remove(&first_key);
@@ -365,7 +375,7 @@ impl Stream {
                 if !over || (limit > 0 && removed >= limit) {
                     break;
                 }
-                self.delete(first);
+                self.remove(first);
                 removed += 1;
             }
             break;
