@@ -1,6 +1,7 @@
-//! Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, and the
-//! sorted-set BZPOPMIN, BZPOPMAX, BZMPOP): clients that wait for a key to
-//! receive data, and the hand-off that serves them in arrival order.
+//! Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, the
+//! sorted-set BZPOPMIN, BZPOPMAX, BZMPOP, and the streams' XREAD and
+//! XREADGROUP with BLOCK): clients that wait for a key to receive data, and
+//! the hand-off that serves them in arrival order.
 //!
 //! Redis keeps, per database, a map from key to the queue of clients
 //! blocked on it; a write that adds data to such a key marks it "ready",
@@ -77,6 +78,12 @@
 //!    [`BlockRequest`] naming the keys, the deadline, the value type that
 //!    can serve it ([`wants_zset`]) and [`TimeoutReply::NullArray`], write
 //!    nothing else and return `Ok(())`.
+//!
+//! A command whose readiness depends on more than the key's type (XREAD
+//! waits for an entry after a given ID, XREADGROUP also for its key or
+//! group to disappear) sets [`BlockRequest::stream`]; [`BlockRequest::key_ready`]
+//! then decides. When the handler runs again after a wake-up,
+//! `ctx.resumed` holds the request it blocked with.
 //!
 //! The dispatcher does the rest: it waits, runs the handler again when a
 //! key holds a value of the wanted type (the handler then finds data and

@@ -13,6 +13,21 @@
 //! * Groups: ">" delivers entries after the group's last-delivered ID and
 //!   records them as pending for the consumer until XACK; any other ID
 //!   re-reads the consumer's own pending entries.
+//! * Blocking (XREAD / XREADGROUP ... BLOCK ms): the handler that finds
+//!   nothing records a `BlockRequest` carrying a [`StreamWait`] (XREAD's
+//!   `$` resolved to the ID of that moment, or XREADGROUP's group);
+//!   blocking.rs wakes the client, oldest first, once a key has an entry
+//!   after that ID, and runs the handler again with `ctx.resumed` set. The
+//!   client is then served from that one stream, as Redis serves the key an
+//!   XADD signalled; a blocked XREADGROUP whose key went away (or changed
+//!   type) gets `-UNBLOCKED the stream key no longer exists`, one whose
+//!   group was destroyed `-NOGROUP`.
+//! * AOF: what Redis propagates, through `Ctx::propagate_override`: XADD
+//!   with the generated ID and `~` trims made exact (`= <resulting length
+//!   or first ID>`), XTRIM likewise, and reads or claims that change a
+//!   group as idempotent `XCLAIM ... TIME t RETRYCOUNT n FORCE JUSTID
+//!   LASTID id` / `XGROUP SETID ... ENTRIESREAD n` / `XGROUP
+//!   CREATECONSUMER`.
 
 use super::{cmd, Command, Ctx, Group, Handler};
 use crate::blocking::{self, BlockRequest, TimeoutReply};
