@@ -492,3 +492,26 @@ fn stream_with_groups_survives_aof_rewrite_and_restart() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn client_unblock_ends_a_blocked_xread() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let mut r = s.conn();
+    let Reply::Int(id) = r.cmd(&["CLIENT", "ID"]) else {
+        panic!("CLIENT ID gave no integer");
+    };
+    let id = id.to_string();
+    r.send(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id]), Reply::Int(1));
+    assert_eq!(r.read_reply(), Reply::Nil);
+    r.send(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]), Reply::Int(1));
+    assert_eq!(
+        r.read_reply(),
+        Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+    );
+    assert_eq!(blocked_clients(&mut c), 0);
+}
