@@ -515,3 +515,70 @@ fn client_unblock_ends_a_blocked_xread() {
     );
     assert_eq!(blocked_clients(&mut c), 0);
 }
+
+#[test]
+fn error_texts_and_their_order_match_redis() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let err = |t: &str| Reply::Error(t.into());
+    assert_eq!(
+        c.cmd(&["XGROUP", "CREATE", "s"]),
+        err("ERR wrong number of arguments for 'xgroup|create' command")
+    );
+    assert_eq!(
+        c.cmd(&["XGROUP", "FOO"]),
+        err("ERR unknown subcommand 'FOO'. Try XGROUP HELP.")
+    );
+    assert_eq!(
+        c.cmd(&["XINFO", "GROUPS", "s", "x"]),
+        err("ERR wrong number of arguments for 'xinfo|groups' command")
+    );
+    c.cmd(&["XADD", "s", "5-18446744073709551615", "a", "b"]);
+    assert_eq!(
+        c.cmd(&["XGROUP", "CREATE", "s", "g", "$", "FOO"]),
+        err("ERR unknown subcommand or wrong number of arguments for 'CREATE'. Try XGROUP HELP.")
+    );
+    assert_eq!(
+        c.cmd(&["XADD", "s", "5-*", "a", "b"]),
+        err("ERR Elements are too large to be stored")
+    );
+    c.cmd(&[
+        "XADD",
+        "s",
+        "18446744073709551615-18446744073709551615",
+        "a",
+        "b",
+    ]);
+    assert_eq!(
+        c.cmd(&["XADD", "s", "*", "a", "b"]),
+        err("ERR The stream has exhausted the last possible ID, unable to add more items")
+    );
+    // The ID is checked before LIMIT and the field count.
+    assert_eq!(
+        c.cmd(&["XADD", "s", "LIMIT", "1", "bad", "a"]),
+        err("ERR Invalid stream ID specified as stream command argument")
+    );
+    assert_eq!(
+        c.cmd(&["XADD", "s", "LIMIT", "1", "*", "a", "b"]),
+        err("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+    );
+    // XACK without the group acknowledges nothing, whatever the IDs;
+    // XCLAIM reports the missing group before its other arguments.
+    assert_eq!(c.cmd(&["XACK", "s", "nog", "bad"]), Reply::Int(0));
+    assert_eq!(
+        c.cmd(&["XCLAIM", "s", "nog", "c", "x", "1-1"]),
+        err("NOGROUP No such key 's' or consumer group 'nog'")
+    );
+    assert_eq!(
+        c.cmd(&["XRANGE", "s", "(-", "+"]),
+        err("ERR Invalid stream ID specified as stream command argument")
+    );
+    assert_eq!(
+        c.cmd(&["XRANGE", "s", "-", "(0-0"]),
+        err("ERR invalid end ID for the interval")
+    );
+    assert_eq!(
+        c.cmd(&["XREAD", "STREAMS", "s", "t", "0"]),
+        err("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
+    );
+}

@@ -207,13 +207,9 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
             _ => break,
         }
     }
-    check_trim_limit(&trim)?;
+    // Redis's order: the ID, then LIMIT, then the field count, then 0-0.
     let id_arg = args[i];
     let fields = &args[i + 1..];
-    if fields.is_empty() || !fields.len().is_multiple_of(2) {
-        return Err(CmdError::WrongArity("xadd".into()));
-    }
-    // Parse the ID: "*", "<ms>-*" or explicit.
     enum IdSpec {
         Auto,
         AutoSeq(u64),
@@ -228,14 +224,17 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
             .ok_or_else(invalid_id)?;
         IdSpec::AutoSeq(ms)
     } else {
-        let id = StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?;
-        if id == StreamId::MIN {
-            return Err(CmdError::err(
-                "The ID specified in XADD must be greater than 0-0",
-            ));
-        }
-        IdSpec::Explicit(id)
+        IdSpec::Explicit(StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?)
     };
+    check_trim_limit(&trim)?;
+    if fields.is_empty() || !fields.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity("xadd".into()));
+    }
+    if matches!(spec, IdSpec::Explicit(StreamId::MIN)) {
+        return Err(CmdError::err(
+            "The ID specified in XADD must be greater than 0-0",
+        ));
+    }
     let now = ctx.now_ms;
     let node = node_limits(ctx);
     let db = ctx.db_mut(store);
@@ -249,6 +248,11 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     }
     let stream = get_stream_mut(db, args[1], now)?.ok_or(CmdError::NoSuchKey)?;
     let last = stream.last_id;
+    if last == StreamId::MAX {
+        return Err(CmdError::err(
+            "The stream has exhausted the last possible ID, unable to add more items",
+        ));
+    }
     let exhausted =
         || CmdError::err("The stream has exhausted the last possible ID, unable to add more items");
     let smaller = || {
@@ -270,7 +274,7 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
                 return Err(smaller());
             } else if ms == last.ms {
                 if last.seq == u64::MAX {
-                    return Err(smaller());
+                    return Err(CmdError::err("Elements are too large to be stored"));
                 }
                 StreamId::new(ms, last.seq + 1)
             } else {
@@ -485,7 +489,6 @@ fn parse_read_options<'a>(
     args: &[&'a [u8]],
     with_group: bool,
 ) -> Result<ReadOptions<'a>, CmdError> {
-    let name = if with_group { "xreadgroup" } else { "xread" };
     let mut opts = ReadOptions {
         count: None,
         block_ms: None,
@@ -522,7 +525,7 @@ fn parse_read_options<'a>(
             b"STREAMS" => {
                 let rest = &args[i + 1..];
                 if rest.is_empty() || !rest.len().is_multiple_of(2) {
-                    return Err(CmdError::err(format!("Unbalanced '{name}' list of streams: for each stream key an ID or '$' must be specified.")));
+                    return Err(CmdError::err("Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
                 }
                 let half = rest.len() / 2;
                 opts.keys = rest[..half].to_vec();
@@ -900,11 +903,16 @@ fn group_mut<'a>(
 
 /// XACK key group id [id ...] — how many pending entries were acknowledged.
 fn xack_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let now = ctx.now_ms;
+    // No key or group: nothing to acknowledge, whatever the IDs say.
+    if get_stream(ctx.db(store), args[1], now)?.is_none_or(|s| !s.groups.contains_key(args[2])) {
+        ctx.reply.integer(0);
+        return Ok(());
+    }
     let ids: Vec<StreamId> = args[3..]
         .iter()
-        .map(|a| StreamId::parse_loose(a, 0).ok_or_else(invalid_id))
+        .map(|a| StreamId::parse(a, 0).ok_or_else(invalid_id))
         .collect::<Result<_, _>>()?;
-    let now = ctx.now_ms;
     let db = ctx.db_mut(store);
     let acked = match group_mut(db, args[1], args[2], now)? {
         Some(g) => ids.into_iter().filter(|id| g.ack(*id)).count(),
@@ -1015,6 +1023,10 @@ fn xpending_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 /// XCLAIM key group consumer min-idle id ... [IDLE ms] [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id].
 fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let now = ctx.now_ms;
+    // Redis looks the group up before parsing anything else.
+    if get_stream(ctx.db(store), args[1], now)?.is_none_or(|s| !s.groups.contains_key(args[2])) {
+        return Err(nogroup(args[1], args[2]));
+    }
     let min_idle = parse_i64(args[4])
         .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XCLAIM"))?
         .max(0);
@@ -1347,12 +1359,42 @@ fn parse_entries_read(args: &[&[u8]], from: usize) -> Result<Option<i64>, CmdErr
     }
 }
 
+/// Redis 7.0 runs XGROUP and XINFO subcommands as commands of their own:
+/// an unknown one, or a known one with the wrong arity (`arities`: name,
+/// arity as in the command table), gets the dispatcher's errors.
+fn check_subcommand(args: &[&[u8]], container: &str, arities: &[(&str, i32)]) -> CmdResult {
+    let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
+    match arities.iter().find(|(name, _)| *name == sub) {
+        None => Err(CmdError::err(format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(args[1])
+                .chars()
+                .take(128)
+                .collect::<String>(),
+            container.to_ascii_uppercase()
+        ))),
+        Some((name, arity)) if !super::arity_ok(*arity, args.len()) => {
+            Err(CmdError::WrongArity(format!("{container}|{name}")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP ...
 fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let sub = args[1].to_ascii_uppercase();
-    if sub == b"HELP" && args.len() > 2 {
-        return Err(CmdError::WrongArity("xgroup|help".into()));
-    }
+    check_subcommand(
+        args,
+        "xgroup",
+        &[
+            ("create", -5),
+            ("setid", -5),
+            ("destroy", 4),
+            ("createconsumer", 5),
+            ("delconsumer", 5),
+            ("help", 2),
+        ],
+    )?;
     if sub == b"HELP" {
         let lines = [
             "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -1406,7 +1448,12 @@ fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
                     entries_read = parse_entries_read(args, i)?.or(entries_read);
                     i += 2;
                 }
-                _ => return Err(CmdError::Syntax),
+                _ => {
+                    return Err(CmdError::err(format!(
+                    "unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
+                    String::from_utf8_lossy(args[1])
+                )))
+                }
             }
         }
         mkstream = args[5..]
@@ -1505,9 +1552,11 @@ fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
 /// XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group | HELP.
 fn xinfo_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let sub = args[1].to_ascii_uppercase();
-    if sub == b"HELP" && args.len() > 2 {
-        return Err(CmdError::WrongArity("xinfo|help".into()));
-    }
+    check_subcommand(
+        args,
+        "xinfo",
+        &[("stream", -3), ("groups", 3), ("consumers", 4), ("help", 2)],
+    )?;
     if sub == b"HELP" {
         let lines = [
             "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
