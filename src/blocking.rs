@@ -1,6 +1,7 @@
-//! Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, and the
-//! sorted-set BZPOPMIN, BZPOPMAX, BZMPOP): clients that wait for a key to
-//! receive data, and the hand-off that serves them in arrival order.
+//! Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, the
+//! sorted-set BZPOPMIN, BZPOPMAX, BZMPOP, and the streams' XREAD and
+//! XREADGROUP with BLOCK): clients that wait for a key to receive data, and
+//! the hand-off that serves them in arrival order.
 //!
 //! Redis keeps, per database, a map from key to the queue of clients
 //! blocked on it; a write that adds data to such a key marks it "ready",
@@ -78,6 +79,12 @@
 //!    can serve it ([`wants_zset`]) and [`TimeoutReply::NullArray`], write
 //!    nothing else and return `Ok(())`.
 //!
+//! A command whose readiness depends on more than the key's type (XREAD
+//! waits for an entry after a given ID, XREADGROUP also for its key or
+//! group to disappear) sets [`BlockRequest::stream`]; [`BlockRequest::key_ready`]
+//! then decides. When the handler runs again after a wake-up,
+//! `ctx.resumed` holds the request it blocked with.
+//!
 //! The dispatcher does the rest: it waits, runs the handler again when a
 //! key holds a value of the wanted type (the handler then finds data and
 //! replies, or blocks again and keeps its place), and writes the timeout
@@ -94,6 +101,7 @@ use crate::commands::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_f64;
 use crate::server::Server;
+use crate::store::stream::StreamWait;
 use crate::store::Value;
 use crate::util::now_ms;
 
@@ -124,6 +132,20 @@ pub struct BlockRequest {
     pub wants: fn(&Value) -> bool,
     /// What the client receives on timeout.
     pub on_timeout: TimeoutReply,
+    /// XREAD / XREADGROUP: what they wait for, which depends on IDs and
+    /// groups, not only on the key's type (`wants` is then unused).
+    pub stream: Option<StreamWait>,
+}
+
+impl BlockRequest {
+    /// True when key number `key_index` of the request, now holding
+    /// `value`, can serve the waiter.
+    pub fn key_ready(&self, key_index: usize, value: Option<&Value>) -> bool {
+        match &self.stream {
+            Some(wait) => wait.ready(key_index, value),
+            None => value.is_some_and(self.wants),
+        }
+    }
 }
 
 /// The reply a blocked client gets when its timeout passes.
@@ -149,6 +171,11 @@ impl TimeoutReply {
 /// True for a list value (BLPOP and family).
 pub fn wants_list(v: &Value) -> bool {
     matches!(v, Value::List(_))
+}
+
+/// True for a stream value (XREAD, XREADGROUP).
+pub fn wants_stream(v: &Value) -> bool {
+    matches!(v, Value::Stream(_))
 }
 
 /// True for a sorted-set value (BZPOPMIN and family).
@@ -358,7 +385,8 @@ pub fn serve_ready(server: &Server) {
                         w.request
                             .keys
                             .iter()
-                            .any(|k| db.get_value(k, now).is_some_and(w.request.wants))
+                            .enumerate()
+                            .any(|(i, k)| w.request.key_ready(i, db.get_value(k, now)))
                     })
             })
         };
@@ -575,7 +603,9 @@ pub fn wait(
             WaitEnd::Woken => {
                 let mark = ctx.reply.buf.len();
                 ctx.block = None;
+                ctx.resumed = Some(waiter.request.clone());
                 let result = attempt(ctx);
+                ctx.resumed = None;
                 let served = result.is_err() || ctx.block.is_none();
                 ctx.block = None;
                 if !served {

@@ -295,6 +295,9 @@ pub struct Ctx<'a> {
     /// Set by a blocking command that found nothing to serve (BLPOP ...):
     /// the dispatcher then waits for its keys (see blocking.rs).
     pub block: Option<BlockRequest>,
+    /// While a blocked command runs again after a wake-up: the request it
+    /// blocked with (XREAD finds there the IDs its `$` stood for).
+    pub resumed: Option<BlockRequest>,
 }
 
 impl<'a> Ctx<'a> {
@@ -313,6 +316,7 @@ impl<'a> Ctx<'a> {
             in_exec: false,
             events: Vec::new(),
             block: None,
+            resumed: None,
         }
     }
 

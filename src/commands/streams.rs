@@ -13,11 +13,29 @@
 //! * Groups: ">" delivers entries after the group's last-delivered ID and
 //!   records them as pending for the consumer until XACK; any other ID
 //!   re-reads the consumer's own pending entries.
+//! * Blocking (XREAD / XREADGROUP ... BLOCK ms): the handler that finds
+//!   nothing records a `BlockRequest` carrying a [`StreamWait`] (XREAD's
+//!   `$` resolved to the ID of that moment, or XREADGROUP's group);
+//!   blocking.rs wakes the client, oldest first, once a key has an entry
+//!   after that ID, and runs the handler again with `ctx.resumed` set. The
+//!   client is then served from that one stream, as Redis serves the key an
+//!   XADD signalled; a blocked XREADGROUP whose key went away (or changed
+//!   type) gets `-UNBLOCKED the stream key no longer exists`, one whose
+//!   group was destroyed `-NOGROUP`.
+//! * AOF: what Redis propagates, through `Ctx::propagate_override`: XADD
+//!   with the generated ID and `~` trims made exact (`= <resulting length
+//!   or first ID>`), XTRIM likewise, and reads or claims that change a
+//!   group as idempotent `XCLAIM ... TIME t RETRYCOUNT n FORCE JUSTID
+//!   LASTID id` / `XGROUP SETID ... ENTRIESREAD n` / `XGROUP
+//!   CREATECONSUMER`.
 
 use super::{cmd, Command, Ctx, Group, Handler};
+use crate::blocking::{self, BlockRequest, TimeoutReply};
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
-use crate::store::stream::{Fields, Group as CGroup, NodeLimits, Stream, StreamId, TrimBy};
+use crate::store::stream::{
+    Fields, Group as CGroup, NodeLimits, Stream, StreamId, StreamWait, TrimBy,
+};
 use crate::store::{Db, Store, Value};
 
 use Handler::{Read, Write};
@@ -30,7 +48,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("xrevrange", -4, "readonly", (1, 1, 1), Group::Stream, "key end start [COUNT count]", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order", Read(xrevrange_command)),
     cmd("xdel", -3, "write fast", (1, 1, 1), Group::Stream, "key id [id ...]", "Removes the specified entries from the stream", Write(xdel_command)),
     cmd("xtrim", -4, "write", (1, 1, 1), Group::Stream, "key MAXLEN|MINID [=|~] threshold [LIMIT count]", "Trims the stream to (approximately if '~' is passed) a certain size", Write(xtrim_command)),
-    cmd("xread", -4, "readonly blocking", (0, 0, 0), Group::Stream, "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream", Read(xread_command)),
+    cmd("xread", -4, "readonly blocking", (0, 0, 0), Group::Stream, "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream", Write(xread_command)),
     cmd("xgroup", -2, "write", (2, 2, 1), Group::Stream, "CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP key group ...", "A container for consumer groups commands", Write(xgroup_command)),
     cmd("xreadgroup", -7, "write blocking", (0, 0, 0), Group::Stream, "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer", Write(xreadgroup_command)),
     cmd("xack", -4, "write fast", (1, 1, 1), Group::Stream, "key group id [id ...]", "Marks a pending message as correctly processed", Write(xack_command)),
@@ -139,6 +157,11 @@ fn apply_trim(stream: &mut Stream, trim: &Trim, limits: NodeLimits) -> u64 {
 }
 
 fn check_trim_limit(trim: &Trim) -> CmdResult {
+    if trim.limit.is_some() && trim.maxlen.is_none() && trim.minid.is_none() {
+        return Err(CmdError::err(
+            "syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        ));
+    }
     if trim.limit.is_some() && !trim.approx {
         return Err(CmdError::err(
             "syntax error, LIMIT cannot be used without the special ~ option",
@@ -184,13 +207,9 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
             _ => break,
         }
     }
-    check_trim_limit(&trim)?;
+    // Redis's order: the ID, then LIMIT, then the field count, then 0-0.
     let id_arg = args[i];
     let fields = &args[i + 1..];
-    if fields.is_empty() || !fields.len().is_multiple_of(2) {
-        return Err(CmdError::WrongArity("xadd".into()));
-    }
-    // Parse the ID: "*", "<ms>-*" or explicit.
     enum IdSpec {
         Auto,
         AutoSeq(u64),
@@ -205,14 +224,17 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
             .ok_or_else(invalid_id)?;
         IdSpec::AutoSeq(ms)
     } else {
-        let id = StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?;
-        if id == StreamId::MIN {
-            return Err(CmdError::err(
-                "The ID specified in XADD must be greater than 0-0",
-            ));
-        }
-        IdSpec::Explicit(id)
+        IdSpec::Explicit(StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?)
     };
+    check_trim_limit(&trim)?;
+    if fields.is_empty() || !fields.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity("xadd".into()));
+    }
+    if matches!(spec, IdSpec::Explicit(StreamId::MIN)) {
+        return Err(CmdError::err(
+            "The ID specified in XADD must be greater than 0-0",
+        ));
+    }
     let now = ctx.now_ms;
     let node = node_limits(ctx);
     let db = ctx.db_mut(store);
@@ -226,6 +248,11 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     }
     let stream = get_stream_mut(db, args[1], now)?.ok_or(CmdError::NoSuchKey)?;
     let last = stream.last_id;
+    if last == StreamId::MAX {
+        return Err(CmdError::err(
+            "The stream has exhausted the last possible ID, unable to add more items",
+        ));
+    }
     let exhausted =
         || CmdError::err("The stream has exhausted the last possible ID, unable to add more items");
     let smaller = || {
@@ -247,7 +274,7 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
                 return Err(smaller());
             } else if ms == last.ms {
                 if last.seq == u64::MAX {
-                    return Err(smaller());
+                    return Err(CmdError::err("Elements are too large to be stored"));
                 }
                 StreamId::new(ms, last.seq + 1)
             } else {
@@ -266,11 +293,49 @@ fn xadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         .map(|p| (p[0].to_vec(), p[1].to_vec()))
         .collect();
     stream.append(id, entry, node);
-    apply_trim(stream, &trim, node);
+    let removed = apply_trim(stream, &trim, node);
+    // The AOF gets the ID that was generated and, for `~`, the exact
+    // trim that happened (Redis's streamRewriteTrimArgument).
+    let id_text = id.to_string();
+    let mut logged: Vec<&[u8]> = vec![b"XADD", args[1]];
+    if nomkstream {
+        logged.push(b"NOMKSTREAM");
+    }
+    let threshold = exact_trim_threshold(stream, &trim);
+    if let Some((which, value)) = &threshold {
+        logged.extend_from_slice(&[which, b"=", value]);
+    }
+    logged.push(id_text.as_bytes());
+    logged.extend_from_slice(fields);
+    ctx.propagate_override(vec![aof_command(&logged)]);
     ctx.dirty += 1;
     ctx.notify('t', "xadd", args[1]);
-    ctx.reply.bulk(id.to_string().as_bytes());
+    if removed > 0 {
+        ctx.notify('t', "xtrim", args[1]);
+    }
+    ctx.reply.bulk(id_text.as_bytes());
     Ok(())
+}
+
+/// The trim to log for a trim that ran: `(MAXLEN|MINID, threshold)`; for
+/// `~` the stream's resulting length or first ID, so a replay removes the
+/// same entries.
+fn exact_trim_threshold(stream: &Stream, trim: &Trim) -> Option<(Vec<u8>, Vec<u8>)> {
+    match (trim.maxlen, trim.minid) {
+        (Some(max), _) => {
+            let n = if trim.approx {
+                stream.len() as u64
+            } else {
+                max
+            };
+            Some((b"MAXLEN".to_vec(), n.to_string().into_bytes()))
+        }
+        (_, Some(min)) => {
+            let id = if trim.approx { stream.first_id() } else { min };
+            Some((b"MINID".to_vec(), id.to_string().into_bytes()))
+        }
+        _ => None,
+    }
 }
 
 /// XLEN key — the number of entries (0 when missing).
@@ -281,19 +346,25 @@ fn xlen_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 }
 
 /// Parses a range bound: `-`, `+`, `(id` (exclusive), `id`, `<ms>`.
-fn parse_range_id(arg: &[u8], is_start: bool) -> Result<Option<StreamId>, CmdError> {
+fn parse_range_id(arg: &[u8], is_start: bool) -> Result<StreamId, CmdError> {
     match arg {
-        b"-" => return Ok(Some(StreamId::MIN)),
-        b"+" => return Ok(Some(StreamId::MAX)),
+        b"-" => return Ok(StreamId::MIN),
+        b"+" => return Ok(StreamId::MAX),
         _ => {}
     }
     let missing = if is_start { 0 } else { u64::MAX };
     if let Some(rest) = arg.strip_prefix(b"(") {
         let id = StreamId::parse(rest, missing).ok_or_else(invalid_id)?;
-        // An exclusive bound past the end of the ID space is an empty range.
-        return Ok(if is_start { id.next() } else { id.prev() });
+        // An exclusive bound past either end of the ID space is an error.
+        return if is_start {
+            id.next()
+                .ok_or_else(|| CmdError::err("invalid start ID for the interval"))
+        } else {
+            id.prev()
+                .ok_or_else(|| CmdError::err("invalid end ID for the interval"))
+        };
     }
-    Ok(Some(StreamId::parse(arg, missing).ok_or_else(invalid_id)?))
+    StreamId::parse(arg, missing).ok_or_else(invalid_id)
 }
 
 fn range_generic(ctx: &mut Ctx, store: &Store, args: &[&[u8]], rev: bool) -> CmdResult {
@@ -314,7 +385,7 @@ fn range_generic(ctx: &mut Ctx, store: &Store, args: &[&[u8]], rev: bool) -> Cmd
     }
     let stream = get_stream(ctx.db(store), args[1], ctx.now_ms)?;
     let entries: Vec<(StreamId, Fields)> = match (stream, start, end) {
-        (Some(s), Some(a), Some(b)) if a <= b && count != Some(0) => {
+        (Some(s), a, b) if a <= b && count != Some(0) => {
             let it = s.entries.range(a..=b);
             let take = count.unwrap_or(usize::MAX);
             if rev {
@@ -384,11 +455,19 @@ fn xtrim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
     let now = ctx.now_ms;
     let node = node_limits(ctx);
     let db = ctx.db_mut(store);
-    let removed = match get_stream_mut(db, args[1], now)? {
-        Some(s) => apply_trim(s, &trim, node),
-        None => 0,
+    let (removed, threshold) = match get_stream_mut(db, args[1], now)? {
+        Some(s) => {
+            let removed = apply_trim(s, &trim, node);
+            (removed, exact_trim_threshold(s, &trim))
+        }
+        None => (0, None),
     };
     if removed > 0 {
+        if let Some((which, value)) = threshold {
+            ctx.propagate_override(vec![aof_command(&[
+                b"XTRIM", args[1], &which, b"=", &value,
+            ])]);
+        }
         ctx.dirty += removed;
         ctx.notify('t', "xtrim", args[1]);
     }
@@ -410,7 +489,6 @@ fn parse_read_options<'a>(
     args: &[&'a [u8]],
     with_group: bool,
 ) -> Result<ReadOptions<'a>, CmdError> {
-    let name = if with_group { "xreadgroup" } else { "xread" };
     let mut opts = ReadOptions {
         count: None,
         block_ms: None,
@@ -447,7 +525,7 @@ fn parse_read_options<'a>(
             b"STREAMS" => {
                 let rest = &args[i + 1..];
                 if rest.is_empty() || !rest.len().is_multiple_of(2) {
-                    return Err(CmdError::err(format!("Unbalanced '{name}' list of streams: for each stream key an ID or '$' must be specified.")));
+                    return Err(CmdError::err("Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
                 }
                 let half = rest.len() / 2;
                 opts.keys = rest[..half].to_vec();
@@ -492,31 +570,113 @@ fn reply_streams(ctx: &mut Ctx, results: Vec<StreamResult>) {
     }
 }
 
-/// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... — new entries per stream, or null.
-fn xread_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+/// The entries of `stream` after `after`, at most `count`.
+fn entries_after(
+    stream: &Stream,
+    after: StreamId,
+    count: usize,
+) -> Vec<(StreamId, Option<Fields>)> {
+    let Some(from) = after.next() else {
+        return Vec::new();
+    };
+    stream
+        .entries
+        .range(from..)
+        .take(count)
+        .map(|(k, v)| (*k, Some(v.clone())))
+        .collect()
+}
+
+/// The absolute deadline of `BLOCK ms` (0 = wait forever).
+fn block_deadline(now_ms: i64, block_ms: i64) -> i64 {
+    if block_ms == 0 {
+        0
+    } else {
+        now_ms.saturating_add(block_ms)
+    }
+}
+
+/// Records a wait of XREAD / XREADGROUP (inside MULTI: the null reply now).
+fn block_on_streams(ctx: &mut Ctx, keys: &[&[u8]], block_ms: i64, wait: StreamWait) {
+    let request = BlockRequest {
+        db: ctx.client.db,
+        keys: keys.iter().map(|k| k.to_vec()).collect(),
+        deadline_ms: block_deadline(ctx.now_ms, block_ms),
+        wants: blocking::wants_stream,
+        on_timeout: TimeoutReply::NullArray,
+        stream: Some(wait),
+    };
+    blocking::block_or_timeout(ctx, request);
+}
+
+/// After a wake-up: the first key (in the command's order) that can serve
+/// the blocked client, or None, in which case the client keeps waiting.
+fn first_ready<'a>(
+    ctx: &mut Ctx,
+    db: &Db,
+    keys: &[&'a [u8]],
+    wait: &StreamWait,
+) -> Option<(usize, &'a [u8])> {
+    let now = ctx.now_ms;
+    let ready = keys
+        .iter()
+        .enumerate()
+        .find(|(i, k)| wait.ready(*i, db.get_value(k, now)))
+        .map(|(i, k)| (i, *k));
+    if ready.is_none() {
+        ctx.block = ctx.resumed.clone();
+    }
+    ready
+}
+
+/// XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... — per stream with
+/// entries after its ID, `[key, entries]`; null when none (after BLOCK ms
+/// without data too).
+///
+/// `$` stands for the stream's last ID at call time. With BLOCK the client
+/// waits until an XADD gives one of the streams an entry after its ID, and
+/// is then served from that stream alone, as Redis does. BLOCK 0 waits
+/// forever; inside MULTI it does not wait.
+fn xread_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let opts = parse_read_options(args, false)?;
+    let now = ctx.now_ms;
+    let count = opts.count.unwrap_or(usize::MAX);
     let db = ctx.db(store);
+    if let Some(wait) = ctx.resumed.as_ref().and_then(|r| r.stream.clone()) {
+        if let Some((i, key)) = first_ready(ctx, db, &opts.keys, &wait) {
+            let after = wait.after.get(i).copied().unwrap_or(StreamId::MAX);
+            let entries = match db.get_value(key, now) {
+                Some(Value::Stream(s)) => entries_after(s, after, count),
+                _ => Vec::new(),
+            };
+            reply_streams(ctx, vec![(key, entries)]);
+        }
+        return Ok(());
+    }
+    let mut after = Vec::with_capacity(opts.keys.len());
     let mut results = Vec::new();
     for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
-        let stream = get_stream(db, key, ctx.now_ms)?;
-        let after = if *id_arg == b"$" {
-            stream.map_or(StreamId::MIN, |s| s.last_id)
-        } else {
-            StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?
+        let stream = get_stream(db, key, now)?;
+        let id = match *id_arg {
+            b"$" => stream.map_or(StreamId::MIN, |s| s.last_id),
+            b">" => return Err(CmdError::err("The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")),
+            _ => StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?,
         };
-        let Some(stream) = stream else { continue };
-        let Some(from) = after.next() else { continue };
-        let entries: Vec<(StreamId, Option<Fields>)> = stream
-            .entries
-            .range(from..)
-            .take(opts.count.unwrap_or(usize::MAX))
-            .map(|(k, v)| (*k, Some(v.clone())))
-            .collect();
-        if !entries.is_empty() {
-            results.push((*key, entries));
+        after.push(id);
+        if let Some(stream) = stream {
+            let entries = entries_after(stream, id, count);
+            if !entries.is_empty() {
+                results.push((*key, entries));
+            }
         }
     }
-    reply_streams(ctx, results);
+    match opts.block_ms {
+        Some(ms) if results.is_empty() => {
+            let wait = StreamWait { after, group: None };
+            block_on_streams(ctx, &opts.keys, ms, wait);
+        }
+        _ => reply_streams(ctx, results),
+    }
     Ok(())
 }
 
@@ -528,98 +688,167 @@ fn nogroup(key: &[u8], group: &[u8]) -> CmdError {
     ))
 }
 
-/// XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ... — entries delivered to c.
+/// One argument list for the AOF.
+fn aof_command(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.to_vec()).collect()
+}
+
+/// XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ...
+/// — per stream, `[key, entries]` delivered to consumer c; null when
+/// nothing was delivered.
+///
+/// `>` delivers entries after the group's last-delivered ID and (unless
+/// NOACK) records them as pending for c; any other ID re-reads c's own
+/// pending entries after it (a deleted one comes with null fields). Only
+/// `>` blocks: woken by an XADD, the client gets the new entries of that
+/// stream; if the key is deleted or changes type meanwhile it gets
+/// `-UNBLOCKED the stream key no longer exists`, if the group is destroyed
+/// `-NOGROUP`. The AOF gets what Redis propagates: one XCLAIM per
+/// delivered entry, XGROUP SETID after a NOACK read.
 fn xreadgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let opts = parse_read_options(args, true)?;
     let (group_name, consumer) = opts.group.ok_or(CmdError::Syntax)?;
     let now = ctx.now_ms;
-    // Validate every key, group and ID before changing anything.
-    let mut parsed_ids = Vec::new();
+    let count = opts.count.unwrap_or(usize::MAX);
+    // What to read from each key: None = new entries (">"), Some(id) = the
+    // consumer's pending entries after id. Everything is validated first.
+    let mut plan: Vec<(&[u8], Option<StreamId>)> = Vec::new();
     {
         let db = ctx.db(store);
-        for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
-            let stream = get_stream(db, key, now)?;
-            let Some(stream) = stream.filter(|s| s.groups.contains_key(group_name)) else {
-                return Err(CmdError::Raw(format!(
-                    "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                    String::from_utf8_lossy(key),
-                    String::from_utf8_lossy(group_name)
-                )));
+        if let Some(wait) = ctx.resumed.as_ref().and_then(|r| r.stream.clone()) {
+            let Some((_, key)) = first_ready(ctx, db, &opts.keys, &wait) else {
+                return Ok(());
             };
-            let _ = stream;
-            if *id_arg == b">" {
-                parsed_ids.push(None);
-            } else {
-                parsed_ids.push(Some(StreamId::parse(id_arg, 0).ok_or_else(invalid_id)?));
+            match db.get_value(key, now) {
+                Some(Value::Stream(s)) if s.groups.contains_key(group_name) => {
+                    plan.push((key, None))
+                }
+                Some(Value::Stream(_)) => {
+                    return Err(CmdError::Raw(
+                        "NOGROUP the consumer group this client was blocked on no longer exists"
+                            .into(),
+                    ))
+                }
+                _ => {
+                    return Err(CmdError::Raw(
+                        "UNBLOCKED the stream key no longer exists".into(),
+                    ))
+                }
+            }
+        } else {
+            for (key, id_arg) in opts.keys.iter().zip(&opts.ids) {
+                let stream = get_stream(db, key, now)?;
+                if !stream.is_some_and(|s| s.groups.contains_key(group_name)) {
+                    return Err(CmdError::Raw(format!(
+                        "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+                        String::from_utf8_lossy(key),
+                        String::from_utf8_lossy(group_name)
+                    )));
+                }
+                let id = match *id_arg {
+                    b">" => None,
+                    b"$" => return Err(CmdError::err("The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.")),
+                    _ => Some(StreamId::parse_loose(id_arg, 0).ok_or_else(invalid_id)?),
+                };
+                plan.push((key, id));
             }
         }
     }
-    let count = opts.count.unwrap_or(usize::MAX);
     let db = ctx.db_mut(store);
     let mut results = Vec::new();
     let mut changed = 0u64;
-    for (key, id) in opts.keys.iter().zip(parsed_ids) {
+    let mut aof: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut created_consumer_in: Vec<&[u8]> = Vec::new();
+    for (key, id) in plan {
         let stream = get_stream_mut(db, key, now)?.ok_or_else(|| nogroup(key, group_name))?;
-        let mut delivered: Vec<StreamId> = Vec::new();
         let Stream {
             entries, groups, ..
         } = &mut *stream;
         let group = groups
             .get_mut(group_name)
             .ok_or_else(|| nogroup(key, group_name))?;
+        let new: Vec<(StreamId, Fields)> = match (id, group.last_delivered.next()) {
+            (None, Some(from)) => entries
+                .range(from..)
+                .take(count)
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if id.is_none() && new.is_empty() {
+            continue;
+        }
+        // Redis creates the consumer only when it serves the key.
         let (c, created) = group.consumer(consumer, now);
         c.seen_ms = now;
         if created {
             changed += 1;
+            created_consumer_in.push(key);
+            if opts.noack {
+                aof.push(aof_command(&[
+                    b"XGROUP",
+                    b"CREATECONSUMER",
+                    key,
+                    group_name,
+                    consumer,
+                ]));
+            }
         }
         let mut out: Vec<(StreamId, Option<Fields>)> = Vec::new();
         match id {
             None => {
-                let Some(from) = group.last_delivered.next() else {
-                    continue;
-                };
-                let new: Vec<(StreamId, Fields)> = entries
-                    .range(from..)
-                    .take(count)
-                    .map(|(k, v)| (*k, v.clone()))
-                    .collect();
-                for (eid, fields) in new {
-                    group.last_delivered = eid;
-                    delivered.push(eid);
+                for (eid, fields) in &new {
+                    group.last_delivered = *eid;
                     if !opts.noack {
                         group.consumer(consumer, now).0.active_ms = now;
-                        group.assign(eid, consumer, now, 1);
+                        group.assign(*eid, consumer, now, 1);
+                        let (id_text, time) = (eid.to_string(), now.to_string());
+                        aof.push(aof_command(&[
+                            b"XCLAIM",
+                            key,
+                            group_name,
+                            consumer,
+                            b"0",
+                            id_text.as_bytes(),
+                            b"TIME",
+                            time.as_bytes(),
+                            b"RETRYCOUNT",
+                            b"1",
+                            b"FORCE",
+                            b"JUSTID",
+                            b"LASTID",
+                            id_text.as_bytes(),
+                        ]));
                     }
-                    out.push((eid, Some(fields)));
-                    changed += 1;
+                    out.push((*eid, Some(fields.clone())));
                 }
             }
             Some(after) => {
                 let owned: Vec<StreamId> = group
                     .consumers
                     .get(consumer)
-                    .map(|c| {
-                        c.pel
-                            .range(after.next().unwrap_or(StreamId::MAX)..)
-                            .take(count)
-                            .copied()
-                            .collect()
+                    .map(|c| match after.next() {
+                        Some(from) => c.pel.range(from..).take(count).copied().collect(),
+                        None => Vec::new(),
                     })
                     .unwrap_or_default();
                 for eid in owned {
-                    if let Some(p) = group.pel.get_mut(&eid) {
-                        p.delivery_ms = now;
-                        p.deliveries += 1;
+                    let fields = entries.get(&eid).cloned();
+                    if fields.is_some() {
+                        if let Some(p) = group.pel.get_mut(&eid) {
+                            p.delivery_ms = now;
+                            p.deliveries += 1;
+                        }
                     }
-                    out.push((eid, entries.get(&eid).cloned()));
+                    out.push((eid, fields));
                 }
             }
         }
         // The group's read counter, kept exact while no deleted entry lies
         // ahead, else re-estimated (Redis's streamReplyWithRange).
-        if !delivered.is_empty() {
+        if !new.is_empty() {
             let mut read = stream.groups.get(group_name).and_then(|g| g.entries_read);
-            for eid in &delivered {
+            for (eid, _) in &new {
                 read = match read {
                     Some(r) if !stream.has_tombstones_from(*eid) => Some(r + 1),
                     _ => stream.estimate_entries_read(*eid),
@@ -627,14 +856,39 @@ fn xreadgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
             }
             if let Some(g) = stream.groups.get_mut(group_name) {
                 g.entries_read = read;
+                if opts.noack {
+                    let read_text = read.map_or(-1, |n| n as i64).to_string();
+                    let last = g.last_delivered.to_string();
+                    aof.push(aof_command(&[
+                        b"XGROUP",
+                        b"SETID",
+                        key,
+                        group_name,
+                        last.as_bytes(),
+                        b"ENTRIESREAD",
+                        read_text.as_bytes(),
+                    ]));
+                }
             }
         }
-        if id.is_some() || !out.is_empty() {
-            results.push((*key, out));
-        }
+        changed += 1;
+        results.push((key, out));
+    }
+    for key in created_consumer_in {
+        ctx.notify('t', "xgroup-createconsumer", key);
     }
     ctx.dirty += changed;
-    reply_streams(ctx, results);
+    ctx.propagate_override(aof);
+    match opts.block_ms {
+        Some(ms) if results.is_empty() => {
+            let wait = StreamWait {
+                after: Vec::new(),
+                group: Some(group_name.to_vec()),
+            };
+            block_on_streams(ctx, &opts.keys, ms, wait);
+        }
+        _ => reply_streams(ctx, results),
+    }
     Ok(())
 }
 
@@ -649,11 +903,16 @@ fn group_mut<'a>(
 
 /// XACK key group id [id ...] — how many pending entries were acknowledged.
 fn xack_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    let now = ctx.now_ms;
+    // No key or group: nothing to acknowledge, whatever the IDs say.
+    if get_stream(ctx.db(store), args[1], now)?.is_none_or(|s| !s.groups.contains_key(args[2])) {
+        ctx.reply.integer(0);
+        return Ok(());
+    }
     let ids: Vec<StreamId> = args[3..]
         .iter()
-        .map(|a| StreamId::parse_loose(a, 0).ok_or_else(invalid_id))
+        .map(|a| StreamId::parse(a, 0).ok_or_else(invalid_id))
         .collect::<Result<_, _>>()?;
-    let now = ctx.now_ms;
     let db = ctx.db_mut(store);
     let acked = match group_mut(db, args[1], args[2], now)? {
         Some(g) => ids.into_iter().filter(|id| g.ack(*id)).count(),
@@ -731,7 +990,7 @@ fn xpending_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
         }
         Some((start, end, count, consumer)) => {
             let rows: Vec<(StreamId, Vec<u8>, i64, u64)> = match (start, end) {
-                (Some(a), Some(b)) if a <= b => group
+                (a, b) if a <= b => group
                     .pel
                     .range(a..=b)
                     .filter(|(_, p)| consumer.is_none_or(|c| p.consumer == c))
@@ -764,6 +1023,10 @@ fn xpending_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 /// XCLAIM key group consumer min-idle id ... [IDLE ms] [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id].
 fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let now = ctx.now_ms;
+    // Redis looks the group up before parsing anything else.
+    if get_stream(ctx.db(store), args[1], now)?.is_none_or(|s| !s.groups.contains_key(args[2])) {
+        return Err(nogroup(args[1], args[2]));
+    }
     let min_idle = parse_i64(args[4])
         .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XCLAIM"))?
         .max(0);
@@ -830,40 +1093,62 @@ fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
     let Some(group) = groups.get_mut(args[2]) else {
         return Err(nogroup(args[1], args[2]));
     };
+    let mut last_id_moved = false;
     if let Some(l) = lastid {
         if l > group.last_delivered {
             group.last_delivered = l;
+            last_id_moved = true;
         }
     }
-    let (c, _) = group.consumer(args[3], now);
-    c.seen_ms = now;
+    let mut consumer_created = false;
+    let mut consumer_seen = false;
+    let mut aof: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut claimed: Vec<(StreamId, Fields)> = Vec::new();
     for id in ids {
-        let exists = entries.contains_key(&id);
-        let pending = group.pel.get(&id).cloned();
-        let Some(p) = pending.or_else(|| {
-            (force && exists).then(|| crate::store::stream::Pending {
-                consumer: args[3].to_vec(),
-                delivery_ms: now,
-                deliveries: 0,
-            })
-        }) else {
-            continue;
-        };
-        if !exists {
+        if !entries.contains_key(&id) {
             // The entry was deleted: drop it from the PEL, as Redis 7 does.
-            group.ack(id);
+            if let Some(p) = group.pel.get(&id).cloned() {
+                aof.push(xclaim_propagation(
+                    args[1],
+                    args[2],
+                    id,
+                    &p,
+                    group.last_delivered,
+                ));
+                group.ack(id);
+            }
             continue;
         }
-        if min_idle > 0 && now - p.delivery_ms < min_idle && group.pel.contains_key(&id) {
+        let forced = !group.pel.contains_key(&id);
+        if forced && !force {
             continue;
         }
-        let deliveries = retry.unwrap_or(if justid {
-            p.deliveries
-        } else {
-            p.deliveries + 1
-        });
+        // A NACK FORCE creates has no owner yet: min-idle does not apply.
+        if let Some(p) = group.pel.get(&id) {
+            if min_idle > 0 && now - p.delivery_ms < min_idle {
+                continue;
+            }
+        }
+        if !consumer_seen {
+            // Created (and its seen time refreshed) only when it claims.
+            let (c, created) = group.consumer(args[3], now);
+            c.seen_ms = now;
+            consumer_created = created;
+            consumer_seen = true;
+        }
+        // Redis's new NACK starts at one delivery.
+        let before = group.pel.get(&id).map_or(1, |p| p.deliveries);
+        let deliveries = retry.unwrap_or(if justid { before } else { before + 1 });
         group.assign(id, args[3], delivery_ms, deliveries);
+        if let Some(p) = group.pel.get(&id) {
+            aof.push(xclaim_propagation(
+                args[1],
+                args[2],
+                id,
+                p,
+                group.last_delivered,
+            ));
+        }
         if let Some(f) = entries.get(&id) {
             claimed.push((id, f.clone()));
         }
@@ -873,7 +1158,24 @@ fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
             c.active_ms = now;
         }
     }
+    if last_id_moved && aof.is_empty() {
+        let read = group.entries_read.map_or(-1, |n| n as i64).to_string();
+        let last = group.last_delivered.to_string();
+        aof.push(aof_command(&[
+            b"XGROUP",
+            b"SETID",
+            args[1],
+            args[2],
+            last.as_bytes(),
+            b"ENTRIESREAD",
+            read.as_bytes(),
+        ]));
+    }
+    if consumer_created {
+        ctx.notify('t', "xgroup-createconsumer", args[1]);
+    }
     ctx.dirty += 1;
+    ctx.propagate_override(aof);
     if justid {
         ctx.reply.array(claimed.len());
         for (id, _) in &claimed {
@@ -885,13 +1187,46 @@ fn xclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
     Ok(())
 }
 
+/// The XCLAIM Redis propagates for a claimed or dropped pending entry:
+/// idempotent, with the delivery time and count it now has.
+fn xclaim_propagation(
+    key: &[u8],
+    group: &[u8],
+    id: StreamId,
+    p: &crate::store::stream::Pending,
+    last_id: StreamId,
+) -> Vec<Vec<u8>> {
+    let (id, time, count, last) = (
+        id.to_string(),
+        p.delivery_ms.to_string(),
+        p.deliveries.to_string(),
+        last_id.to_string(),
+    );
+    aof_command(&[
+        b"XCLAIM",
+        key,
+        group,
+        &p.consumer,
+        b"0",
+        id.as_bytes(),
+        b"TIME",
+        time.as_bytes(),
+        b"RETRYCOUNT",
+        count.as_bytes(),
+        b"FORCE",
+        b"JUSTID",
+        b"LASTID",
+        last.as_bytes(),
+    ])
+}
+
 /// XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID] — [next start, claimed, deleted].
 fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let now = ctx.now_ms;
     let min_idle = parse_i64(args[4])
         .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XAUTOCLAIM"))?
         .max(0);
-    let start = parse_range_id(args[5], true)?.ok_or_else(invalid_id)?;
+    let start = parse_range_id(args[5], true)?;
     let (mut count, mut justid) = (100usize, false);
     let mut i = 6;
     while i < args.len() {
@@ -921,33 +1256,51 @@ fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
     let Some(group) = groups.get_mut(args[2]) else {
         return Err(nogroup(args[1], args[2]));
     };
-    let (c, _) = group.consumer(args[3], now);
-    c.seen_ms = now;
     let mut attempts = count * 10;
     let mut claimed: Vec<(StreamId, Fields)> = Vec::new();
     let mut deleted: Vec<StreamId> = Vec::new();
     let mut next = StreamId::MIN;
+    let mut consumer_created = false;
+    let mut consumer_seen = false;
+    let mut aof: Vec<Vec<Vec<u8>>> = Vec::new();
     let candidates: Vec<(StreamId, i64, u64)> = group
         .pel
         .range(start..)
         .map(|(id, p)| (*id, p.delivery_ms, p.deliveries))
         .collect();
-    let mut iter = candidates.into_iter();
     let mut budget = count;
-    for (id, delivered, deliveries) in iter.by_ref() {
+    for (id, delivered, deliveries) in candidates {
         if attempts == 0 || budget == 0 {
             next = id;
             break;
         }
         attempts -= 1;
+        // Deleted entries leave the PEL whatever their idle time, and
+        // count toward COUNT (Redis's xautoclaimCommand).
+        if !entries.contains_key(&id) {
+            if let Some(p) = group.pel.get(&id).cloned() {
+                aof.push(xclaim_propagation(
+                    args[1],
+                    args[2],
+                    id,
+                    &p,
+                    group.last_delivered,
+                ));
+            }
+            group.ack(id);
+            deleted.push(id);
+            budget -= 1;
+            continue;
+        }
         if now - delivered < min_idle {
             continue;
         }
         budget -= 1;
-        if !entries.contains_key(&id) {
-            group.ack(id);
-            deleted.push(id);
-            continue;
+        if !consumer_seen {
+            let (c, created) = group.consumer(args[3], now);
+            c.seen_ms = now;
+            consumer_created = created;
+            consumer_seen = true;
         }
         group.assign(
             id,
@@ -955,11 +1308,24 @@ fn xautoclaim_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
             now,
             if justid { deliveries } else { deliveries + 1 },
         );
+        if let Some(p) = group.pel.get(&id) {
+            aof.push(xclaim_propagation(
+                args[1],
+                args[2],
+                id,
+                p,
+                group.last_delivered,
+            ));
+        }
         if let Some(f) = entries.get(&id) {
             claimed.push((id, f.clone()));
         }
     }
+    if consumer_created {
+        ctx.notify('t', "xgroup-createconsumer", args[1]);
+    }
     ctx.dirty += 1;
+    ctx.propagate_override(aof);
     ctx.reply.array(3);
     ctx.reply.bulk(next.to_string().as_bytes());
     if justid {
@@ -993,12 +1359,42 @@ fn parse_entries_read(args: &[&[u8]], from: usize) -> Result<Option<i64>, CmdErr
     }
 }
 
+/// Redis 7.0 runs XGROUP and XINFO subcommands as commands of their own:
+/// an unknown one, or a known one with the wrong arity (`arities`: name,
+/// arity as in the command table), gets the dispatcher's errors.
+fn check_subcommand(args: &[&[u8]], container: &str, arities: &[(&str, i32)]) -> CmdResult {
+    let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
+    match arities.iter().find(|(name, _)| *name == sub) {
+        None => Err(CmdError::err(format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(args[1])
+                .chars()
+                .take(128)
+                .collect::<String>(),
+            container.to_ascii_uppercase()
+        ))),
+        Some((name, arity)) if !super::arity_ok(*arity, args.len()) => {
+            Err(CmdError::WrongArity(format!("{container}|{name}")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP ...
 fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let sub = args[1].to_ascii_uppercase();
-    if sub == b"HELP" && args.len() > 2 {
-        return Err(CmdError::WrongArity("xgroup|help".into()));
-    }
+    check_subcommand(
+        args,
+        "xgroup",
+        &[
+            ("create", -5),
+            ("setid", -5),
+            ("destroy", 4),
+            ("createconsumer", 5),
+            ("delconsumer", 5),
+            ("help", 2),
+        ],
+    )?;
     if sub == b"HELP" {
         let lines = [
             "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -1052,7 +1448,12 @@ fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
                     entries_read = parse_entries_read(args, i)?.or(entries_read);
                     i += 2;
                 }
-                _ => return Err(CmdError::Syntax),
+                _ => {
+                    return Err(CmdError::err(format!(
+                    "unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
+                    String::from_utf8_lossy(args[1])
+                )))
+                }
             }
         }
         mkstream = args[5..]
@@ -1151,9 +1552,11 @@ fn xgroup_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
 /// XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group | HELP.
 fn xinfo_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let sub = args[1].to_ascii_uppercase();
-    if sub == b"HELP" && args.len() > 2 {
-        return Err(CmdError::WrongArity("xinfo|help".into()));
-    }
+    check_subcommand(
+        args,
+        "xinfo",
+        &[("stream", -3), ("groups", 3), ("consumers", 4), ("help", 2)],
+    )?;
     if sub == b"HELP" {
         let lines = [
             "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

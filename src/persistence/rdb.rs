@@ -46,7 +46,7 @@
 //! scores); the compact types (9-14, 16-18, 20) are one string holding a blob
 //! in the in-memory encodings of [`super::listpack`], [`super::ziplist`],
 //! [`super::intset`] or [`super::zipmap`]. Redis 7.0 writes version 10 with
-//! types 0, 2, 4, 5, 11, 16, 17, 18 (and 19 for streams, not supported yet).
+//! types 0, 2, 4, 5, 11, 16, 17, 18 and 19 (streams).
 //!
 //! ## DUMP payloads
 //!
@@ -152,9 +152,11 @@ impl RdbValue {
         }
     }
 
-    /// True for a collection with no elements.
+    /// True for a collection with no elements. Never for a stream: Redis
+    /// keeps, saves and loads streams without entries (their last ID and
+    /// groups still matter).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !matches!(self, RdbValue::Stream(_)) && self.len() == 0
     }
 }
 

@@ -305,13 +305,23 @@ impl Stream {
         self.entries_added += 1;
     }
 
-    /// Deletes one entry; true when it existed.
+    /// Deletes one entry (XDEL); true when it existed. Records it as the
+    /// greatest deleted ID when it is.
     pub fn delete(&mut self, id: StreamId) -> bool {
-        if self.entries.remove(&id).is_none() {
+        if !self.remove(id) {
             return false;
         }
         if id > self.max_deleted_id {
             self.max_deleted_id = id;
+        }
+        true
+    }
+
+    /// Removes one entry without recording a deletion: trimming, which in
+    /// Redis leaves max-deleted-entry-id alone.
+    fn remove(&mut self, id: StreamId) -> bool {
+        if self.entries.remove(&id).is_none() {
+            return false;
         }
         let node_key = self.nodes.range(..=id).next_back().map(|(k, _)| *k);
         if let Some(k) = node_key {
@@ -348,7 +358,7 @@ impl Stream {
                     None => self.entries.keys().copied().collect(),
                 };
                 for id in doomed {
-                    self.delete(id);
+                    self.remove(id);
                     removed += 1;
                 }
                 self.nodes.remove(&first_key);
@@ -365,7 +375,7 @@ impl Stream {
                 if !over || (limit > 0 && removed >= limit) {
                     break;
                 }
-                self.delete(first);
+                self.remove(first);
                 removed += 1;
             }
             break;
@@ -420,6 +430,45 @@ impl Stream {
         }
         let read = self.estimate_entries_read(group.last_delivered)?;
         Some(self.entries_added.saturating_sub(read))
+    }
+}
+
+/// What a blocked XREAD or XREADGROUP waits for (carried in its
+/// `BlockRequest`, see blocking.rs): XREAD resolves `$` when it blocks, so
+/// a later XADD is compared with the ID of that moment, not of the wake-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamWait {
+    /// XREAD: per key, in the command's order, the ID after which entries
+    /// are wanted. Unused by XREADGROUP (it reads after its group's ID).
+    pub after: Vec<StreamId>,
+    /// XREADGROUP: the group blocked on.
+    pub group: Option<Vec<u8>>,
+}
+
+impl StreamWait {
+    /// True when key number `key_index`, now holding `value`, can answer
+    /// the waiter: an entry after its ID (XREAD) or after the group's
+    /// last-delivered ID (XREADGROUP). For XREADGROUP a key that is gone,
+    /// holds another type or lost the group answers too, with an error
+    /// (Redis's unblockDeletedStreamReadgroupClients, and -NOGROUP).
+    pub fn ready(&self, key_index: usize, value: Option<&crate::store::Value>) -> bool {
+        use crate::store::Value;
+        let has_after = |s: &Stream, id: StreamId| {
+            id.next()
+                .is_some_and(|from| s.entries.range(from..).next().is_some())
+        };
+        match (&self.group, value) {
+            (None, Some(Value::Stream(s))) => self
+                .after
+                .get(key_index)
+                .is_some_and(|id| has_after(s, *id)),
+            (None, _) => false,
+            (Some(g), Some(Value::Stream(s))) => s
+                .groups
+                .get(g)
+                .is_none_or(|group| has_after(s, group.last_delivered)),
+            (Some(_), _) => true,
+        }
     }
 }
 

@@ -58,7 +58,9 @@ pub fn free_port() -> u16 {
 /// True when a CONFIG GET dir reply names `dir`.
 fn v_is_dir(v: &[Reply], dir: &std::path::Path) -> bool {
     let want = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    v.get(1).is_some_and(|d| std::path::Path::new(&d.text()) == want || d.text() == dir.display().to_string())
+    v.get(1).is_some_and(|d| {
+        std::path::Path::new(&d.text()) == want || d.text() == dir.display().to_string()
+    })
 }
 
 /// A running server process, killed on drop.
@@ -116,11 +118,16 @@ impl Server {
                     // make sure the one answering is ours (its dir is ours).
                     let ours = match c.cmd(&["CONFIG", "GET", "dir"]) {
                         Reply::Array(v) => v_is_dir(&v, dir),
-                        Reply::Map(m) => m.first().is_some_and(|(_, d)| v_is_dir(&[Reply::Nil, d.clone()], dir)),
+                        Reply::Map(m) => m
+                            .first()
+                            .is_some_and(|(_, d)| v_is_dir(&[Reply::Nil, d.clone()], dir)),
                         Reply::Error(e) => e.starts_with("NOAUTH"),
                         _ => false,
                     };
-                    if ours && (pong == Reply::Status("PONG".into()) || pong.text().starts_with("NOAUTH")) {
+                    if ours
+                        && (pong == Reply::Status("PONG".into())
+                            || pong.text().starts_with("NOAUTH"))
+                    {
                         return server;
                     }
                     if !ours {

@@ -153,6 +153,7 @@ fn block_on_lists(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: i64, in_exec_reply
             deadline_ms,
             wants: blocking::wants_list,
             on_timeout: TimeoutReply::NullArray,
+            stream: None,
         },
     );
 }

@@ -227,6 +227,7 @@ fn block_or_null(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: i64) -> CmdResult {
             deadline_ms,
             wants: blocking::wants_zset,
             on_timeout: TimeoutReply::NullArray,
+            stream: None,
         },
     );
     Ok(())

@@ -240,14 +240,16 @@ pub(crate) fn read_stream<R: Read>(
     if length != s.len() as u64 {
         return Err(input.error("stream length does not match its entries"));
     }
-    let entries_added_before = s.entries_added;
     s.last_id = last;
     if type_byte != TYPE_STREAM_LISTPACKS {
         let _first = StreamId::new(input.read_len()?, input.read_len()?);
         s.max_deleted_id = StreamId::new(input.read_len()?, input.read_len()?);
         s.entries_added = input.read_len()?;
     } else {
-        s.entries_added = entries_added_before;
+        // Redis <= 6.2 kept no counters: as Redis 7.0 loads them, the
+        // length stands for entries_added and no deletion is recorded.
+        s.entries_added = length;
+        s.max_deleted_id = StreamId::MIN;
     }
     let groups = input.read_len()?;
     for _ in 0..groups {
@@ -259,6 +261,9 @@ pub(crate) fn read_stream<R: Read>(
         if type_byte != TYPE_STREAM_LISTPACKS {
             let read = input.read_len()?;
             g.entries_read = (read != u64::MAX).then_some(read);
+        } else {
+            // No counter in the old format: estimated, as Redis 7.0 does.
+            g.entries_read = s.estimate_entries_read(g.last_delivered);
         }
         let pel = input.read_len()?;
         for _ in 0..pel {
