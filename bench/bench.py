@@ -127,10 +127,13 @@ def run_benchmark(port, tests, clients, requests, pipeline=1):
 def compare(servers, tests, clients, requests, pipeline, rounds):
     """Alternates the servers for `rounds`; returns {test: {name: (rps, p50, p99)}} medians."""
     samples = {}
-    for _ in range(rounds):
-        for srv in servers:
-            for test, vals in run_benchmark(srv.port, tests, clients, requests, pipeline).items():
-                samples.setdefault(test, {}).setdefault(srv.name, []).append(vals)
+    # One redis-benchmark run per test: a command one server lacks then
+    # costs only its own row (redis-benchmark stops at the first error).
+    for one in tests.split(","):
+        for _ in range(rounds):
+            for srv in servers:
+                for test, vals in run_benchmark(srv.port, one, clients, requests, pipeline).items():
+                    samples.setdefault(test, {}).setdefault(srv.name, []).append(vals)
     medians = {}
     for test, by_server in samples.items():
         medians[test] = {

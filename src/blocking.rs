@@ -472,7 +472,7 @@ fn drain_or_gone(ctx: &mut Ctx, seen: u8) -> bool {
     if seen == WATCH_CLOSED || ctx.client.info.killed.load(Ordering::Relaxed) {
         return true;
     }
-    let Some(mut stream) = ctx.client.info.stream.as_ref() else {
+    let Some(mut stream) = ctx.client.info.stream.as_deref() else {
         return false;
     };
     let mut buf = [0u8; 16 * 1024];
@@ -565,7 +565,7 @@ fn flush_earlier_replies(ctx: &mut Ctx) {
     if ctx.reply.buf.is_empty() {
         return;
     }
-    let Some(mut stream) = ctx.client.info.stream.as_ref() else {
+    let Some(mut stream) = ctx.client.info.stream.as_deref() else {
         return;
     };
     if stream.write_all(&ctx.reply.buf).is_ok() {

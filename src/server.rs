@@ -368,8 +368,15 @@ pub fn serve(server: Arc<Server>, listener: TcpListener) {
         if server.shutdown.load(Ordering::Relaxed) {
             break;
         }
-        let Ok(stream) = stream else {
-            continue;
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                // Out of descriptors (EMFILE) or memory: the pending
+                // connection stays queued, so retrying at once would spin.
+                log::warn!("accept failed: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
         };
         accept(&server, stream);
     }

@@ -181,16 +181,28 @@ fn set_generic(
     opts: &SetOptions,
 ) -> Result<bool, CmdError> {
     let now = ctx.now_ms;
-    let old = db.get_mut(key, now);
-    let exists = old.is_some();
-    if opts.get {
-        match old.map(|e| &e.value) {
-            Some(Value::Str(s)) => {
-                let bytes = s.bytes.clone();
-                ctx.reply.bulk(&bytes);
+    // Plain SET needs no lookup before the insert (one hash, not three);
+    // Db::set_with_expire still counts an expired old value as expired.
+    let blind = !opts.get
+        && opts.condition == Condition::Always
+        && match opts.expire {
+            ExpireChange::Clear => true,
+            ExpireChange::At(at) => at > now,
+            _ => false,
+        };
+    let mut exists = false;
+    if !blind {
+        let old = db.get_mut(key, now);
+        exists = old.is_some();
+        if opts.get {
+            match old.map(|e| &e.value) {
+                Some(Value::Str(s)) => {
+                    let bytes = s.bytes.clone();
+                    ctx.reply.bulk(&bytes);
+                }
+                Some(_) => return Err(CmdError::WrongType),
+                None => ctx.reply.null(),
             }
-            Some(_) => return Err(CmdError::WrongType),
-            None => ctx.reply.null(),
         }
     }
     let allowed = match opts.condition {
@@ -502,19 +514,26 @@ fn setrange_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
 fn incr_generic(ctx: &mut Ctx, store: &mut Store, key: &[u8], delta: i64) -> CmdResult {
     let now = ctx.now_ms;
     let db = ctx.db_mut(store);
-    let (current, entry_exists) = match db.get_value(key, now) {
-        None => (0, false),
-        Some(Value::Str(s)) => (parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?, true),
-        Some(_) => return Err(CmdError::WrongType),
+    // One lookup; an existing counter is rewritten in place (no allocation).
+    let new = match db.get_mut(key, now) {
+        None => {
+            let mut text = Vec::with_capacity(20);
+            crate::resp::writer::push_i64(&mut text, delta);
+            db.set(key, Value::string(text), now);
+            delta
+        }
+        Some(entry) => {
+            let Value::Str(s) = &mut entry.value else {
+                return Err(CmdError::WrongType);
+            };
+            let current = parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?;
+            let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
+            s.bytes.clear();
+            crate::resp::writer::push_i64(&mut s.bytes, new);
+            s.raw = false;
+            new
+        }
     };
-    let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-    let mut text = Vec::with_capacity(20);
-    crate::resp::writer::push_i64(&mut text, new);
-    if entry_exists {
-        db.set_keep_ttl(key, Value::string(text), now);
-    } else {
-        db.set(key, Value::string(text), now);
-    }
     ctx.dirty += 1;
     ctx.notify('$', "incrby", key);
     ctx.reply.integer(new);

@@ -56,10 +56,11 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
 }
 
 impl ReplyBuf {
-    /// An empty RESP2 buffer.
+    /// An empty RESP2 buffer. It allocates on the first reply and keeps
+    /// its capacity between batches, so idle connections cost nothing here.
     pub fn new() -> Self {
         ReplyBuf {
-            buf: Vec::with_capacity(16 * 1024),
+            buf: Vec::new(),
             proto: 2,
         }
     }

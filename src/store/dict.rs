@@ -120,12 +120,29 @@ impl<V> Dict<V> {
         (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
     }
 
+    /// The hash of `key`, for the `*_hashed` lookups: a caller that looks a
+    /// key up more than once (check, then modify) hashes it only once.
+    /// Valid until the table is modified (a resize changes nothing here,
+    /// since the hash, not the bucket index, is kept).
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
     /// The value stored under `key`.
     pub fn get(&self, key: &[u8]) -> Option<&V> {
         if self.len == 0 {
             return None;
         }
-        let mut cur = self.buckets[self.index(key)].as_deref();
+        self.get_hashed(self.hash(key), key)
+    }
+
+    /// [`Dict::get`] with the hash from [`Dict::hash`].
+    pub fn get_hashed(&self, hash: u64, key: &[u8]) -> Option<&V> {
+        if self.len == 0 {
+            return None;
+        }
+        let idx = hash as usize & (self.buckets.len() - 1);
+        let mut cur = self.buckets[idx].as_deref();
         while let Some(node) = cur {
             if &*node.key == key {
                 return Some(&node.value);
@@ -140,7 +157,15 @@ impl<V> Dict<V> {
         if self.len == 0 {
             return None;
         }
-        let idx = self.index(key);
+        self.get_mut_hashed(self.hash(key), key)
+    }
+
+    /// [`Dict::get_mut`] with the hash from [`Dict::hash`].
+    pub fn get_mut_hashed(&mut self, hash: u64, key: &[u8]) -> Option<&mut V> {
+        if self.len == 0 {
+            return None;
+        }
+        let idx = hash as usize & (self.buckets.len() - 1);
         let mut cur = self.buckets[idx].as_deref_mut();
         while let Some(node) = cur {
             if &*node.key == key {
@@ -158,8 +183,26 @@ impl<V> Dict<V> {
 
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
-        if let Some(slot) = self.get_mut(key) {
-            return Some(std::mem::replace(slot, value));
+        // One hash for both the search and the insert (SET's hot path).
+        if !self.buckets.is_empty() {
+            let idx = self.index(key);
+            let mut cur = self.buckets[idx].as_deref_mut();
+            while let Some(node) = cur {
+                if &*node.key == key {
+                    return Some(std::mem::replace(&mut node.value, value));
+                }
+                cur = node.next.as_deref_mut();
+            }
+            if self.len < self.buckets.len() {
+                let next = self.buckets[idx].take();
+                self.buckets[idx] = Some(Box::new(Node {
+                    key: key.into(),
+                    value,
+                    next,
+                }));
+                self.len += 1;
+                return None;
+            }
         }
         self.insert_new(key.into(), value);
         None
