@@ -206,9 +206,9 @@ fn load_users(server: &Server, user_lines: &[String], aclfile: &str) -> Result<(
     if !aclfile.is_empty() {
         match std::fs::read_to_string(aclfile) {
             Ok(text) => {
-                *acl = acl.load_text(&text).map_err(|e| {
-                    format!("Aborting Redis startup because of ACL errors: {aclfile}{e}")
-                })?
+                *acl = acl
+                    .load_text(&text, aclfile)
+                    .map_err(|e| format!("Aborting Redis startup because of ACL errors: {e}"))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("Error loading ACLs, opening file '{aclfile}': {e}")),

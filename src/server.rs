@@ -222,6 +222,14 @@ impl Server {
             &self.pubsub.limit,
             config.get("client-output-buffer-limit").unwrap_or(""),
         );
+        crate::acl::LOG_MAX_LEN.store(
+            config.get_i64("acllog-max-len").max(0) as usize,
+            Ordering::Relaxed,
+        );
+        crate::acl::PUBSUB_DEFAULT_ALL.store(
+            config.get("acl-pubsub-default") == Some("allchannels"),
+            Ordering::Relaxed,
+        );
         // requirepass is the default user's password, as in Redis.
         let pass = config.get("requirepass").unwrap_or("").to_string();
         drop(config);

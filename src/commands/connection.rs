@@ -366,6 +366,8 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             for c in clients
                 .iter()
                 .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+                // A killed client is gone for Redis even before its thread exits.
+                .filter(|c| !c.killed.load(std::sync::atomic::Ordering::Relaxed))
             {
                 text.push_str(&client_line(c, ctx.now_ms));
                 text.push('\n');
