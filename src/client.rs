@@ -30,16 +30,20 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::commands::multi::TxState;
 use crate::commands::{self, Ctx};
 use crate::pubsub::{ClientPubSub, Mailbox, WRITE_BATCH_BYTES};
-use crate::resp::{parse_request, ReplyBuf, Request};
+use crate::resp::{parse_request, parse_request_unauthenticated, ReplyBuf, Request};
 use crate::server::Server;
 use crate::util::now_ms;
 
 /// How many bytes one read asks for.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// With `timeout` set, how often a waiting read wakes up to check idleness.
+const IDLE_CHECK_MS: u64 = 1000;
 
 /// What other threads may see of a connection.
 #[derive(Debug)]
@@ -267,6 +271,7 @@ fn connection_loop(
     let mut read_buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
     let mut request = Request::new();
     let mut reply = ReplyBuf::new();
+    let mut read_timeout_s = 0;
     loop {
         // Read whatever has arrived, after any partial request kept from before.
         let old_len = read_buf.len();
@@ -275,11 +280,31 @@ fn connection_loop(
             read_buf.append(&mut state.pending_input);
             read_buf.len() - old_len
         } else {
+            let timeout_s = server.idle_timeout_s.load(Ordering::Relaxed);
+            if timeout_s != read_timeout_s {
+                // `timeout`: wake up now and then to see whether we idled too long.
+                let tick = (timeout_s > 0).then(|| Duration::from_millis(IDLE_CHECK_MS));
+                stream.set_read_timeout(tick)?;
+                read_timeout_s = timeout_s;
+            }
             read_buf.resize(old_len + READ_CHUNK_BYTES, 0);
             let n = match stream.read(&mut read_buf[old_len..]) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    read_buf.truncate(old_len);
+                    let idle_ms = now_ms() - state.info.last_interaction_ms.load(Ordering::Relaxed);
+                    // Like Redis, subscribers are never closed for idling.
+                    if timeout_s > 0
+                        && idle_ms > (timeout_s as i64) * 1000
+                        && !state.pubsub.is_subscribed()
+                    {
+                        log::debug!("closing idle client {}", state.id);
+                        return Ok(());
+                    }
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             read_buf.truncate(old_len + n);
@@ -299,7 +324,13 @@ fn connection_loop(
         let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
         while consumed < read_buf.len() && !state.close_after_reply {
             let pending = &read_buf[consumed..];
-            match parse_request(pending, max_bulk, &mut request) {
+            // Until it authenticates, a client may only send small requests.
+            let parsed = if !state.authenticated && server.auth_required() {
+                parse_request_unauthenticated(pending, &mut request)
+            } else {
+                parse_request(pending, max_bulk, &mut request)
+            };
+            match parsed {
                 Ok(Some(len)) => {
                     consumed += len;
                     if request.is_empty() {
@@ -307,6 +338,22 @@ fn connection_loop(
                     }
                     let mut ctx = Ctx::new(server, state, &mut reply);
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
+                    // client-output-buffer-limit normal: replies piling up
+                    // past the hard limit close the client, unsent (Redis).
+                    let hard = server
+                        .normal_output_limit
+                        .hard_bytes
+                        .load(Ordering::Relaxed);
+                    if hard > 0
+                        && state.pubsub.subscriber.is_none()
+                        && reply.buf.len() as u64 > hard
+                    {
+                        log::warn!(
+                            "closing client {}: output buffer over client-output-buffer-limit",
+                            state.id
+                        );
+                        return Ok(());
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -317,6 +364,15 @@ fn connection_loop(
             }
         }
         read_buf.drain(..consumed);
+        // client-query-buffer-limit: unparsed input past it closes the client.
+        if read_buf.len() as u64 > server.query_buf_limit.load(Ordering::Relaxed) {
+            log::warn!(
+                "closing client {}: query buffer of {} bytes over client-query-buffer-limit",
+                state.id,
+                read_buf.len()
+            );
+            return Ok(());
+        }
         state
             .info
             .last_interaction_ms

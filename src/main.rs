@@ -197,9 +197,13 @@ fn load_config(args: &[String]) -> Result<Config, String> {
 /// does at start; a bad line stops the start.
 fn load_users(server: &Server, user_lines: &[String], aclfile: &str) -> Result<(), String> {
     let mut acl = server.acl.write().unwrap_or_else(|p| p.into_inner());
+    let mut seen = std::collections::HashSet::new();
     for line in user_lines {
         let mut words = line.split_whitespace();
         let name = words.next().ok_or("user line without a name")?;
+        if !seen.insert(name.to_string()) {
+            return Err(format!("Error in user declaration '{name}': Duplicate user found. A user can only be defined once in config files"));
+        }
         let rules: Vec<String> = words.map(String::from).collect();
         acl.setuser(name, &rules)?;
     }

@@ -607,7 +607,7 @@ mod tests {
         assert_eq!(acl.users["v"].describe_commands(), "-@all +@set +acl");
         acl.setuser(
             "w",
-            &rules(&["%R~foo", "%W~foo", "%RW~bar", "(~x +get", "-@all)"]),
+            &rules(&["%R~foo", "%W~foo", "%RW~bar", "(~x -@all", "+get)"]),
         )
         .unwrap();
         assert_eq!(acl.users["w"].describe_keys(), "~foo ~bar");
