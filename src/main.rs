@@ -204,7 +204,11 @@ fn load_users(server: &Server, user_lines: &[String], aclfile: &str) -> Result<(
         if !seen.insert(name.to_string()) {
             return Err(format!("Error in user declaration '{name}': Duplicate user found. A user can only be defined once in config files"));
         }
-        let rules: Vec<String> = words.map(String::from).collect();
+        // A configured user starts from scratch (Redis resets it first).
+        let rules: Vec<String> = std::iter::once("reset")
+            .chain(words)
+            .map(String::from)
+            .collect();
         acl.setuser(name, &rules)?;
     }
     if !aclfile.is_empty() {

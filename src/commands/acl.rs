@@ -391,16 +391,21 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             })?;
             let mut acl = ctx.server.acl.write().unwrap_or_else(|p| p.into_inner());
             let next = acl.load_text(&content, &path).map_err(CmdError::err)?;
-            // Clients of users that changed or vanished are disconnected.
-            let changed: Vec<String> = acl
+            // Every user but default is recreated, and, as in Redis, the
+            // clients authenticated as them are disconnected (this one
+            // after its reply).
+            let replaced: Vec<String> = acl
                 .users
-                .iter()
-                .filter(|(n, u)| next.users.get(*n) != Some(*u))
-                .map(|(n, _)| n.clone())
+                .keys()
+                .filter(|n| *n != "default")
+                .cloned()
                 .collect();
             *acl = next;
             drop(acl);
-            kill_users_clients(ctx, &changed, false);
+            kill_users_clients(ctx, &replaced, true);
+            if replaced.contains(&ctx.client.user) {
+                ctx.client.close_after_reply = true;
+            }
             ctx.server.refresh_acl_flags();
             ctx.reply.ok();
         }
