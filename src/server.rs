@@ -131,6 +131,8 @@ pub struct Server {
     /// client-query-buffer-limit, bytes: a client whose unparsed input
     /// grows past it is closed.
     pub query_buf_limit: AtomicU64,
+    /// CLIENT PAUSE state.
+    pub pause: Pause,
     /// client-output-buffer-limit for normal clients.
     pub normal_output_limit: crate::pubsub::OutputLimit,
     /// `timeout`, seconds (0 = never): idle clients are closed.
@@ -185,6 +187,7 @@ impl Server {
             query_buf_limit: AtomicU64::new(1024 * 1024 * 1024),
             idle_timeout_s: AtomicU64::new(0),
             normal_output_limit: Default::default(),
+            pause: Pause::default(),
             requirepass_set: AtomicBool::new(false),
             acl_default_restricted: AtomicBool::new(false),
             applied_requirepass: Mutex::new(String::new()),
@@ -419,5 +422,51 @@ fn is_mapped_loopback(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
         std::net::IpAddr::V4(_) => false,
+    }
+}
+
+/// CLIENT PAUSE: until `end_ms`, clients wait before running commands
+/// (all of them, or only those that may write).
+#[derive(Debug, Default)]
+pub struct Pause {
+    end_ms: AtomicI64,
+    all: AtomicBool,
+}
+
+/// How often a paused client looks whether the pause is over.
+const PAUSE_POLL_MS: u64 = 5;
+
+impl Pause {
+    /// Pauses until `end_ms`; ALL wins over WRITE while both are active,
+    /// and a later end wins, as Redis's pauseClients.
+    pub fn pause(&self, end_ms: i64, all: bool) {
+        if self.end_ms.load(Ordering::Relaxed) > now_ms() {
+            if all {
+                self.all.store(true, Ordering::Relaxed);
+            }
+            self.end_ms.fetch_max(end_ms, Ordering::Relaxed);
+        } else {
+            self.all.store(all, Ordering::Relaxed);
+            self.end_ms.store(end_ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the pause (CLIENT UNPAUSE).
+    pub fn unpause(&self) {
+        self.end_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// True while a pause holds back a command that `writes` (or any
+    /// command in ALL mode).
+    pub fn holds(&self, writes: bool) -> bool {
+        self.end_ms.load(Ordering::Relaxed) > now_ms()
+            && (writes || self.all.load(Ordering::Relaxed))
+    }
+
+    /// Waits while the pause holds back such a command; never holds a lock.
+    pub fn wait(&self, writes: bool) {
+        while self.holds(writes) {
+            std::thread::sleep(std::time::Duration::from_millis(PAUSE_POLL_MS));
+        }
     }
 }

@@ -413,7 +413,13 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                             .filter(|&n| n > 0)
                             .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
                     }
-                    b"ADDR" | b"LADDR" | b"USER" | b"TYPE" => {}
+                    b"USER" => {
+                        let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
+                        if !acl.users.contains_key(&val) {
+                            return Err(CmdError::err(format!("No such user '{val}'")));
+                        }
+                    }
+                    b"ADDR" | b"LADDR" | b"TYPE" => {}
                     b"SKIPME" => match val.to_ascii_lowercase().as_str() {
                         "yes" => skipme = true,
                         "no" => skipme = false,
@@ -430,8 +436,18 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                         b"ID" => c.id.to_string() == *v,
                         b"ADDR" => c.addr == *v,
                         b"LADDR" => c.laddr == *v,
-                        b"USER" => v == "default",
-                        b"TYPE" => v.eq_ignore_ascii_case("normal"),
+                        b"USER" => *c.user.lock().unwrap_or_else(|p| p.into_inner()) == *v,
+                        b"TYPE" => {
+                            let subscribed = c
+                                .sub_counts
+                                .iter()
+                                .any(|n| n.load(std::sync::atomic::Ordering::Relaxed) > 0);
+                            match v.to_ascii_lowercase().as_str() {
+                                "normal" => !subscribed,
+                                "pubsub" => subscribed,
+                                _ => false,
+                            }
+                        }
                         _ => true,
                     })
                 },
@@ -456,7 +472,27 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             }
             _ => return Err(CmdError::Syntax),
         },
-        (b"UNPAUSE", 2) => ctx.reply.ok(),
+        (b"PAUSE", 3 | 4) => {
+            let all = match args.get(3).map(|a| a.to_ascii_lowercase()) {
+                None => true,
+                Some(m) if m == b"all" => true,
+                Some(m) if m == b"write" => false,
+                Some(_) => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+            };
+            let ms = parse_i64(args[2])
+                .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::err("timeout is negative"));
+            }
+            ctx.server
+                .pause
+                .pause(crate::util::now_ms().saturating_add(ms), all);
+            ctx.reply.ok();
+        }
+        (b"UNPAUSE", 2) => {
+            ctx.server.pause.unpause();
+            ctx.reply.ok();
+        }
         (b"GETREDIR", 2) => ctx.reply.integer(-1),
         (b"HELP", 2) => {
             ctx.reply.array(CLIENT_HELP.len());

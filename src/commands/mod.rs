@@ -456,6 +456,19 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
     if let Some(result) = session_rules(ctx, command, args) {
         return result;
     }
+    // CLIENT PAUSE: wait here, before any lock is taken. CLIENT UNPAUSE
+    // itself is never held back, or a paused server could not be resumed.
+    if !ctx.in_exec && command.name != "client" {
+        let writes = command.is_write()
+            || matches!(
+                command.name,
+                "exec" | "eval" | "evalsha" | "fcall" | "publish" | "spublish"
+            );
+        if ctx.server.pause.holds(writes) {
+            ctx.server.pause.wait(writes);
+            ctx.now_ms = crate::util::now_ms();
+        }
+    }
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {
