@@ -459,13 +459,18 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
     // CLIENT PAUSE: wait here, before any lock is taken. CLIENT UNPAUSE
     // itself is never held back, or a paused server could not be resumed.
     if !ctx.in_exec && command.name != "client" {
+        // Redis's "may replicate" commands count as writes here.
         let writes = command.is_write()
             || matches!(
                 command.name,
-                "exec" | "eval" | "evalsha" | "fcall" | "publish" | "spublish"
+                "exec" | "eval" | "evalsha" | "fcall" | "publish" | "spublish" | "pfcount"
             );
         if ctx.server.pause.holds(writes) {
+            // A paused client counts as blocked (INFO blocked_clients), as in Redis.
+            let blocked = &ctx.server.blocked_clients;
+            blocked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             ctx.server.pause.wait(writes);
+            blocked.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             ctx.now_ms = crate::util::now_ms();
         }
     }
