@@ -459,12 +459,18 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
     // CLIENT PAUSE: wait here, before any lock is taken. CLIENT UNPAUSE
     // itself is never held back, or a paused server could not be resumed.
     if !ctx.in_exec && command.name != "client" {
-        // Redis's "may replicate" commands count as writes here.
-        let writes = command.is_write()
-            || matches!(
-                command.name,
-                "exec" | "eval" | "evalsha" | "fcall" | "publish" | "spublish" | "pfcount"
-            );
+        // EXEC waits only when the transaction holds a write, as in Redis.
+        let writes = if command.name == "exec" {
+            ctx.client.tx.queue.as_ref().is_some_and(|queue| {
+                queue.iter().any(|argv| {
+                    argv.first()
+                        .and_then(|name| lookup(name))
+                        .is_some_and(|(_, c)| may_replicate(c))
+                })
+            })
+        } else {
+            may_replicate(command)
+        };
         if ctx.server.pause.holds(writes) {
             // A paused client counts as blocked (INFO blocked_clients), as in Redis.
             let blocked = &ctx.server.blocked_clients;
@@ -497,6 +503,16 @@ fn run(ctx: &mut Ctx, index: usize, command: &'static Command, args: &[&[u8]]) -
             })
         }
     }
+}
+
+/// Redis's "may replicate" commands: writes, and the few others a write
+/// pause (CLIENT PAUSE WRITE) must hold back too.
+fn may_replicate(command: &Command) -> bool {
+    command.is_write()
+        || matches!(
+            command.name,
+            "eval" | "evalsha" | "fcall" | "publish" | "spublish" | "pfcount"
+        )
 }
 
 // ---- pub/sub, MULTI and keyspace-event parts of the dispatcher ----------
