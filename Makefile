@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PORT ?= 6379
 
-.PHONY: all build run test check fmt lint doc bench docker deps clean commands-table
+.PHONY: all build run test check fmt lint doc bench docker deps clean commands-table fuzz
 
 all: build
 
@@ -49,3 +49,10 @@ docker:
 
 clean:
 	$(CARGO) clean
+
+# Fuzzes the RESP parser and the command dispatcher for FUZZ_SECONDS each
+# (needs a nightly toolchain and cargo-fuzz: `cargo install cargo-fuzz`).
+FUZZ_SECONDS ?= 600
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz run resp_parser -O -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run dispatcher -O -- -max_total_time=$(FUZZ_SECONDS)

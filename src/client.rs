@@ -30,11 +30,12 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::commands::multi::TxState;
 use crate::commands::{self, Ctx};
 use crate::pubsub::{ClientPubSub, Mailbox, WRITE_BATCH_BYTES};
-use crate::resp::{parse_request, ReplyBuf, Request};
+use crate::resp::{parse_request, parse_request_unauthenticated, ReplyBuf, Request};
 use crate::server::Server;
 use crate::util::now_ms;
 
@@ -43,6 +44,9 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Size of a connection's first read buffer; it doubles whenever a read
 /// fills it, so pipelined clients quickly get a large one.
 const READ_FIRST_BYTES: usize = 1024;
+
+/// With `timeout` set, how often a waiting read wakes up to check idleness.
+const IDLE_CHECK_MS: u64 = 1000;
 
 /// What other threads may see of a connection.
 #[derive(Debug)]
@@ -285,6 +289,7 @@ fn connection_loop(
     let mut last_read_full = false;
     let mut request = Request::new();
     let mut reply = ReplyBuf::new();
+    let mut read_timeout_s = 0;
     loop {
         // Read whatever has arrived, after any partial request kept from before.
         let n = if !state.pending_input.is_empty() {
@@ -301,20 +306,25 @@ fn connection_loop(
                 input.resize((input.len() * 2).max(READ_FIRST_BYTES), 0);
             }
             let spare = input.len() - filled;
-            // `timeout`: wake up once in a while to close an idle client.
-            let timeout_s = server.client_timeout_s.load(Ordering::Relaxed);
-            let _ = stream.set_read_timeout(
-                (timeout_s > 0)
-                    .then(|| std::time::Duration::from_millis((timeout_s * 1000).min(1000))),
-            );
+            let timeout_s = server.idle_timeout_s.load(Ordering::Relaxed);
+            if timeout_s != read_timeout_s {
+                // `timeout`: wake up now and then to see whether we idled too long.
+                let tick = (timeout_s > 0).then(|| Duration::from_millis(IDLE_CHECK_MS));
+                stream.set_read_timeout(tick)?;
+                read_timeout_s = timeout_s;
+            }
             let n = match stream.read(&mut input[filled..]) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => 0,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     let idle_ms = now_ms() - state.info.last_interaction_ms.load(Ordering::Relaxed);
-                    if timeout_s > 0 && idle_ms > (timeout_s * 1000) as i64 {
-                        log::debug!("Closing idle client {}", state.id);
+                    // Like Redis, subscribers are never closed for idling.
+                    if timeout_s > 0
+                        && idle_ms > (timeout_s as i64) * 1000
+                        && !state.pubsub.is_subscribed()
+                    {
+                        log::debug!("closing idle client {}", state.id);
                         return Ok(());
                     }
                     continue;
@@ -340,7 +350,13 @@ fn connection_loop(
         let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
         while consumed < read_buf.len() && !state.close_after_reply {
             let pending = &read_buf[consumed..];
-            match parse_request(pending, max_bulk, &mut request) {
+            // Until it authenticates, a client may only send small requests.
+            let parsed = if !state.authenticated && server.auth_required() {
+                parse_request_unauthenticated(pending, &mut request)
+            } else {
+                parse_request(pending, max_bulk, &mut request)
+            };
+            match parsed {
                 Ok(Some(len)) => {
                     consumed += len;
                     if request.is_empty() {
@@ -352,6 +368,22 @@ fn connection_loop(
                         .store(pending.len(), Ordering::Relaxed);
                     let mut ctx = Ctx::new(server, state, &mut reply);
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
+                    // client-output-buffer-limit normal: replies piling up
+                    // past the hard limit close the client, unsent (Redis).
+                    let hard = server
+                        .normal_output_limit
+                        .hard_bytes
+                        .load(Ordering::Relaxed);
+                    if hard > 0
+                        && state.pubsub.subscriber.is_none()
+                        && reply.buf.len() as u64 > hard
+                    {
+                        log::warn!(
+                            "closing client {}: output buffer over client-output-buffer-limit",
+                            state.id
+                        );
+                        return Ok(());
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -364,10 +396,10 @@ fn connection_loop(
         // Keep the partial request (if any) at the front for the next read.
         input.copy_within(consumed..filled, 0);
         filled -= consumed;
-        let limit = server.query_buffer_limit.load(Ordering::Relaxed) as usize;
-        if filled > limit {
+        // client-query-buffer-limit: unparsed input past it closes the client.
+        if filled as u64 > server.query_buf_limit.load(Ordering::Relaxed) {
             log::warn!(
-                "Closing client that reached max query buffer length (id={}, qbuf={})",
+                "closing client {}: query buffer of {} bytes over client-query-buffer-limit",
                 state.id,
                 filled
             );

@@ -222,18 +222,26 @@ fn load_config(args: &[String]) -> Result<Config, String> {
 /// does at start; a bad line stops the start.
 fn load_users(server: &Server, user_lines: &[String], aclfile: &str) -> Result<(), String> {
     let mut acl = server.acl.write().unwrap_or_else(|p| p.into_inner());
+    let mut seen = std::collections::HashSet::new();
     for line in user_lines {
         let mut words = line.split_whitespace();
         let name = words.next().ok_or("user line without a name")?;
-        let rules: Vec<String> = words.map(String::from).collect();
+        if !seen.insert(name.to_string()) {
+            return Err(format!("Error in user declaration '{name}': Duplicate user found. A user can only be defined once in config files"));
+        }
+        // A configured user starts from scratch (Redis resets it first).
+        let rules: Vec<String> = std::iter::once("reset")
+            .chain(words)
+            .map(String::from)
+            .collect();
         acl.setuser(name, &rules)?;
     }
     if !aclfile.is_empty() {
         match std::fs::read_to_string(aclfile) {
             Ok(text) => {
-                *acl = acl.load_text(&text).map_err(|e| {
-                    format!("Aborting Redis startup because of ACL errors: {aclfile}{e}")
-                })?
+                *acl = acl
+                    .load_text(&text, aclfile)
+                    .map_err(|e| format!("Aborting Redis startup because of ACL errors: {e}"))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("Error loading ACLs, opening file '{aclfile}': {e}")),

@@ -574,10 +574,16 @@ pub fn normalize_notify_flags(value: &str) -> Result<String, String> {
 
 /// Parses `client-output-buffer-limit` and stores its pubsub class.
 pub fn set_output_limit(limit: &OutputLimit, config_value: &str) {
+    set_output_limit_of(limit, config_value, "pubsub");
+}
+
+/// Parses `client-output-buffer-limit` and stores the limits of `which`
+/// class (normal, replica, pubsub).
+pub fn set_output_limit_of(limit: &OutputLimit, config_value: &str, which: &str) {
     let words: Vec<&str> = config_value.split_whitespace().collect();
     for chunk in words.chunks(4) {
         if let [class, hard, soft, secs] = chunk {
-            if *class == "pubsub" {
+            if *class == which {
                 let num = |s: &str| crate::config::parse_memory(s).unwrap_or(0).max(0) as u64;
                 limit.hard_bytes.store(num(hard), Ordering::Relaxed);
                 limit.soft_bytes.store(num(soft), Ordering::Relaxed);

@@ -141,6 +141,13 @@ pub struct Server {
     pub blocking: crate::blocking::Registry,
     /// proto-max-bulk-len, copied here because every request reads it.
     pub proto_max_bulk_len: AtomicU64,
+    /// client-query-buffer-limit, bytes: a client whose unparsed input
+    /// grows past it is closed.
+    pub query_buf_limit: AtomicU64,
+    /// client-output-buffer-limit for normal clients.
+    pub normal_output_limit: crate::pubsub::OutputLimit,
+    /// `timeout`, seconds (0 = never): idle clients are closed.
+    pub idle_timeout_s: AtomicU64,
     /// slowlog-log-slower-than, microseconds (read after every command).
     pub slowlog_threshold_us: AtomicI64,
     /// latency-monitor-threshold, milliseconds (0 = off).
@@ -150,13 +157,6 @@ pub struct Server {
     pub acl_default_restricted: AtomicBool,
     /// The requirepass value last applied to the default user.
     applied_requirepass: Mutex<String>,
-    /// client-query-buffer-limit in bytes: a client whose unparsed input
-    /// grows past it is closed.
-    pub query_buffer_limit: AtomicU64,
-    /// `timeout` in seconds: idle clients are closed after it (0 = never).
-    pub client_timeout_s: AtomicU64,
-    /// protected-mode yes: without a password only loopback clients may connect.
-    pub protected_mode: AtomicBool,
     /// True when requirepass is set (read by every command).
     pub requirepass_set: AtomicBool,
     /// True when notify-keyspace-events is not empty.
@@ -199,9 +199,9 @@ impl Server {
             blocked_clients: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::new(),
             proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
-            query_buffer_limit: AtomicU64::new(1024 * 1024 * 1024),
-            client_timeout_s: AtomicU64::new(0),
-            protected_mode: AtomicBool::new(true),
+            query_buf_limit: AtomicU64::new(1024 * 1024 * 1024),
+            idle_timeout_s: AtomicU64::new(0),
+            normal_output_limit: Default::default(),
             requirepass_set: AtomicBool::new(false),
             acl_default_restricted: AtomicBool::new(false),
             applied_requirepass: Mutex::new(String::new()),
@@ -253,14 +253,25 @@ impl Server {
             &self.pubsub.limit,
             config.get("client-output-buffer-limit").unwrap_or(""),
         );
-        self.query_buffer_limit.store(
+        self.query_buf_limit.store(
             config.get_i64("client-query-buffer-limit").max(0) as u64,
             Ordering::Relaxed,
         );
-        self.client_timeout_s
+        crate::pubsub::set_output_limit_of(
+            &self.normal_output_limit,
+            config.get("client-output-buffer-limit").unwrap_or(""),
+            "normal",
+        );
+        self.idle_timeout_s
             .store(config.get_i64("timeout").max(0) as u64, Ordering::Relaxed);
-        self.protected_mode
-            .store(config.get_bool("protected-mode"), Ordering::Relaxed);
+        crate::acl::LOG_MAX_LEN.store(
+            config.get_i64("acllog-max-len").max(0) as usize,
+            Ordering::Relaxed,
+        );
+        crate::acl::PUBSUB_DEFAULT_ALL.store(
+            config.get("acl-pubsub-default") == Some("allchannels"),
+            Ordering::Relaxed,
+        );
         crate::store::lru::set_policy(
             config.get("maxmemory-policy").unwrap_or("").contains("lfu"),
             config.get_i64("lfu-log-factor").max(0) as u64,
@@ -382,27 +393,6 @@ pub fn serve(server: Arc<Server>, listener: TcpListener) {
     }
 }
 
-/// What protected mode answers a refused client (Redis's text, typo included).
-pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
-/// True when protected mode refuses this connection: protected-mode is on,
-/// the default user has no password, and the peer is not loopback
-/// (Redis 7.0 checks this whatever `bind` says).
-fn is_protected_from(server: &Server, stream: &TcpStream) -> bool {
-    if !server.protected_mode.load(Ordering::Relaxed) || server.auth_required() {
-        return false;
-    }
-    match stream.peer_addr() {
-        Ok(addr) => match addr.ip() {
-            std::net::IpAddr::V4(ip) => ip != std::net::Ipv4Addr::LOCALHOST,
-            std::net::IpAddr::V6(ip) => {
-                !ip.is_loopback() && ip.to_ipv4_mapped() != Some(std::net::Ipv4Addr::LOCALHOST)
-            }
-        },
-        Err(_) => true,
-    }
-}
-
 fn accept(server: &Arc<Server>, mut stream: TcpStream) {
     server
         .stats
@@ -417,12 +407,12 @@ fn accept(server: &Arc<Server>, mut stream: TcpStream) {
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
         return;
     }
-    if is_protected_from(server, &stream) {
+    if protected_mode_denies(server, &stream) {
         server
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
-        let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes());
+        let _ = stream.write_all(PROTECTED_MODE_DENIED);
         return;
     }
     let id = server.next_client_id.fetch_add(1, Ordering::Relaxed);
@@ -433,5 +423,34 @@ fn accept(server: &Arc<Server>, mut stream: TcpStream) {
         .spawn(move || client::serve_client(server, stream, id));
     if let Err(e) = spawned {
         log::warn!("could not start a thread for client {id}: {e}");
+    }
+}
+
+/// What a non-loopback peer reads before it is disconnected in protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Protected mode (Redis 7.0): with protected-mode on and a default user
+/// without password, only loopback peers may connect.
+fn protected_mode_denies(server: &Server, stream: &TcpStream) -> bool {
+    if !server.config().get_bool("protected-mode") {
+        return false;
+    }
+    let nopass = server
+        .acl
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .users
+        .get("default")
+        .is_some_and(|u| u.nopass);
+    nopass
+        && stream
+            .peer_addr()
+            .is_ok_and(|a| !a.ip().is_loopback() && !is_mapped_loopback(a.ip()))
+}
+
+fn is_mapped_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        std::net::IpAddr::V4(_) => false,
     }
 }

@@ -5,7 +5,7 @@
 //! command happen once, in the dispatcher, through [`check_permission`].
 
 use super::{cmd, Command, Ctx, Group, Handler};
-use crate::acl::{genpass, password_hex, Denied, CATEGORIES};
+use crate::acl::{genpass, meta, password_hex, Denied, Selector, CATEGORIES};
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
 
@@ -39,37 +39,75 @@ pub fn noperm(denied: &Denied, command: &str) -> CmdError {
     })
 }
 
-/// Checks the client's user against `command`; logs and returns NOPERM when denied.
+/// The full name Redis reports for `args`: `config|get` for a subcommand.
+pub fn full_name(command: &Command, args: &[&[u8]]) -> String {
+    let m = meta();
+    m.resolve(args)
+        .map(|id| m.cmds[id].fullname.clone())
+        .unwrap_or_else(|| command.name.to_string())
+}
+
+/// Checks the client's user against `args`; logs and returns NOPERM when denied.
 pub fn check_permission(
     ctx: &mut Ctx,
-    index: usize,
+    _index: usize,
     command: &'static Command,
     args: &[&[u8]],
 ) -> CmdResult {
-    let keys = command.key_positions(args.len());
     let verdict = {
         let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
         match acl.users.get(&ctx.client.user) {
-            Some(user) => user.check(index, command, args, &keys),
+            Some(user) => user.check(args),
             None => Err(Denied::Command),
         }
     };
     let Err(denied) = verdict else {
         return Ok(());
     };
+    let name = full_name(command, args);
+    let arg = |i: usize| String::from_utf8_lossy(args.get(i).copied().unwrap_or(b"")).into_owned();
     let (reason, object) = match &denied {
-        Denied::Command => ("command", command.name.to_string()),
-        Denied::Key(k) => ("key", String::from_utf8_lossy(k).into_owned()),
-        Denied::Channel(c) => ("channel", String::from_utf8_lossy(c).into_owned()),
+        Denied::Command => ("command", name.clone()),
+        Denied::Key(i) => ("key", arg(*i)),
+        Denied::Channel(i) => ("channel", arg(*i)),
+    };
+    let context = if ctx.client.tx.queue.is_some() {
+        "multi"
+    } else {
+        "toplevel"
     };
     let info = super::connection::client_line(&ctx.client.info, ctx.now_ms);
     ctx.server
         .acl
         .write()
         .unwrap_or_else(|p| p.into_inner())
-        .log_denial(reason, object, ctx.client.user.clone(), info, ctx.now_ms);
-    Err(noperm(&denied, command.name))
+        .log_denial_in(
+            reason,
+            context,
+            object,
+            ctx.client.user.clone(),
+            info,
+            ctx.now_ms,
+        );
+    Err(noperm(&denied, &name))
 }
+
+/// Arity of each ACL subcommand (Redis 7.0's `acl|...` table rows).
+const SUBCOMMAND_ARITY: &[(&str, i32)] = &[
+    ("cat", -2),
+    ("deluser", -3),
+    ("dryrun", -4),
+    ("genpass", -2),
+    ("getuser", 3),
+    ("help", 2),
+    ("list", 2),
+    ("load", 2),
+    ("log", -2),
+    ("save", 2),
+    ("setuser", -3),
+    ("users", 2),
+    ("whoami", 2),
+];
 
 const ACL_HELP: &[&str] = &[
     "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -109,20 +147,79 @@ fn text(arg: &[u8]) -> String {
 
 const NO_ACLFILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
+/// Redis's addReplySubcommandSyntaxError.
+fn subcommand_syntax(sub: &[u8]) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
+        text(sub)
+    ))
+}
+
+fn reply_selector(ctx: &mut Ctx, s: &Selector) {
+    ctx.reply.bulk(b"commands");
+    ctx.reply.bulk(s.describe_commands().as_bytes());
+    ctx.reply.bulk(b"keys");
+    ctx.reply.bulk(s.describe_keys().as_bytes());
+    ctx.reply.bulk(b"channels");
+    ctx.reply.bulk(s.describe_channels().as_bytes());
+}
+
+/// Closes the connections of `names` users, except this one (DELUSER).
+fn kill_users_clients(ctx: &mut Ctx, names: &[String], skip_self: bool) {
+    let clients: Vec<_> = ctx
+        .server
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .cloned()
+        .collect();
+    for c in clients {
+        let user = c.user.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if names.contains(&user) && !(skip_self && c.id == ctx.client.id) {
+            c.kill();
+        }
+    }
+}
+
 /// ACL SETUSER|GETUSER|DELUSER|LIST|USERS|WHOAMI|CAT|GENPASS|LOG|DRYRUN|SAVE|LOAD|HELP.
 fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let sub = args[1].to_ascii_uppercase();
+    let sub_lower = text(args[1]).to_ascii_lowercase();
     let argc = args.len();
-    match (sub.as_slice(), argc) {
-        (b"SETUSER", n) if n >= 3 => {
+    let Some(&(_, arity)) = SUBCOMMAND_ARITY.iter().find(|(n, _)| *n == sub_lower) else {
+        return Err(CmdError::err(format!(
+            "unknown subcommand '{}'. Try ACL HELP.",
+            text(args[1])
+        )));
+    };
+    if !super::arity_ok(arity, argc) {
+        return Err(CmdError::WrongArity(format!("acl|{sub_lower}")));
+    }
+    match sub_lower.as_str() {
+        "setuser" => {
+            let name = text(args[2]);
+            if args[2].iter().any(|b| b.is_ascii_whitespace() || *b == 0) {
+                return Err(CmdError::err(
+                    "Usernames can't contain spaces or null characters",
+                ));
+            }
             let rules: Vec<String> = args[3..].iter().map(|a| text(a)).collect();
             let mut acl = ctx.server.acl.write().unwrap_or_else(|p| p.into_inner());
-            acl.setuser(&text(args[2]), &rules).map_err(CmdError::err)?;
+            let old = acl.users.get(&name).cloned();
+            acl.setuser(&name, &rules).map_err(CmdError::err)?;
+            let new = acl.users.get(&name).cloned();
             drop(acl);
+            // Subscribers that lost channel permissions are disconnected,
+            // as Redis's ACLKillPubsubClientsIfNeeded.
+            if let (Some(old), Some(new)) = (old, new) {
+                if channels_shrunk(&old, &new) {
+                    kill_pubsub_clients_of(ctx, &name);
+                }
+            }
             ctx.server.refresh_acl_flags();
             ctx.reply.ok();
         }
-        (b"GETUSER", 3) => {
+        "getuser" => {
             let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
             let Some(u) = acl.users.get(&text(args[2])).cloned() else {
                 drop(acl);
@@ -132,12 +229,8 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             drop(acl);
             ctx.reply.map(6);
             ctx.reply.bulk(b"flags");
-            let mut flags = vec![if u.enabled { "on" } else { "off" }];
-            if u.nopass {
-                flags.push("nopass");
-            }
-            flags.push("sanitize-payload");
-            ctx.reply.array(flags.len());
+            let flags = u.flags();
+            ctx.reply.set(flags.len());
             for f in flags {
                 ctx.reply.bulk(f.as_bytes());
             }
@@ -146,16 +239,15 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             for p in &u.passwords {
                 ctx.reply.bulk(password_hex(p).as_bytes());
             }
-            ctx.reply.bulk(b"commands");
-            ctx.reply.bulk(u.describe_commands().as_bytes());
-            ctx.reply.bulk(b"keys");
-            ctx.reply.bulk(u.describe_keys().as_bytes());
-            ctx.reply.bulk(b"channels");
-            ctx.reply.bulk(u.describe_channels().as_bytes());
+            reply_selector(ctx, u.root());
             ctx.reply.bulk(b"selectors");
-            ctx.reply.array(0);
+            ctx.reply.array(u.selectors.len() - 1);
+            for s in &u.selectors[1..] {
+                ctx.reply.map(3);
+                reply_selector(ctx, s);
+            }
         }
-        (b"DELUSER", n) if n >= 3 => {
+        "deluser" => {
             let names: Vec<String> = args[2..].iter().map(|a| text(a)).collect();
             if names.iter().any(|n| n == "default") {
                 return Err(CmdError::err("The 'default' user cannot be removed"));
@@ -166,83 +258,62 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 .filter(|n| acl.users.remove(*n).is_some())
                 .count();
             drop(acl);
-            // Connections authenticated as a removed user are closed, as in Redis.
-            let clients: Vec<_> = ctx
-                .server
-                .clients
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .cloned()
-                .collect();
-            for c in clients {
-                if names.contains(&c.user.lock().unwrap_or_else(|p| p.into_inner()).clone())
-                    && c.id != ctx.client.id
-                {
-                    c.kill();
-                }
+            // Connections authenticated as a removed user are closed, as in
+            // Redis (this one after its reply).
+            kill_users_clients(ctx, &names, true);
+            if names.contains(&ctx.client.user) {
+                ctx.client.close_after_reply = true;
             }
             ctx.reply.integer(removed as i64);
         }
-        (b"LIST", 2) => {
-            let lines: Vec<String> = ctx
-                .server
-                .acl
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .users
-                .values()
-                .map(|u| u.describe())
-                .collect();
+        "list" | "users" => {
+            let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
+            let lines: Vec<String> = if sub_lower == "list" {
+                acl.users.values().map(|u| u.describe()).collect()
+            } else {
+                acl.users.keys().cloned().collect()
+            };
+            drop(acl);
             ctx.reply.array(lines.len());
             for l in lines {
                 ctx.reply.bulk(l.as_bytes());
             }
         }
-        (b"USERS", 2) => {
-            let names: Vec<String> = ctx
-                .server
-                .acl
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .users
-                .keys()
-                .cloned()
-                .collect();
-            ctx.reply.array(names.len());
-            for n in names {
-                ctx.reply.bulk(n.as_bytes());
-            }
-        }
-        (b"WHOAMI", 2) => {
+        "whoami" => {
             let user = ctx.client.user.clone();
             ctx.reply.bulk(user.as_bytes());
         }
-        (b"CAT", 2) => {
+        "cat" if argc == 2 => {
             ctx.reply.array(CATEGORIES.len());
             for c in CATEGORIES {
                 ctx.reply.bulk(c.as_bytes());
             }
         }
-        (b"CAT", 3) => {
-            let cat = text(args[2]).to_ascii_lowercase();
-            if !CATEGORIES.contains(&cat.as_str()) {
+        "cat" => {
+            if argc != 3 {
+                return Err(subcommand_syntax(args[1]));
+            }
+            let Some(bit) = crate::acl::table::Meta::category_bit(&text(args[2])) else {
                 return Err(CmdError::err(format!(
                     "Unknown category '{}'",
                     text(args[2])
                 )));
-            }
-            let tag = format!("@{cat}");
-            let names: Vec<&str> = super::all_commands()
-                .filter(|c| super::server::acl_categories(c).contains(&tag.as_str()))
-                .map(|c| c.name)
+            };
+            let names: Vec<&str> = meta()
+                .cmds
+                .iter()
+                .filter(|c| c.categories & bit != 0)
+                .map(|c| c.fullname.as_str())
                 .collect();
             ctx.reply.array(names.len());
             for n in names {
                 ctx.reply.bulk(n.as_bytes());
             }
         }
-        (b"GENPASS", 2 | 3) => {
+        "genpass" => {
+            if argc > 3 {
+                return Err(subcommand_syntax(args[1]));
+            }
             let bits = match args.get(2) {
                 None => 256,
                 Some(a) => match parse_i64(a) {
@@ -252,92 +323,48 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             };
             ctx.reply.bulk(genpass(bits).as_bytes());
         }
-        (b"LOG", 2 | 3) => {
-            if let Some(a) = args.get(2) {
-                if a.eq_ignore_ascii_case(b"RESET") {
-                    ctx.server
-                        .acl
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .log
-                        .clear();
-                    ctx.reply.ok();
-                    return Ok(());
-                }
-            }
-            let count = match args.get(2) {
-                None => 10,
-                Some(a) => parse_i64(a)
-                    .filter(|n| *n >= 0)
-                    .ok_or(CmdError::NotInteger)? as usize,
-            };
-            let entries: Vec<_> = ctx
-                .server
-                .acl
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .log
-                .iter()
-                .take(count)
-                .cloned()
-                .collect();
-            ctx.reply.array(entries.len());
-            for e in entries {
-                ctx.reply.map(7);
-                ctx.reply.bulk(b"count");
-                ctx.reply.integer(e.count as i64);
-                ctx.reply.bulk(b"reason");
-                ctx.reply.bulk(e.reason.as_bytes());
-                ctx.reply.bulk(b"context");
-                ctx.reply.bulk(e.context.as_bytes());
-                ctx.reply.bulk(b"object");
-                ctx.reply.bulk(e.object.as_bytes());
-                ctx.reply.bulk(b"username");
-                ctx.reply.bulk(e.username.as_bytes());
-                ctx.reply.bulk(b"age-seconds");
-                ctx.reply
-                    .double((ctx.now_ms - e.created_ms) as f64 / 1000.0);
-                ctx.reply.bulk(b"client-info");
-                ctx.reply.bulk(e.client_info.as_bytes());
-            }
-        }
-        (b"DRYRUN", n) if n >= 4 => {
+        "log" => acl_log(ctx, args)?,
+        "dryrun" => {
             let user = text(args[2]);
-            let Some((index, command)) = super::lookup(args[3]) else {
+            let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
+            let Some(u) = acl.users.get(&user).cloned() else {
+                return Err(CmdError::err(format!("User '{user}' not found")));
+            };
+            drop(acl);
+            let m = meta();
+            let cmd_args = &args[3..];
+            let Some(id) = m.resolve(cmd_args) else {
                 return Err(CmdError::err(format!(
                     "Command '{}' not found",
                     text(args[3])
                 )));
             };
-            let cmd_args = &args[3..];
-            if !super::arity_ok(command.arity, cmd_args.len()) {
-                return Err(CmdError::WrongArity(command.name.to_string()));
+            let name = m.cmds[id].fullname.clone();
+            if !super::arity_ok(m.cmds[id].arity, cmd_args.len()) {
+                return Err(CmdError::WrongArity(name));
             }
-            let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
-            let Some(u) = acl.users.get(&user) else {
-                return Err(CmdError::err(format!("User '{user}' not found")));
-            };
-            let verdict = u.check(
-                index,
-                command,
-                cmd_args,
-                &command.key_positions(cmd_args.len()),
-            );
-            drop(acl);
-            match verdict {
+            match u.check(cmd_args) {
                 Ok(()) => ctx.reply.ok(),
                 Err(denied) => {
-                    let line = noperm(&denied, command.name).to_string();
-                    let msg = line.trim_start_matches("NOPERM ");
-                    let mut m = msg.to_string();
-                    if let Some(first) = m.get(..1) {
-                        m = first.to_uppercase() + &m[1..];
-                    }
+                    let arg = |i: usize| text(cmd_args.get(i).copied().unwrap_or(b""));
+                    let m = match denied {
+                        Denied::Command => {
+                            format!("This user has no permissions to run the '{name}' command")
+                        }
+                        Denied::Key(i) => format!(
+                            "This user has no permissions to access the '{}' key",
+                            arg(i)
+                        ),
+                        Denied::Channel(i) => format!(
+                            "This user has no permissions to access the '{}' channel",
+                            arg(i)
+                        ),
+                    };
                     ctx.reply.bulk(m.as_bytes());
                 }
             }
         }
-        (b"SAVE", 2) => {
+        "save" => {
             let path = ctx.server.config().get("aclfile").unwrap_or("").to_string();
             if path.is_empty() {
                 return Err(CmdError::err(NO_ACLFILE));
@@ -354,7 +381,7 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 .map_err(|e| CmdError::err(format!("There was an error trying to save the ACLs. Please check the server logs for more information: {e}")))?;
             ctx.reply.ok();
         }
-        (b"LOAD", 2) => {
+        "load" => {
             let path = ctx.server.config().get("aclfile").unwrap_or("").to_string();
             if path.is_empty() {
                 return Err(CmdError::err(NO_ACLFILE));
@@ -363,26 +390,128 @@ fn acl_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 CmdError::err(format!("Error loading ACLs, opening file '{path}': {e}"))
             })?;
             let mut acl = ctx.server.acl.write().unwrap_or_else(|p| p.into_inner());
-            let next = acl
-                .load_text(&content)
-                .map_err(|e| CmdError::err(format!("{path}{e}")))?;
+            let next = acl.load_text(&content, &path).map_err(CmdError::err)?;
+            // Every user but default is recreated, and, as in Redis, the
+            // clients authenticated as them are disconnected (this one
+            // after its reply).
+            let replaced: Vec<String> = acl
+                .users
+                .keys()
+                .filter(|n| *n != "default")
+                .cloned()
+                .collect();
             *acl = next;
             drop(acl);
+            kill_users_clients(ctx, &replaced, true);
+            if replaced.contains(&ctx.client.user) {
+                ctx.client.close_after_reply = true;
+            }
             ctx.server.refresh_acl_flags();
             ctx.reply.ok();
         }
-        (b"HELP", 2) => {
+        _ => {
             ctx.reply.array(ACL_HELP.len());
             for l in ACL_HELP {
                 ctx.reply.simple(l);
             }
         }
-        _ => {
-            return Err(CmdError::err(format!(
-                "unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
-                text(args[1])
-            )))
-        }
     }
     Ok(())
+}
+
+/// ACL LOG [count | RESET].
+fn acl_log(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax(args[1]));
+    }
+    if let Some(a) = args.get(2) {
+        if a.eq_ignore_ascii_case(b"RESET") {
+            ctx.server
+                .acl
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .log
+                .clear();
+            ctx.reply.ok();
+            return Ok(());
+        }
+    }
+    let count = match args.get(2) {
+        None => 10,
+        Some(a) => parse_i64(a)
+            .filter(|n| *n >= 0)
+            .ok_or(CmdError::NotInteger)? as usize,
+    };
+    let entries: Vec<_> = ctx
+        .server
+        .acl
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .log
+        .iter()
+        .take(count)
+        .cloned()
+        .collect();
+    let now = crate::util::now_ms();
+    ctx.reply.array(entries.len());
+    for e in entries {
+        ctx.reply.map(7);
+        ctx.reply.bulk(b"count");
+        ctx.reply.integer(e.count as i64);
+        ctx.reply.bulk(b"reason");
+        ctx.reply.bulk(e.reason.as_bytes());
+        ctx.reply.bulk(b"context");
+        ctx.reply.bulk(e.context.as_bytes());
+        ctx.reply.bulk(b"object");
+        ctx.reply.bulk(e.object.as_bytes());
+        ctx.reply.bulk(b"username");
+        ctx.reply.bulk(e.username.as_bytes());
+        ctx.reply.bulk(b"age-seconds");
+        ctx.reply.double((now - e.created_ms) as f64 / 1000.0);
+        ctx.reply.bulk(b"client-info");
+        ctx.reply.bulk(e.client_info.as_bytes());
+    }
+    Ok(())
+}
+
+/// True when `new` allows fewer channels than `old` (some old pattern is
+/// gone, or all-channels was dropped).
+fn channels_shrunk(old: &crate::acl::User, new: &crate::acl::User) -> bool {
+    if new.all_channels() {
+        return false;
+    }
+    if old.all_channels() {
+        return true;
+    }
+    let upcoming: Vec<&Vec<u8>> = new.selectors.iter().flat_map(|s| &s.channels).collect();
+    old.selectors
+        .iter()
+        .flat_map(|s| &s.channels)
+        .any(|c| !upcoming.contains(&c))
+}
+
+/// Disconnects the subscribed clients of user `name` (their subscriptions
+/// may no longer be allowed; Redis checks each one, we close them all).
+fn kill_pubsub_clients_of(ctx: &mut Ctx, name: &str) {
+    let clients: Vec<_> = ctx
+        .server
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .cloned()
+        .collect();
+    for c in clients {
+        let subscribed = c
+            .sub_counts
+            .iter()
+            .any(|n| n.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        if subscribed && *c.user.lock().unwrap_or_else(|p| p.into_inner()) == name {
+            if c.id == ctx.client.id {
+                ctx.client.close_after_reply = true;
+            } else {
+                c.kill();
+            }
+        }
+    }
 }

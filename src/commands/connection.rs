@@ -409,6 +409,8 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             for c in clients
                 .iter()
                 .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+                // A killed client is gone for Redis even before its thread exits.
+                .filter(|c| !c.killed.load(std::sync::atomic::Ordering::Relaxed))
             {
                 text.push_str(&client_line(c, ctx.now_ms));
                 text.push('\n');
@@ -457,20 +459,13 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                             .filter(|&n| n > 0)
                             .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
                     }
-                    b"ADDR" | b"LADDR" => {}
-                    b"USER" if val != "default" => {
-                        return Err(CmdError::err(format!("No such user '{val}'")))
-                    }
-                    b"USER" => {}
-                    b"TYPE" => {
-                        let t = val.to_ascii_lowercase();
-                        if !matches!(
-                            t.as_str(),
-                            "normal" | "master" | "replica" | "slave" | "pubsub"
-                        ) {
-                            return Err(CmdError::err(format!("Unknown client type '{val}'")));
+                    b"USER" => {
+                        let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
+                        if !acl.users.contains_key(&val) {
+                            return Err(CmdError::err(format!("No such user '{val}'")));
                         }
                     }
+                    b"ADDR" | b"LADDR" | b"TYPE" => {}
                     b"SKIPME" => match val.to_ascii_lowercase().as_str() {
                         "yes" => skipme = true,
                         "no" => skipme = false,
@@ -487,8 +482,18 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                         b"ID" => c.id.to_string() == *v,
                         b"ADDR" => c.addr == *v,
                         b"LADDR" => c.laddr == *v,
-                        b"USER" => v == "default",
-                        b"TYPE" => v.eq_ignore_ascii_case("normal"),
+                        b"USER" => *c.user.lock().unwrap_or_else(|p| p.into_inner()) == *v,
+                        b"TYPE" => {
+                            let subscribed = c
+                                .sub_counts
+                                .iter()
+                                .any(|n| n.load(std::sync::atomic::Ordering::Relaxed) > 0);
+                            match v.to_ascii_lowercase().as_str() {
+                                "normal" => !subscribed,
+                                "pubsub" => subscribed,
+                                _ => false,
+                            }
+                        }
                         _ => true,
                     })
                 },

@@ -6,5 +6,5 @@
 pub mod parser;
 pub mod writer;
 
-pub use parser::{parse_request, ProtocolError, Request};
+pub use parser::{parse_request, parse_request_unauthenticated, ProtocolError, Request};
 pub use writer::ReplyBuf;

@@ -142,7 +142,27 @@ pub fn parse_request(
     req.ranges.clear();
     match buf.first() {
         None => Ok(None),
-        Some(b'*') => parse_multibulk(buf, max_bulk_bytes, req),
+        Some(b'*') => parse_multibulk(buf, max_bulk_bytes, false, req),
+        Some(_) => parse_inline(buf, req),
+    }
+}
+
+/// Largest argument count a client may send before it authenticates.
+pub const UNAUTH_MAX_ARGS: i64 = 10;
+/// Largest argument a client may send before it authenticates.
+pub const UNAUTH_MAX_BULK_BYTES: usize = 16384;
+
+/// [`parse_request`] for a client that must still authenticate: like
+/// Redis, at most 10 arguments of at most 16 KiB each, so an anonymous
+/// peer cannot make the server buffer much.
+pub fn parse_request_unauthenticated(
+    buf: &[u8],
+    req: &mut Request,
+) -> Result<Option<usize>, ProtocolError> {
+    req.ranges.clear();
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => parse_multibulk(buf, UNAUTH_MAX_BULK_BYTES, true, req),
         Some(_) => parse_inline(buf, req),
     }
 }
@@ -194,6 +214,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 fn parse_multibulk(
     buf: &[u8],
     max_bulk_bytes: usize,
+    unauthenticated: bool,
     req: &mut Request,
 ) -> Result<Option<usize>, ProtocolError> {
     req.source = ArgSource::ReadBuffer;
@@ -207,6 +228,9 @@ fn parse_multibulk(
         Some(n) if n <= MULTIBULK_MAX_ARGS => n,
         _ => return Err(ProtocolError::new("invalid multibulk length")),
     };
+    if unauthenticated && count > UNAUTH_MAX_ARGS {
+        return Err(ProtocolError::new("unauthenticated multibulk length"));
+    }
     let mut pos = eol + 2;
     if count <= 0 {
         // "*0\r\n" and "*-1\r\n" are empty requests: consumed, nothing to run.
@@ -232,6 +256,9 @@ fn parse_multibulk(
         }
         let len = match parse_i64(&buf[pos + 1..eol]) {
             Some(n) if n >= 0 && (n as u64) <= max_bulk_bytes as u64 => n as usize,
+            Some(n) if unauthenticated && n > max_bulk_bytes as i64 => {
+                return Err(ProtocolError::new("unauthenticated bulk length"))
+            }
             _ => return Err(ProtocolError::new("invalid bulk length")),
         };
         let start = eol + 2;
@@ -501,5 +528,16 @@ mod tests {
             }
             let _ = parse_all(&buf);
         }
+    }
+
+    #[test]
+    fn unauthenticated_clients_get_small_limits() {
+        let mut req = Request::new();
+        let e = parse_request_unauthenticated(b"*100\r\n", &mut req).unwrap_err();
+        assert_eq!(e.0, "ERR Protocol error: unauthenticated multibulk length");
+        let e = parse_request_unauthenticated(b"*1\r\n$100000000\r\n", &mut req).unwrap_err();
+        assert_eq!(e.0, "ERR Protocol error: unauthenticated bulk length");
+        let ok = parse_request_unauthenticated(b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n", &mut req);
+        assert_eq!(ok.unwrap(), Some(22));
     }
 }
