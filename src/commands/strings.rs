@@ -2,7 +2,7 @@
 //!
 //! A Redis string is a byte array that may also be read as an integer
 //! (INCR), a float (INCRBYFLOAT) or a bitmap. The SET family shares one
-//! body, [`set_generic`], and the counters share [`incr_generic`], as in
+//! body, `set_generic`, and the counters share `incr_generic`, as in
 //! Redis's t_string.c. Options are parsed and validated completely before
 //! the store is touched.
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! Stream
-//! ├─ entries:  BTreeMap<StreamId, fields>      ordered by ID = <ms>-<seq>
+//! ├─ entries:  BTreeMap<StreamId, fields>      ordered by ID = ms-seq
 //! ├─ last_id, first_id, entries_added, max_deleted_id
 //! └─ groups:   name -> Group
 //!              ├─ last_delivered: StreamId       what ">" reads after
@@ -66,7 +66,7 @@ impl StreamId {
         }
     }
 
-    /// Parses "<ms>-<seq>" or "<ms>" (the sequence then being
+    /// Parses "`<ms>-<seq>`" or "`<ms>`" (the sequence then being
     /// `missing_seq`). Returns None on anything else.
     pub fn parse(s: &[u8], missing_seq: u64) -> Option<StreamId> {
         let text = std::str::from_utf8(s).ok()?;
