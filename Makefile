@@ -20,7 +20,7 @@ deps:
 
 test: deps
 	$(CARGO) build --release
-	$(CARGO) test --release
+	FERREDIS_REQUIRE_REDIS=1 $(CARGO) test --release
 
 # Regenerates README.md's supported-commands table from the command table.
 commands-table:

@@ -20,11 +20,7 @@ const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const REDIS_CHECK_RDB: &str = "/usr/bin/redis-check-rdb";
 
 fn redis_installed(what: &str) -> bool {
-    let ok = Path::new(REDIS_SERVER).exists() && Path::new(REDIS_CHECK_RDB).exists();
-    if !ok {
-        eprintln!("note: skipping {what}: real Redis is not installed");
-    }
-    ok
+    common::real_redis_present(what, &["redis-server", "redis-check-rdb"])
 }
 
 fn fresh_dir(name: &str) -> PathBuf {

@@ -9,9 +9,12 @@
 //!   deep-checked), query a few values, make Redis SAVE it again and decode
 //!   that file with our reader. DUMP payloads go through RESTORE and back.
 //!
-//! The writing tests print a note and pass when Redis is not installed. They
+//! The writing tests print a note and pass when Redis is not installed
+//! (under `make test`, which sets FERREDIS_REQUIRE_REDIS, they fail instead). They
 //! use a free loopback port and a fresh temporary directory each, and a
 //! guard kills the server on drop.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -342,11 +345,7 @@ impl Drop for RedisServer {
 }
 
 fn redis_installed(what: &str) -> bool {
-    let ok = Path::new(REDIS_SERVER).exists() && Path::new(REDIS_CHECK_RDB).exists();
-    if !ok {
-        eprintln!("note: skipping {what}: {REDIS_SERVER} or {REDIS_CHECK_RDB} not installed");
-    }
-    ok
+    common::real_redis_present(what, &["redis-server", "redis-check-rdb"])
 }
 
 fn s(text: &str) -> Vec<u8> {

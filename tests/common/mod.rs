@@ -14,6 +14,27 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// True when Debian's real Redis tools (`/usr/bin/<name>` for each name) are
+/// installed, so an interoperability test can run. When they are missing the
+/// test is skipped with a note, unless `FERREDIS_REQUIRE_REDIS` is set (as
+/// `make test` does after installing them): then a missing tool fails the
+/// test, so CI can never pass with the interoperability checks skipped.
+pub fn real_redis_present(what: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| !std::path::Path::new("/usr/bin").join(t).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var_os("FERREDIS_REQUIRE_REDIS").is_some() {
+        panic!("{what}: FERREDIS_REQUIRE_REDIS is set but {missing:?} is not installed");
+    }
+    eprintln!("note: skipping {what}: {missing:?} not installed");
+    false
+}
+
 /// A parsed reply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {

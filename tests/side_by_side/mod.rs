@@ -27,8 +27,7 @@ pub struct RealRedis {
 impl RealRedis {
     /// Starts redis-server, or None when it is not installed.
     pub fn start() -> Option<RealRedis> {
-        if !std::path::Path::new(REDIS_SERVER).exists() {
-            eprintln!("note: {REDIS_SERVER} not installed; side-by-side check skipped");
+        if !crate::common::real_redis_present("side-by-side check", &["redis-server"]) {
             return None;
         }
         let port = free_port();
