@@ -587,22 +587,34 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         }
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
-            for (c, stat) in all_commands().zip(&s.commands) {
+            let line = |out: &mut String, name: &str, stat: &crate::server::CommandStat| {
                 let calls = get(&stat.calls);
                 let rejected = get(&stat.rejected_calls);
                 if calls == 0 && rejected == 0 && get(&stat.failed_calls) == 0 {
-                    continue;
+                    return;
                 }
                 let usec = get(&stat.usec);
                 let _ = write!(
                     out,
                     "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={rejected},failed_calls={}\r\n",
-                    c.name,
+                    name,
                     calls,
                     usec,
                     if calls > 0 { usec as f64 / calls as f64 } else { 0.0 },
                     get(&stat.failed_calls)
                 );
+            };
+            for (c, stat) in all_commands().zip(&s.commands) {
+                line(out, c.name, stat);
+            }
+            // Subcommands ("config|set") after the commands, as their own lines.
+            for (name, stat) in s
+                .subcommands
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+            {
+                line(out, name, stat);
             }
         }
         "latencystats" => super::info::latencystats_section(ctx.server, &config, out),
@@ -782,6 +794,10 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.rejected_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            s.subcommands
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
             super::info::reset_stats(ctx.server);
             ctx.reply.ok();
         }
