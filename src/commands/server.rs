@@ -834,7 +834,8 @@ fn protected_action_allowed(ctx: &Ctx, name: &str) -> bool {
     }
 }
 
-/// DEBUG SLEEP|SET-ACTIVE-EXPIRE|LOG|ERROR ... — only with enable-debug-command.
+/// DEBUG SLEEP|SET-ACTIVE-EXPIRE|PAUSE-CRON|SEGFAULT|LOG|ERROR ... — only with
+/// enable-debug-command.
 fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if !protected_action_allowed(ctx, "enable-debug-command") {
         return Err(CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
@@ -846,6 +847,12 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
             ctx.reply.ok();
         }
+        (b"PAUSE-CRON", 3) => {
+            let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
+            ctx.server.rdb.cron_paused.store(on, Ordering::Relaxed);
+            ctx.reply.ok();
+        }
+        (b"SEGFAULT", 2) => crate::crash::segfault(),
         (b"SET-ACTIVE-EXPIRE", 3) => {
             let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
             ctx.server
@@ -955,8 +962,12 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about the `key` and associated value.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
+                "SEGFAULT",
+                "    Crash the server with sigsegv.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background.",
                 "SLEEP <seconds>",

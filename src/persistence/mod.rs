@@ -104,6 +104,12 @@ pub struct SaveState {
     /// A signal started a shutdown that has not finished (a second signal
     /// then exits at once).
     pub shutdown_in_progress: AtomicBool,
+    /// A signal asked for a shutdown that has not begun yet (Redis's
+    /// `shutdown_asap`): SHUTDOWN ABORT can still cancel it.
+    pub shutdown_pending: AtomicBool,
+    /// DEBUG PAUSE-CRON 1: periodic work, including starting a shutdown a
+    /// signal asked for, waits until PAUSE-CRON 0.
+    pub cron_paused: AtomicBool,
 }
 
 impl SaveState {
@@ -502,6 +508,50 @@ pub fn exit_now(server: &Server) -> ! {
     }
     log::logger().flush();
     std::process::exit(1);
+}
+
+/// How often a signal's pending shutdown looks at DEBUG PAUSE-CRON and
+/// SHUTDOWN ABORT (Redis's serverCron would act on it at its next tick).
+const PENDING_SHUTDOWN_POLL: Duration = Duration::from_millis(10);
+
+/// A shutdown asked for by a signal: waits while DEBUG PAUSE-CRON holds
+/// periodic work, then shuts down unless SHUTDOWN ABORT cancelled it first.
+/// Returns only when it was aborted or the save failed.
+pub fn pending_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(), SaveError> {
+    loop {
+        if !server.rdb.shutdown_pending.load(Ordering::Acquire) {
+            // SHUTDOWN ABORT took it back.
+            return Ok(());
+        }
+        if !server.rdb.cron_paused.load(Ordering::Relaxed)
+            && server
+                .rdb
+                .shutdown_pending
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            return prepare_for_shutdown(server, flags);
+        }
+        std::thread::sleep(PENDING_SHUTDOWN_POLL);
+    }
+}
+
+/// SHUTDOWN ABORT: cancels a shutdown a signal asked for that has not
+/// begun; false when there is none.
+pub fn abort_shutdown(server: &Server) -> bool {
+    let aborted = server
+        .rdb
+        .shutdown_pending
+        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if aborted {
+        server
+            .rdb
+            .shutdown_in_progress
+            .store(false, Ordering::Release);
+        log::info!("Shutdown manually aborted.");
+    }
+    aborted
 }
 
 /// How SHUTDOWN (or a signal) asked to stop.
