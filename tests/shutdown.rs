@@ -1,4 +1,5 @@
-//! Stopping: SHUTDOWN ABORT cancelling a signal's pending shutdown (held
+//! Stopping: SHUTDOWN killing a BGSAVE child and removing its temp file,
+//! SHUTDOWN ABORT cancelling a signal's pending shutdown (held
 //! back by DEBUG PAUSE-CRON, as in Redis's unit/shutdown), and the crash
 //! report a fatal signal leaves in the log (Redis's integration/logging).
 
@@ -90,4 +91,71 @@ fn sigabrt_logs_a_crash_report() {
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(text.contains("crashed by signal: 6"), "{text}");
     assert!(wait_for(10, || Conn::try_connect(server.port).is_err()));
+}
+
+#[test]
+fn bgsave_child_is_killed_and_its_temp_file_removed_on_shutdown() {
+    let (server, _log) = start_logging();
+    let mut c = server.conn();
+    for i in 0..20 {
+        let k = i.to_string();
+        c.cmd(&["SET", &k, &k]);
+    }
+    // 100 ms per key: the child is still writing when SHUTDOWN comes.
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Status("Background saving started".into())
+    );
+    let pid = process_id(&mut c);
+    let mut child = String::new();
+    assert!(wait_for(5, || {
+        let out = std::process::Command::new("pgrep")
+            .args(["-P", &pid])
+            .output()
+            .expect("run pgrep");
+        child = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        !child.is_empty()
+    }));
+    let temp = server.dir.join(format!("temp-{child}.rdb"));
+    assert!(wait_for(5, || temp.exists()), "{}", temp.display());
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(wait_for(10, || Conn::try_connect(server.port).is_err()));
+    assert!(!temp.exists());
+    assert!(!std::path::Path::new(&format!("/proc/{child}")).exists());
+}
+
+#[test]
+fn killing_the_bgsave_child_fails_the_save() {
+    let (server, _log) = start_logging();
+    let mut c = server.conn();
+    for i in 0..20 {
+        let k = i.to_string();
+        c.cmd(&["SET", &k, &k]);
+    }
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+    c.cmd(&["BGSAVE"]);
+    let pid = process_id(&mut c);
+    let mut child = String::new();
+    assert!(wait_for(5, || {
+        let out = std::process::Command::new("pgrep")
+            .args(["-P", &pid])
+            .output()
+            .expect("run pgrep");
+        child = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        !child.is_empty()
+    }));
+    // The child's progress shows in the parent's INFO.
+    assert!(wait_for(5, || {
+        let info = c.cmd(&["INFO", "persistence"]).text();
+        info.lines()
+            .find_map(|l| l.strip_prefix("current_save_keys_processed:"))
+            .is_some_and(|v| v.trim() != "0")
+    }));
+    send_signal(&child, "-KILL");
+    assert!(wait_for(10, || {
+        let info = c.cmd(&["INFO", "persistence"]).text();
+        info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_last_bgsave_status:err")
+    }));
+    assert!(!server.dir.join(format!("temp-{child}.rdb")).exists());
 }
