@@ -39,6 +39,9 @@ use crate::resp::{parse_request, parse_request_unauthenticated, ReplyBuf, Reques
 use crate::server::Server;
 use crate::util::now_ms;
 
+/// A reply buffer larger than this is freed once written.
+const REPLY_KEEP_BYTES: usize = 4 * 1024;
+
 /// Size of the read buffer after a large request shrinks it back.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Size of a connection's first read buffer; it doubles whenever a read
@@ -430,9 +433,11 @@ fn connection_loop(
                 .net_output_bytes
                 .fetch_add(reply.buf.len() as u64, Ordering::Relaxed);
             reply.buf.clear();
-            // Give back memory after a huge reply so idle clients stay small.
-            if reply.buf.capacity() > 1024 * 1024 {
-                reply.buf.shrink_to(READ_CHUNK_BYTES);
+            // Give back the memory of a big reply, so idle clients stay
+            // small and used_memory does not keep the last INFO's bytes
+            // (maxmemory compares with it after every write).
+            if reply.buf.capacity() > REPLY_KEEP_BYTES {
+                reply.buf = Vec::new();
             }
         }
         if input.len() > 1024 * 1024 && filled < READ_CHUNK_BYTES {

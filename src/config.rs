@@ -738,6 +738,7 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
         }
         Str => {
             if param.name == "latency-tracking-info-percentiles" {
+                let mut shown = Vec::new();
                 for v in value.split_whitespace() {
                     let p: f64 = v.parse().map_err(|_| {
                         ConfigError("Invalid latency-tracking-info-percentiles parameters".into())
@@ -745,7 +746,10 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
                     if !(0.0..=100.0).contains(&p) {
                         return Err(ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into()));
                     }
+                    shown.push(percentile_text(p));
                 }
+                // Stored as Redis prints it back: "0.0 50.0 99.90" -> "0 50 99.9".
+                return Ok(shown.join(" "));
             }
             if param.name == "save" {
                 let parts: Vec<&str> = value.split_whitespace().collect();
@@ -761,6 +765,14 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
             Ok(value.to_string())
         }
     }
+}
+
+/// A percentile as Redis prints it (CONFIG GET, INFO latencystats): `%f`
+/// with trailing zeros and a bare point removed, so 50.0 is "50" and 99.9
+/// is "99.9".
+pub fn percentile_text(p: f64) -> String {
+    let text = format!("{p:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]

@@ -326,6 +326,20 @@ pub fn free_memory(
     (evicted, true)
 }
 
+/// Fill ratio (entries per bucket) above which a keyspace table grows even
+/// past maxmemory (Redis's HASHTABLE_MAX_LOAD_FACTOR): long chains would
+/// cost more than the memory.
+const MAX_LOAD_FACTOR: f64 = 1.618;
+
+/// The keyspace tables' expand guard (Redis's `dictExpandAllowed`): a
+/// table that is not yet too full does not double when the new bucket
+/// array (`more_bytes`) would take used_memory past maxmemory; otherwise
+/// one write could trigger evicting many keys just to pay for the rehash.
+pub fn expand_allowed(more_bytes: usize, used_ratio: f64) -> bool {
+    let max = MAXMEMORY_BYTES.load(Ordering::Relaxed) as usize;
+    max == 0 || used_ratio > MAX_LOAD_FACTOR || used_memory() + more_bytes <= max
+}
+
 /// The dispatcher's hook, before a command runs (after its arity, auth and
 /// ACL checks): frees memory when maxmemory is exceeded, and refuses a
 /// `denyoom` command with the OOM error when that is not possible. Free

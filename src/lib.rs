@@ -22,6 +22,7 @@
 //! 8. [`pubsub`]: channels, patterns and each subscriber's mailbox (and
 //!    the writer thread a subscribed client gets).
 //!
+//! [`crash`] logs Redis's bug report when a fatal signal ends the process.
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
 
@@ -31,6 +32,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod config_rewrite;
+pub mod crash;
 pub mod error;
 pub mod evict;
 pub mod expire;

@@ -308,12 +308,14 @@ fn start_signal_thread(server: Arc<Server>, set: libc::sigset_t) -> std::io::Res
                 force: mode.contains("force"),
             };
             // Shut down in another thread so this one can see a second
-            // signal while the save runs.
+            // signal while the save runs; until it begins, SHUTDOWN ABORT
+            // can cancel it.
+            server.rdb.shutdown_pending.store(true, Ordering::Release);
             let shutdown_server = Arc::clone(&server);
             let started = std::thread::Builder::new()
                 .name("shutdown".into())
                 .spawn(move || {
-                    if persistence::prepare_for_shutdown(&shutdown_server, flags).is_err() {
+                    if persistence::pending_shutdown(&shutdown_server, flags).is_err() {
                         log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
                         shutdown_server
                             .rdb
@@ -363,6 +365,8 @@ fn main() -> ExitCode {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
+    // From here a fatal signal leaves a crash report in the log.
+    ferredis::crash::install();
     let dir = config.get("dir").unwrap_or(".").to_string();
     if let Err(e) = std::env::set_current_dir(&dir) {
         log::error!("Can't chdir to '{dir}': {e}");

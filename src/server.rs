@@ -64,6 +64,11 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
     /// Per-command counters, indexed like the command table.
     pub commands: Vec<CommandStat>,
+    /// Per-subcommand counters of container commands ("config|set"), which
+    /// Redis counts instead of the container.
+    pub subcommands: Mutex<BTreeMap<String, CommandStat>>,
+    /// By command-table index: whether the command has subcommands.
+    has_subcommands: Vec<bool>,
     /// Error counts by error code (INFO errorstats).
     pub errors: Mutex<BTreeMap<String, u64>>,
 }
@@ -74,32 +79,71 @@ impl Stats {
             commands: (0..crate::commands::command_count())
                 .map(|_| CommandStat::default())
                 .collect(),
+            has_subcommands: crate::commands::all_commands()
+                .map(|c| {
+                    let meta = crate::acl::meta();
+                    meta.id(c.name)
+                        .is_some_and(|id| !meta.cmds[id].subcommands.is_empty())
+                })
+                .collect(),
             ..Default::default()
+        }
+    }
+
+    /// Runs `f` on the counters of the command at `index` run as `args`:
+    /// its subcommand's for a container with a known subcommand.
+    fn with_stat(&self, index: Option<usize>, args: &[&[u8]], f: impl FnOnce(&CommandStat)) {
+        let Some(i) = index else { return };
+        if args.len() > 1 && self.has_subcommands.get(i) == Some(&true) {
+            let meta = crate::acl::meta();
+            if let Some(id) = meta
+                .resolve(args)
+                .filter(|&id| meta.cmds[id].parent.is_some())
+            {
+                let mut subs = self.subcommands.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(stat) = subs.get(&meta.cmds[id].fullname) {
+                    f(stat);
+                } else {
+                    let stat = CommandStat::default();
+                    f(&stat);
+                    subs.insert(meta.cmds[id].fullname.clone(), stat);
+                }
+                return;
+            }
+        }
+        if let Some(stat) = self.commands.get(i) {
+            f(stat);
         }
     }
 
     /// Counts one command refused before it ran (Redis's `rejectCommand`):
     /// an error reply, not an executed command.
-    pub fn record_rejected(&self, index: Option<usize>, error: &CmdError) {
-        if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
+    pub fn record_rejected(&self, index: Option<usize>, args: &[&[u8]], error: &CmdError) {
+        self.with_stat(index, args, |stat| {
             stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
-        }
+        });
         self.total_error_replies.fetch_add(1, Ordering::Relaxed);
         let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         *errors.entry(error.code()).or_insert(0) += 1;
     }
 
     /// Counts one executed command.
-    pub fn record_command(&self, index: Option<usize>, usec: u64, error: Option<&CmdError>) {
+    pub fn record_command(
+        &self,
+        index: Option<usize>,
+        args: &[&[u8]],
+        usec: u64,
+        error: Option<&CmdError>,
+    ) {
         self.total_commands_processed
             .fetch_add(1, Ordering::Relaxed);
-        if let Some(stat) = index.and_then(|i| self.commands.get(i)) {
+        self.with_stat(index, args, |stat| {
             stat.calls.fetch_add(1, Ordering::Relaxed);
             stat.usec.fetch_add(usec, Ordering::Relaxed);
             if error.is_some() {
                 stat.failed_calls.fetch_add(1, Ordering::Relaxed);
             }
-        }
+        });
         if let Some(e) = error {
             self.total_error_replies.fetch_add(1, Ordering::Relaxed);
             let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());

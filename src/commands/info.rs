@@ -162,7 +162,12 @@ pub fn latencystats_section(server: &crate::server::Server, config: &Config, out
         let _ = write!(out, "latency_percentiles_usec_{name}:");
         for (i, p) in percentiles.iter().enumerate() {
             let sep = if i > 0 { "," } else { "" };
-            let _ = write!(out, "{sep}p{p}={:.3}", h.percentile(*p));
+            let _ = write!(
+                out,
+                "{sep}p{}={:.3}",
+                crate::config::percentile_text(*p),
+                h.percentile(*p)
+            );
         }
         out.push_str("\r\n");
     }

@@ -45,8 +45,8 @@ impl Default for Histogram {
 
 /// Commands whose first argument is a subcommand with its own histogram.
 const CONTAINERS: &[&str] = &[
-    "acl", "client", "command", "config", "debug", "function", "latency", "memory", "module",
-    "object", "pubsub", "script", "slowlog", "xgroup", "xinfo", "cluster",
+    "acl", "client", "command", "config", "function", "latency", "memory", "module", "object",
+    "pubsub", "script", "slowlog", "xgroup", "xinfo", "cluster",
 ];
 
 /// The histogram name of a command line: `name` or `name|sub`; None for

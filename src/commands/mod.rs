@@ -488,8 +488,11 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     let index = found.map(|(i, _)| i);
     match result.as_ref().err() {
         _ if queued => {}
-        Some(e) if rejected || e.is_rejection() => ctx.server.stats.record_rejected(index, e),
-        error => ctx.server.stats.record_command(index, elapsed_us, error),
+        Some(e) if rejected || e.is_rejection() => ctx.server.stats.record_rejected(index, args, e),
+        error => ctx
+            .server
+            .stats
+            .record_command(index, args, elapsed_us, error),
     }
     if ctx.dirty > 0 {
         ctx.server.add_dirty(ctx.dirty);

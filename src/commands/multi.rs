@@ -360,6 +360,7 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         }
         server.stats.record_command(
             Some(index),
+            &args,
             started.elapsed().as_micros() as u64,
             result.as_ref().err(),
         );

@@ -293,8 +293,13 @@ fn shutdown_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        // We never wait for replicas, so there is nothing to abort.
-        return Err(CmdError::err("No shutdown in progress."));
+        // Only a signal's shutdown can still be pending (we never wait for
+        // replicas).
+        if !rdb_save::abort_shutdown(ctx.server) {
+            return Err(CmdError::err("No shutdown in progress."));
+        }
+        ctx.reply.ok();
+        return Ok(());
     }
     match rdb_save::prepare_for_shutdown(ctx.server, flags) {
         Ok(()) => Ok(()),

@@ -587,22 +587,34 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         }
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
-            for (c, stat) in all_commands().zip(&s.commands) {
+            let line = |out: &mut String, name: &str, stat: &crate::server::CommandStat| {
                 let calls = get(&stat.calls);
                 let rejected = get(&stat.rejected_calls);
                 if calls == 0 && rejected == 0 && get(&stat.failed_calls) == 0 {
-                    continue;
+                    return;
                 }
                 let usec = get(&stat.usec);
                 let _ = write!(
                     out,
                     "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={rejected},failed_calls={}\r\n",
-                    c.name,
+                    name,
                     calls,
                     usec,
                     if calls > 0 { usec as f64 / calls as f64 } else { 0.0 },
                     get(&stat.failed_calls)
                 );
+            };
+            for (c, stat) in all_commands().zip(&s.commands) {
+                line(out, c.name, stat);
+            }
+            // Subcommands ("config|set") after the commands, as their own lines.
+            for (name, stat) in s
+                .subcommands
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+            {
+                line(out, name, stat);
             }
         }
         "latencystats" => super::info::latencystats_section(ctx.server, &config, out),
@@ -782,6 +794,10 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 c.rejected_calls.store(0, Ordering::Relaxed);
             }
             s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            s.subcommands
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
             super::info::reset_stats(ctx.server);
             ctx.reply.ok();
         }
@@ -818,7 +834,8 @@ fn protected_action_allowed(ctx: &Ctx, name: &str) -> bool {
     }
 }
 
-/// DEBUG SLEEP|SET-ACTIVE-EXPIRE|LOG|ERROR ... — only with enable-debug-command.
+/// DEBUG SLEEP|SET-ACTIVE-EXPIRE|PAUSE-CRON|SEGFAULT|LOG|ERROR ... — only with
+/// enable-debug-command.
 fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if !protected_action_allowed(ctx, "enable-debug-command") {
         return Err(CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
@@ -830,6 +847,12 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
             ctx.reply.ok();
         }
+        (b"PAUSE-CRON", 3) => {
+            let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
+            ctx.server.rdb.cron_paused.store(on, Ordering::Relaxed);
+            ctx.reply.ok();
+        }
+        (b"SEGFAULT", 2) => crate::crash::segfault(),
         (b"SET-ACTIVE-EXPIRE", 3) => {
             let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
             ctx.server
@@ -939,8 +962,12 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about the `key` and associated value.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
+                "SEGFAULT",
+                "    Crash the server with sigsegv.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background.",
                 "SLEEP <seconds>",

@@ -10,7 +10,8 @@
 //! ```text
 //! start-up   main.rs ─> load.rs: RdbReader ─> from_rdb_value ─> Store
 //! SAVE       Snapshot::take (read lock) ─> snapshot::write_atomically ─> dump.rdb
-//! BGSAVE     Snapshot::take (read lock) ─> thread "bgsave" ─> write_atomically
+//! BGSAVE     Snapshot::take (read lock) ─> thread "bgsave" ─> fork: the child
+//!            writes temp-<child pid>.rdb, the thread renames it (child.rs)
 //! save points  thread "save-points", once a second: dirty >= changes and
 //!              seconds since the last save >= seconds ─> BGSAVE
 //! SHUTDOWN / SIGTERM / SIGINT ─> prepare_for_shutdown: SAVE if configured, exit 0
@@ -30,6 +31,7 @@
 //! check in `serverCron`, `prepareForShutdown`.
 
 pub mod aof;
+pub mod child;
 pub mod crc64;
 pub mod intset;
 pub mod listpack;
@@ -42,7 +44,7 @@ pub mod zipmap;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -93,6 +95,8 @@ pub struct SaveState {
     pub last_load_keys_loaded: AtomicU64,
     /// See `last_load_keys_loaded`.
     pub last_load_keys_expired: AtomicU64,
+    /// The pid of the running BGSAVE's child process (0: none).
+    pub bgsave_child_pid: AtomicI32,
     /// The temporary file a running BGSAVE writes, removed on shutdown.
     pub bgsave_temp_file: Mutex<Option<PathBuf>>,
     /// Held by a foreground save (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD)
@@ -104,6 +108,12 @@ pub struct SaveState {
     /// A signal started a shutdown that has not finished (a second signal
     /// then exits at once).
     pub shutdown_in_progress: AtomicBool,
+    /// A signal asked for a shutdown that has not begun yet (Redis's
+    /// `shutdown_asap`): SHUTDOWN ABORT can still cancel it.
+    pub shutdown_pending: AtomicBool,
+    /// DEBUG PAUSE-CRON 1: periodic work, including starting a shutdown a
+    /// signal asked for, waits until PAUSE-CRON 0.
+    pub cron_paused: AtomicBool,
 }
 
 impl SaveState {
@@ -388,19 +398,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
         .spawn(move || {
             let server = thread_server;
             let state = &server.rdb;
-            let control = snapshot::WriteControl {
-                key_delay_us,
-                abort: Some(&state.bgsave_abort),
-                processed: Some(&state.save_keys_processed),
-                rename_lock: Some(&state.sync_save),
-            };
-            let result = snapshot::write_atomically(
-                &snapshot,
-                &path,
-                options,
-                control,
-                Some(&state.bgsave_temp_file),
-            );
+            let result = child::write_in_child(&snapshot, &path, options, key_delay_us, state);
             if state.bgsave_abort.load(Ordering::Relaxed) {
                 // Killed on purpose (FLUSHALL): not a failure, as in Redis.
                 log::info!("Background saving terminated by request");
@@ -489,6 +487,7 @@ pub fn start_save_points(server: Arc<Server>) -> std::io::Result<std::thread::Jo
 /// removing the temporary files of saves in progress first.
 pub fn exit_now(server: &Server) -> ! {
     log::warn!("You insist... exiting now.");
+    child::kill_child(&server.rdb);
     let dir = Path::new(".");
     let _ = std::fs::remove_file(snapshot::temp_path(dir, false));
     if let Some(temp) = server
@@ -502,6 +501,50 @@ pub fn exit_now(server: &Server) -> ! {
     }
     log::logger().flush();
     std::process::exit(1);
+}
+
+/// How often a signal's pending shutdown looks at DEBUG PAUSE-CRON and
+/// SHUTDOWN ABORT (Redis's serverCron would act on it at its next tick).
+const PENDING_SHUTDOWN_POLL: Duration = Duration::from_millis(10);
+
+/// A shutdown asked for by a signal: waits while DEBUG PAUSE-CRON holds
+/// periodic work, then shuts down unless SHUTDOWN ABORT cancelled it first.
+/// Returns only when it was aborted or the save failed.
+pub fn pending_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(), SaveError> {
+    loop {
+        if !server.rdb.shutdown_pending.load(Ordering::Acquire) {
+            // SHUTDOWN ABORT took it back.
+            return Ok(());
+        }
+        if !server.rdb.cron_paused.load(Ordering::Relaxed)
+            && server
+                .rdb
+                .shutdown_pending
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            return prepare_for_shutdown(server, flags);
+        }
+        std::thread::sleep(PENDING_SHUTDOWN_POLL);
+    }
+}
+
+/// SHUTDOWN ABORT: cancels a shutdown a signal asked for that has not
+/// begun; false when there is none.
+pub fn abort_shutdown(server: &Server) -> bool {
+    let aborted = server
+        .rdb
+        .shutdown_pending
+        .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if aborted {
+        server
+            .rdb
+            .shutdown_in_progress
+            .store(false, Ordering::Release);
+        log::info!("Shutdown manually aborted.");
+    }
+    aborted
 }
 
 /// How SHUTDOWN (or a signal) asked to stop.
@@ -539,6 +582,7 @@ pub fn prepare_for_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(),
         .take()
     {
         log::info!("There is a child saving an .rdb. Killing it!");
+        child::kill_child(&server.rdb);
         let _ = std::fs::remove_file(temp);
     }
     if (points || flags.save) && !flags.nosave {

@@ -226,8 +226,9 @@ impl Snapshot {
 
 /// The temporary file a save writes before renaming it over the RDB file:
 /// `temp-<pid>.rdb` for a save in the foreground (SAVE, SHUTDOWN; they are
-/// serialised by `SaveState::sync_save`), `temp-bgsave-<pid>.rdb` for the
-/// one BGSAVE that may run beside it.
+/// serialised by `SaveState::sync_save`), `temp-bgsave-<pid>.rdb` for a
+/// background write in this process (BGSAVE itself now writes from a child
+/// process, as `temp-<child pid>.rdb`: see child.rs).
 pub fn temp_path(dir: &Path, background: bool) -> PathBuf {
     let pid = std::process::id();
     dir.join(if background {

@@ -15,7 +15,10 @@
 //! ```
 //!
 //! The table doubles when it holds as many entries as buckets, and halves
-//! when it falls below one entry per eight buckets. Resizing happens at
+//! when it falls below one entry per eight buckets. A table may carry an
+//! expand guard (the keyspace's, see `evict::expand_allowed`): asked before
+//! doubling, it can refuse while the table is not too full, as Redis's
+//! `dictExpandAllowed` keeps a rehash from pushing memory over maxmemory. Resizing happens at
 //! once (Redis spreads it over many operations; a resize of a million keys
 //! here costs a few tens of milliseconds).
 //!
@@ -44,7 +47,12 @@ pub struct Dict<V> {
     buckets: Vec<Option<Box<Node<V>>>>,
     len: usize,
     hasher: RandomState,
+    expand_guard: Option<ExpandGuard>,
 }
+
+/// Asked before a table grows, with the bytes the larger bucket array
+/// needs and the current entries per bucket; false keeps the table as it is.
+pub type ExpandGuard = fn(more_bytes: usize, used_ratio: f64) -> bool;
 
 impl<V> Default for Dict<V> {
     fn default() -> Self {
@@ -55,6 +63,7 @@ impl<V> Default for Dict<V> {
 impl<V: Clone> Clone for Dict<V> {
     fn clone(&self) -> Self {
         let mut d = Dict::with_capacity(self.len);
+        d.expand_guard = self.expand_guard;
         for (k, v) in self.iter() {
             d.insert_new(k.into(), v.clone());
         }
@@ -89,7 +98,13 @@ impl<V> Dict<V> {
             buckets: Vec::new(),
             len: 0,
             hasher: RandomState::new(),
+            expand_guard: None,
         }
+    }
+
+    /// Sets the guard asked before every growth (the keyspace's tables).
+    pub fn set_expand_guard(&mut self, guard: ExpandGuard) {
+        self.expand_guard = Some(guard);
     }
 
     /// A table sized for `n` entries (the RDB loader's RESIZEDB hint).
@@ -210,7 +225,7 @@ impl<V> Dict<V> {
 
     /// Inserts a key known to be absent (the caller checked).
     pub fn insert_new(&mut self, key: Box<[u8]>, value: V) {
-        if self.len >= self.buckets.len() {
+        if self.len >= self.buckets.len() && self.may_expand() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }
         let idx = self.index(&key);
@@ -258,7 +273,21 @@ impl<V> Dict<V> {
             buckets: Vec::new(),
             len: 0,
             hasher: RandomState::new(),
+            expand_guard: self.expand_guard,
         };
+    }
+
+    /// Whether the guard (if any) lets the full table double now. An empty
+    /// table always gets its first buckets.
+    fn may_expand(&self) -> bool {
+        match self.expand_guard {
+            Some(guard) if !self.buckets.is_empty() => {
+                let more_bytes =
+                    self.buckets.len() * 2 * std::mem::size_of::<Option<Box<Node<V>>>>();
+                guard(more_bytes, self.len as f64 / self.buckets.len() as f64)
+            }
+            _ => true,
+        }
     }
 
     fn resize(&mut self, new_size: usize) {

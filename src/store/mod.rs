@@ -97,7 +97,7 @@ impl Entry {
 }
 
 /// One numbered database.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Db {
     dict: Dict<Entry>,
     expires: Dict<()>,
@@ -108,10 +108,26 @@ pub struct Db {
     pub expired_log: Vec<Vec<u8>>,
 }
 
+impl Default for Db {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Db {
-    /// An empty database.
+    /// An empty database. Its tables do not grow while that would take
+    /// memory past maxmemory (Redis's `dictExpandAllowed`).
     pub fn new() -> Self {
-        Self::default()
+        let mut dict = Dict::new();
+        dict.set_expand_guard(crate::evict::expand_allowed);
+        let mut expires = Dict::new();
+        expires.set_expand_guard(crate::evict::expand_allowed);
+        Db {
+            dict,
+            expires,
+            expired_keys: 0,
+            expired_log: Vec::new(),
+        }
     }
 
     /// Number of keys (expired ones not yet collected included, as in Redis).
@@ -332,6 +348,7 @@ impl Db {
     pub fn reserve(&mut self, n: usize) {
         if self.dict.is_empty() {
             self.dict = Dict::with_capacity(n);
+            self.dict.set_expand_guard(crate::evict::expand_allowed);
         }
     }
 }

@@ -1,0 +1,53 @@
+//! maxmemory accounting, as Redis's unit/maxmemory checks it: the keyspace
+//! table does not double (and so trigger evictions) when that alone would
+//! cross maxmemory, and a big reply does not stay counted in used_memory.
+
+mod common;
+
+use common::{Conn, Reply, Server};
+
+fn used_memory(c: &mut Conn) -> i64 {
+    let text = c.cmd(&["INFO"]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory in INFO")
+}
+
+#[test]
+fn no_rehash_past_maxmemory() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    // 4096 keys fill the 4096-bucket table: the next new key would double it.
+    let mut filler = server.conn();
+    let mut batch = Vec::new();
+    for i in 0..4096 {
+        let key = i.to_string();
+        batch.extend(Conn::encode(&[b"SET", key.as_bytes(), b"A"]));
+    }
+    filler.send_raw(&batch);
+    for _ in 0..4096 {
+        assert_eq!(filler.read_reply(), Reply::Status("OK".into()));
+    }
+    drop(filler);
+    let used = used_memory(&mut c);
+    // The larger table would take 64 KB: more than the room left.
+    let limit = (used + 10 * 1024).to_string();
+    c.cmd(&["CONFIG", "SET", "maxmemory", &limit]);
+    c.cmd(&["SET", "k1", "v1"]);
+    c.cmd(&["SET", "k2", "v2"]);
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(4098));
+}
+
+#[test]
+fn info_reply_does_not_stay_in_used_memory() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let first = used_memory(&mut c);
+    let second = used_memory(&mut c);
+    // The first INFO's reply buffer is given back once written, so the
+    // second reading does not include it (allow small fluctuations).
+    assert!(second - first < 2048, "{first} -> {second}");
+}
