@@ -927,9 +927,14 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         (b"JMAP" | b"CHANGE-REPL-ID", 2) => ctx.reply.ok(),
-        (b"SET-SKIP-CHECKSUM-VALIDATION" | b"QUICKLIST-PACKED-THRESHOLD" | b"REPLYBUFFER", _) => {
-            ctx.reply.ok()
+        (b"SET-SKIP-CHECKSUM-VALIDATION", 3) => {
+            let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
+            ctx.server
+                .skip_checksum_validation
+                .store(on, Ordering::Relaxed);
+            ctx.reply.ok();
         }
+        (b"QUICKLIST-PACKED-THRESHOLD" | b"REPLYBUFFER", _) => ctx.reply.ok(),
         (b"HELP", 2) => {
             let lines = [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
