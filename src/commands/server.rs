@@ -827,7 +827,17 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     match (sub.as_slice(), args.len()) {
         (b"SLEEP", 3) => {
             let secs = parse_f64(args[2]).ok_or(CmdError::NotFloat)?;
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
+            // Redis stops the whole server: holding the keyspace write lock
+            // makes every other client's data command wait, as there. Inside
+            // EXEC the transaction already holds it.
+            let pause = std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default();
+            if ctx.in_exec {
+                std::thread::sleep(pause);
+            } else {
+                let store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                std::thread::sleep(pause);
+                drop(store);
+            }
             ctx.reply.ok();
         }
         (b"SET-ACTIVE-EXPIRE", 3) => {
