@@ -380,7 +380,7 @@ pub(crate) fn read_value<R: Read>(
             check_plain_unique(
                 items.iter().map(|(m, _)| m.as_slice()),
                 type_at,
-                "zset elements",
+                "zset fields",
             )?;
             RdbValue::ZSet(items)
         }

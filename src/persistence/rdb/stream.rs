@@ -265,6 +265,11 @@ pub(crate) fn read_stream<R: Read>(
         let _first = StreamId::new(input.read_len()?, input.read_len()?);
         s.max_deleted_id = StreamId::new(input.read_len()?, input.read_len()?);
         s.entries_added = input.read_len()?;
+        if s.entries_added < length {
+            // Every entry ever added counts: fewer than the live ones is
+            // corrupt (and would underflow the lag arithmetic).
+            return Err(input.error("stream entries_added is smaller than its length"));
+        }
     } else {
         // Redis <= 6.2 kept no counters: as Redis 7.0 loads them, the
         // length stands for entries_added and no deletion is recorded.
