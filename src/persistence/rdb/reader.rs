@@ -15,11 +15,22 @@
 //! only as bytes actually arrive, so a header claiming a 4 GB string in a
 //! 100-byte file fails with "unexpected end of file" instead of allocating.
 //! Counts pre-size vectors only up to a small cap for the same reason. Empty
-//! collections are skipped, as Redis 7.0 does when loading.
+//! collections are skipped and logged ("rdbLoadObject skipping empty key:
+//! KEY"), as Redis 7.0 does when loading.
 //!
-//! Not supported yet: stream keys (types 15, 19, 21) and module keys (6, 7)
-//! stop the load with an error naming the offset; module AUX data and
-//! function libraries are skipped with a warning.
+//! Validation is always deep (Redis's `sanitize-dump-payload yes`): every
+//! compact blob is decoded whole, so a bad header, entry length, prevlen or
+//! count fails here, worded as Redis logs it ("Zset ziplist integrity check
+//! failed: ..."); sets, hashes and sorted sets may not repeat a member
+//! ("Duplicate set members detected", "... listpack with dup elements");
+//! zipmaps, intsets and quicklist nodes may not be empty; streams are
+//! cross-checked (node counts, entry lengths, last ID, group and consumer
+//! names, PEL ownership: "Duplicate stream consumer detected"). Nothing a
+//! reader accepts can later break the store's invariants.
+//!
+//! Not supported: module keys (6, 7) stop the load with an error naming the
+//! offset; module AUX data and function libraries are skipped with a
+//! warning.
 //! Redis mirrors: `rdbLoadRio`, `rdbLoadObject`, `rdbGenericLoadStringObject`.
 
 use std::io::{BufReader, ErrorKind, Read};
