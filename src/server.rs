@@ -207,6 +207,8 @@ pub struct Server {
     pub notify_enabled: AtomicBool,
     /// DEBUG SET-ACTIVE-EXPIRE switch.
     pub active_expire_enabled: AtomicBool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION switch: RESTORE skips the CRC-64.
+    pub skip_checksum_validation: AtomicBool,
     /// The address the listener is bound to.
     pub local_addr: Mutex<Option<SocketAddr>>,
     /// Channels, patterns and subscribers' mailboxes (pubsub.rs).
@@ -252,6 +254,7 @@ impl Server {
             slowlog_threshold_us: AtomicI64::new(10_000),
             latency_threshold_ms: AtomicI64::new(0),
             active_expire_enabled: AtomicBool::new(true),
+            skip_checksum_validation: AtomicBool::new(false),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
             pubsub: crate::pubsub::PubSub::new(),

@@ -844,7 +844,17 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     match (sub.as_slice(), args.len()) {
         (b"SLEEP", 3) => {
             let secs = parse_f64(args[2]).ok_or(CmdError::NotFloat)?;
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
+            // Redis stops the whole server: holding the keyspace write lock
+            // makes every other client's data command wait, as there. Inside
+            // EXEC the transaction already holds it.
+            let pause = std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default();
+            if ctx.in_exec {
+                std::thread::sleep(pause);
+            } else {
+                let store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                std::thread::sleep(pause);
+                drop(store);
+            }
             ctx.reply.ok();
         }
         (b"PAUSE-CRON", 3) => {
@@ -950,9 +960,14 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         (b"JMAP" | b"CHANGE-REPL-ID", 2) => ctx.reply.ok(),
-        (b"SET-SKIP-CHECKSUM-VALIDATION" | b"QUICKLIST-PACKED-THRESHOLD" | b"REPLYBUFFER", _) => {
-            ctx.reply.ok()
+        (b"SET-SKIP-CHECKSUM-VALIDATION", 3) => {
+            let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
+            ctx.server
+                .skip_checksum_validation
+                .store(on, Ordering::Relaxed);
+            ctx.reply.ok();
         }
+        (b"QUICKLIST-PACKED-THRESHOLD" | b"REPLYBUFFER", _) => ctx.reply.ok(),
         (b"HELP", 2) => {
             let lines = [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -30,16 +30,24 @@ pub struct LoadError {
     pub offset: u64,
     /// What was wrong.
     pub message: String,
+    /// True when the file's contents were bad (not an I/O error): Redis then
+    /// says "Terminating server after rdb file reading failure.".
+    pub corrupt: bool,
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Fatal error loading the DB from '{}' at offset {}: {}. Exiting.",
+            "Fatal error loading the DB from '{}' at offset {}: {}. {}",
             self.path.display(),
             self.offset,
-            self.message
+            self.message,
+            if self.corrupt {
+                "Terminating server after rdb file reading failure."
+            } else {
+                "Exiting."
+            }
         )
     }
 }
@@ -53,6 +61,8 @@ pub struct LoadReport {
     pub keys_per_db: Vec<u64>,
     /// Keys skipped because their TTL had already passed.
     pub expired_skipped: u64,
+    /// Keys holding an empty collection, skipped as Redis 7.0 does.
+    pub empty_skipped: u64,
     /// Keys in databases beyond `databases`, skipped.
     pub out_of_range_skipped: u64,
     /// How long it took.
@@ -83,21 +93,31 @@ pub fn load(
         path: path.to_path_buf(),
         offset,
         message,
+        corrupt: false,
     };
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(fail(0, e.to_string())),
     };
-    let from_rdb = |e: RdbError| LoadError {
-        path: path.to_path_buf(),
-        offset: e.offset,
-        // Redis's words for this case, which tools and tests look for.
-        message: if e.message.starts_with("wrong RDB checksum") {
-            format!("{} (RDB CRC error)", e.message)
-        } else {
+    let from_rdb = |e: RdbError| {
+        // Redis's rdbReportError line, then the fatal line from the caller.
+        log::warn!(
+            "Internal error in RDB reading offset {}, function at rdb.rs -> {}",
+            e.offset,
             e.message
-        },
+        );
+        LoadError {
+            path: path.to_path_buf(),
+            offset: e.offset,
+            // Redis's words for this case, which tools and tests look for.
+            message: if e.message.starts_with("wrong RDB checksum") {
+                format!("{} (RDB CRC error)", e.message)
+            } else {
+                e.message
+            },
+            corrupt: true,
+        }
     };
     let options = ReadOptions { verify_checksum };
     let mut reader = RdbReader::with_options(file, options).map_err(from_rdb)?;
@@ -155,6 +175,7 @@ pub fn load(
         }
     }
     report.elapsed = started.elapsed();
+    report.empty_skipped = reader.empty_keys_skipped();
     Ok(Some(report))
 }
 
@@ -196,6 +217,13 @@ pub fn log_load(path: &Path, report: &LoadReport) {
             String::new()
         }
     );
+    if report.empty_skipped > 0 {
+        // Redis's "Done loading RDB, ... empty keys skipped: N." words.
+        log::info!(
+            "Done loading RDB, empty keys skipped: {}.",
+            report.empty_skipped
+        );
+    }
 }
 
 #[cfg(test)]

@@ -261,6 +261,13 @@ pub fn encode_value(value: &RdbValue, options: &WriteOptions) -> Vec<u8> {
 /// Decodes a DUMP payload, checking its version footer and CRC-64 first (as
 /// RESTORE does) and that the value uses every byte.
 pub fn decode_value(payload: &[u8]) -> Result<RdbValue, RdbError> {
+    decode_value_with(payload, true)
+}
+
+/// [`decode_value`], with the CRC-64 check optional (DEBUG
+/// SET-SKIP-CHECKSUM-VALIDATION). The value itself is always fully
+/// validated: every blob, count, duplicate and stream cross-reference.
+pub fn decode_value_with(payload: &[u8], verify_checksum: bool) -> Result<RdbValue, RdbError> {
     let Some(body_len) = payload.len().checked_sub(10) else {
         return Err(RdbError::new(0, "DUMP payload is too short"));
     };
@@ -276,7 +283,7 @@ pub fn decode_value(payload: &[u8]) -> Result<RdbValue, RdbError> {
             .try_into()
             .expect("the last 8 bytes are 8 bytes"),
     );
-    if crc64(0, &payload[..body_len + 2]) != stored_crc {
+    if verify_checksum && crc64(0, &payload[..body_len + 2]) != stored_crc {
         return Err(RdbError::new(
             body_len as u64 + 2,
             "DUMP payload checksum mismatch",

@@ -151,10 +151,14 @@ fn read_node(
     limits: NodeLimits,
 ) -> Result<(), String> {
     let items = listpack::parse(blob)?;
+    if items.is_empty() {
+        return Err("empty listpack inside stream".into());
+    }
     let mut it = items.iter();
     let bad = || "invalid stream listpack".to_string();
-    let _count = as_int(it.next()).ok_or_else(bad)?;
-    let _deleted = as_int(it.next()).ok_or_else(bad)?;
+    let count = as_int(it.next()).ok_or_else(bad)?;
+    let deleted = as_int(it.next()).ok_or_else(bad)?;
+    let (mut live_seen, mut deleted_seen) = (0i64, 0i64);
     let nfields = as_int(it.next()).ok_or_else(bad)?;
     if nfields < 0 || nfields as usize > items.len() {
         return Err(bad());
@@ -166,6 +170,7 @@ fn read_node(
         return Err(bad());
     }
     while let Some(flags) = it.next() {
+        let before = it.len();
         let flags = as_int(Some(flags)).ok_or_else(bad)?;
         let ms = as_int(it.next()).ok_or_else(bad)?;
         let seq = as_int(it.next()).ok_or_else(bad)?;
@@ -190,8 +195,15 @@ fn read_node(
                 fields.push((f, v));
             }
         }
-        let _lp_count = it.next().ok_or_else(bad)?;
-        if flags & FLAG_DELETED == 0 {
+        // The entry's own element count, kept for backward iteration.
+        let lp_count = as_int(it.next()).ok_or_else(bad)?;
+        if lp_count < 0 || lp_count as usize != before - it.len() {
+            return Err("entry element count does not match the entry".into());
+        }
+        if flags & FLAG_DELETED != 0 {
+            deleted_seen += 1;
+        } else {
+            live_seen += 1;
             if stream
                 .entries
                 .keys()
@@ -202,6 +214,9 @@ fn read_node(
             }
             stream.append(id, fields, limits);
         }
+    }
+    if live_seen != count || deleted_seen != deleted || live_seen + deleted_seen == 0 {
+        return Err("master entry counts do not match the node's entries".into());
     }
     Ok(())
 }
@@ -233,18 +248,28 @@ pub(crate) fn read_stream<R: Read>(
             .ok_or_else(|| input.error("stream node key is not a 128 bit ID"))?;
         let at = input.offset();
         let blob = input.read_string()?;
-        read_node(&mut s, master, &blob, limits).map_err(|e| RdbError::new(at, e))?;
+        read_node(&mut s, master, &blob, limits).map_err(|e| {
+            RdbError::new(at, format!("Stream listpack integrity check failed: {e}"))
+        })?;
     }
     let length = input.read_len()?;
     let last = StreamId::new(input.read_len()?, input.read_len()?);
     if length != s.len() as u64 {
         return Err(input.error("stream length does not match its entries"));
     }
+    if s.entries.keys().next_back().is_some_and(|id| *id > last) {
+        return Err(input.error("stream last ID is smaller than its last entry"));
+    }
     s.last_id = last;
     if type_byte != TYPE_STREAM_LISTPACKS {
         let _first = StreamId::new(input.read_len()?, input.read_len()?);
         s.max_deleted_id = StreamId::new(input.read_len()?, input.read_len()?);
         s.entries_added = input.read_len()?;
+        if s.entries_added < length {
+            // Every entry ever added counts: fewer than the live ones is
+            // corrupt (and would underflow the lag arithmetic).
+            return Err(input.error("stream entries_added is smaller than its length"));
+        }
     } else {
         // Redis <= 6.2 kept no counters: as Redis 7.0 loads them, the
         // length stands for entries_added and no deletion is recorded.
@@ -254,6 +279,9 @@ pub(crate) fn read_stream<R: Read>(
     let groups = input.read_len()?;
     for _ in 0..groups {
         let name = input.read_string()?;
+        if s.groups.contains_key(&name) {
+            return Err(input.error("Duplicated consumer group name"));
+        }
         let mut g = Group {
             last_delivered: StreamId::new(input.read_len()?, input.read_len()?),
             ..Default::default()
@@ -270,18 +298,23 @@ pub(crate) fn read_stream<R: Read>(
             let id = read_id(input)?;
             let delivery_ms = read_ms(input)?;
             let deliveries = input.read_len()?;
-            g.pel.insert(
-                id,
-                Pending {
-                    consumer: Vec::new(),
-                    delivery_ms,
-                    deliveries,
-                },
-            );
+            let fresh = Pending {
+                consumer: Vec::new(),
+                delivery_ms,
+                deliveries,
+            };
+            if g.pel.insert(id, fresh).is_some() {
+                return Err(
+                    input.error("Duplicated global PEL entry loading stream consumer group")
+                );
+            }
         }
         let consumers = input.read_len()?;
         for _ in 0..consumers {
             let cname = input.read_string()?;
+            if g.consumers.contains_key(&cname) {
+                return Err(input.error("Duplicate stream consumer detected"));
+            }
             let seen_ms = read_ms(input)?;
             let active_ms = if type_byte == TYPE_STREAM_LISTPACKS_3 {
                 read_ms(input)?
@@ -300,6 +333,10 @@ pub(crate) fn read_stream<R: Read>(
                     .pel
                     .get_mut(&id)
                     .ok_or_else(|| input.error("consumer PEL entry missing from the group PEL"))?;
+                if !p.consumer.is_empty() {
+                    return Err(input
+                        .error("Duplicated consumer PEL entry loading a stream consumer group"));
+                }
                 p.consumer = cname.clone();
                 c.pel.insert(id);
             }

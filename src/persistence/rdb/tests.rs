@@ -644,3 +644,105 @@ fn list_nodes_respect_the_size_limit() {
     }
     assert_eq!(decode_value(&payload).unwrap(), RdbValue::List(items));
 }
+
+/// A DUMP payload for `type_byte` + `body` with a correct footer.
+fn payload(type_byte: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = vec![type_byte];
+    p.extend_from_slice(body);
+    p.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, &p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+fn decode_error(type_byte: u8, body: &[u8]) -> String {
+    decode_value(&payload(type_byte, body))
+        .expect_err("corrupt value accepted")
+        .message
+}
+
+#[test]
+fn duplicates_are_refused_with_redis_words() {
+    let dup_set = [vec![2], s6(b"a"), s6(b"a")].concat();
+    assert_eq!(
+        decode_error(TYPE_SET, &dup_set),
+        "Duplicate set members detected"
+    );
+    let dup_hash = [vec![2], s6(b"f"), s6(b"1"), s6(b"f"), s6(b"2")].concat();
+    assert_eq!(
+        decode_error(TYPE_HASH, &dup_hash),
+        "Duplicate hash fields detected"
+    );
+    let mut dup_zset = vec![2];
+    for _ in 0..2 {
+        dup_zset.extend(s6(b"m"));
+        dup_zset.extend(1.0f64.to_le_bytes());
+    }
+    assert_eq!(
+        decode_error(TYPE_ZSET_2, &dup_zset),
+        "Duplicate zset fields detected"
+    );
+    // A hash listpack (via the zset listpack's builder) with field "a" twice.
+    let mut lp = crate::persistence::listpack::ListpackBuilder::new();
+    for item in [&b"a"[..], b"1", b"a", b"2"] {
+        lp.push(item);
+    }
+    let blob = lp.finish();
+    let body = [s6(&blob)].concat();
+    let message = decode_error(TYPE_HASH_LISTPACK, &body);
+    assert!(
+        message.starts_with("Hash listpack integrity check failed")
+            && message.contains("listpack with dup elements"),
+        "{message}"
+    );
+}
+
+#[test]
+fn blob_errors_name_the_encoding_as_redis_does() {
+    // Three elements: odd for a hash or a sorted set.
+    let mut lp = crate::persistence::listpack::ListpackBuilder::new();
+    for item in [&b"a"[..], b"1", b"b"] {
+        lp.push(item);
+    }
+    let blob = s6(&lp.finish());
+    for (type_byte, kind) in [
+        (TYPE_HASH_LISTPACK, "Hash listpack"),
+        (TYPE_ZSET_LISTPACK, "Zset listpack"),
+    ] {
+        let message = decode_error(type_byte, &blob);
+        assert!(
+            message.starts_with(&format!("{kind} integrity check failed")),
+            "{message}"
+        );
+    }
+    // An empty zipmap and an empty intset are corrupt, not empty keys.
+    assert!(decode_error(TYPE_HASH_ZIPMAP, &s6(b"\x00\xff")).starts_with("Zipmap integrity"));
+    let empty_intset = [2u8, 0, 0, 0, 0, 0, 0, 0];
+    assert!(decode_error(TYPE_SET_INTSET, &s6(&empty_intset)).starts_with("Intset integrity"));
+    // A quicklist 2 node of zero bytes.
+    let node = [vec![1, QUICKLIST_NODE_PLAIN as u8], s6(b"")].concat();
+    assert!(decode_error(TYPE_LIST_QUICKLIST_2, &node).starts_with("Quicklist listpack"));
+}
+
+#[test]
+fn streams_are_cross_checked() {
+    use crate::store::stream::{NodeLimits, Stream, StreamId};
+    let mut s = Stream::new();
+    let limits = NodeLimits {
+        max_entries: 100,
+        max_bytes: 4096,
+    };
+    s.append(StreamId::new(1, 1), vec![(b("f"), b("v"))], limits);
+    s.last_id = StreamId::new(1, 1);
+    s.entries_added = 1;
+    let good = encode_value(&RdbValue::Stream(Box::new(s)), &WriteOptions::default());
+    assert!(decode_value(&good).is_ok());
+    // entries_added (the last length before the group count, here 0
+    // groups) rewritten to 0: fewer additions than entries.
+    let mut bad = good[..good.len() - 10].to_vec();
+    let n = bad.len();
+    assert_eq!(&bad[n - 2..], &[1, 0], "entries_added 1, then 0 groups");
+    bad[n - 2] = 0;
+    let message = decode_error(bad[0], &bad[1..]);
+    assert!(message.contains("entries_added"), "{message}");
+}
