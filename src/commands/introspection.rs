@@ -3,7 +3,9 @@
 //! The dispatcher times every command; [`record_slow_command`] keeps the
 //! ones slower than `slowlog-log-slower-than` microseconds in a bounded log
 //! (SLOWLOG GET) and, above `latency-monitor-threshold` milliseconds, feeds
-//! the latency monitor's "command" event (LATENCY LATEST / HISTORY). Both
+//! the latency monitor's "command" event ("fast-command" for a command
+//! flagged fast; LATENCY LATEST / HISTORY); the active expiry cycle feeds
+//! "expire-cycle" the same way. Both
 //! are bounded: the slow log by `slowlog-max-len`, each latency event by
 //! [`LATENCY_HISTORY_LEN`] samples, as in Redis.
 
@@ -105,6 +107,16 @@ pub const COMMANDS: &[Command] = &[
         "",
         "Return the role of the instance in the context of replication",
         Conn(role_command),
+    ),
+    cmd(
+        "cluster",
+        -2,
+        "",
+        (0, 0, 0),
+        Group::Server,
+        "subcommand [argument ...]",
+        "A container for cluster commands",
+        Conn(cluster_command),
     ),
     cmd(
         "lolwut",
@@ -226,8 +238,27 @@ pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
         mon.slowlog.truncate(max_len);
     }
     if latent {
-        add_latency_sample(&mut mon, "command", now_s, duration_us / 1000);
+        // Redis files fast commands that were slow under their own event.
+        let fast = args
+            .first()
+            .and_then(|name| super::lookup(name))
+            .is_some_and(|(_, c)| c.has_flag("fast"));
+        let event = if fast { "fast-command" } else { "command" };
+        add_latency_sample(&mut mon, event, now_s, duration_us / 1000);
     }
+}
+
+/// Records a latency sample for `event` when it lasted at least
+/// `latency-monitor-threshold` ms (Redis's `latencyAddSampleIfNeeded`):
+/// the background jobs' events such as "expire-cycle".
+pub fn add_latency_sample_if_needed(server: &crate::server::Server, event: &str, ms: u64) {
+    let threshold_ms = server.latency_threshold_ms.load(Ordering::Relaxed);
+    if threshold_ms <= 0 || (ms as i64) < threshold_ms {
+        return;
+    }
+    let now_s = crate::util::now_ms() / 1000;
+    let mut mon = server.monitoring.lock().unwrap_or_else(|p| p.into_inner());
+    add_latency_sample(&mut mon, event, now_s, ms);
 }
 
 /// Adds a latency sample for `event` (one per second, the max wins).
@@ -537,6 +568,30 @@ fn role_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     ctx.reply.integer(0);
     ctx.reply.array(0);
     Ok(())
+}
+
+/// CLUSTER subcommand [argument ...] — error: this server never runs in
+/// cluster mode, and Redis answers every known CLUSTER subcommand of a
+/// non-cluster instance with "This instance has cluster support disabled"
+/// (after the usual unknown-subcommand and arity checks).
+fn cluster_command(_ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let meta = crate::acl::meta();
+    let subs: Vec<(&str, i32)> = meta
+        .id("cluster")
+        .map(|id| {
+            meta.cmds[id]
+                .subcommands
+                .iter()
+                .map(|&s| {
+                    let sub = &meta.cmds[s];
+                    let name = sub.fullname.split_once('|').map_or("", |(_, n)| n);
+                    (name, sub.arity)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    super::server::check_subcommand("cluster", &subs, args)?;
+    Err(CmdError::err("This instance has cluster support disabled"))
 }
 
 /// LOLWUT [VERSION v] — a small banner and the version we emulate.

@@ -731,6 +731,8 @@ fn after_write(
                 }
             }
         }
+        // Touches only the keys it changed itself (sets.rs).
+        "smove" => {}
         _ if ctx.dirty > dirty_before => {
             for i in command.key_positions(args.len()) {
                 if let Some(key) = args.get(i) {
