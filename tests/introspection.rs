@@ -284,3 +284,60 @@ fn role_is_a_master_without_replicas() {
         Reply::Array(vec![bulk("master"), Reply::Int(0), Reply::Array(vec![])])
     );
 }
+
+/// DEBUG OBJECT's line after the address.
+fn debug_object_fields(c: &mut common::Conn, key: &str) -> String {
+    let line = c.cmd(&["DEBUG", "OBJECT", key]).text();
+    let (_, rest) = line.split_once(" refcount:").expect("refcount field");
+    let rest = rest.replace(" lru_seconds_idle:0", "");
+    // Drop lru:<clock>, which moves with time.
+    rest.split(' ')
+        .filter(|f| !f.starts_with("lru:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn debug_object_describes_values_as_redis_7_0() {
+    let server = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "s", "hello"]);
+    c.cmd(&["SET", "n", "12345"]);
+    c.cmd(&["SADD", "st", "1", "2"]);
+    c.cmd(&["RPUSH", "l", "a", "b", "1", "300", "-5", "70000"]);
+    let mut big = vec!["RPUSH".to_string(), "big".to_string()];
+    big.extend((0..3000).map(|i| format!("element-{i}")));
+    let big: Vec<&str> = big.iter().map(String::as_str).collect();
+    c.cmd(&big);
+    assert_eq!(
+        debug_object_fields(&mut c, "s"),
+        "1 encoding:embstr serializedlength:6"
+    );
+    assert_eq!(
+        debug_object_fields(&mut c, "n"),
+        "1 encoding:int serializedlength:3"
+    );
+    assert_eq!(
+        debug_object_fields(&mut c, "st"),
+        "1 encoding:intset serializedlength:13"
+    );
+    assert_eq!(
+        debug_object_fields(&mut c, "l"),
+        "1 encoding:quicklist serializedlength:29 ql_nodes:1 ql_avg_node:6.00 \
+         ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:26"
+    );
+    let fields = debug_object_fields(&mut c, "big");
+    assert!(
+        fields.ends_with(
+            "ql_nodes:6 ql_avg_node:500.00 ql_listpack_max:-2 ql_compressed:0 \
+             ql_uncompressed_size:40932"
+        ),
+        "{fields}"
+    );
+    assert_eq!(c.cmd(&["DEBUG", "OBJECT", "nokey"]), err("ERR no such key"));
+    assert_eq!(c.cmd(&["DEBUG", "ERROR", "foo"]), err("foo"));
+    assert_eq!(
+        c.cmd(&["DEBUG", "ERROR", "foo", "bar"]),
+        err("ERR unknown subcommand or wrong number of arguments for 'ERROR'. Try DEBUG HELP.")
+    );
+}

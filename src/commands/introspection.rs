@@ -499,6 +499,85 @@ pub fn estimate_entry_bytes(key: &[u8], value: &Value) -> usize {
     key.len() + ENTRY_OVERHEAD + payload
 }
 
+/// Bytes a listpack spends on one element (Redis's listpack.c): small
+/// integers are stored in 1 to 9 bytes, strings after a 1, 2 or 5 byte
+/// header; then the back-length (1 to 5 bytes) that lets it walk backwards.
+fn listpack_entry_bytes(element: &[u8]) -> usize {
+    let encoded = match crate::number::parse_i64(element).filter(|_| element.len() <= 20) {
+        Some(v) if (0..=127).contains(&v) => 1,
+        Some(v) if (-4096..=4095).contains(&v) => 2,
+        Some(v) if (-32768..=32767).contains(&v) => 3,
+        Some(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
+        Some(v) if i32::try_from(v).is_ok() => 5,
+        Some(_) => 9,
+        None if element.len() < 64 => 1 + element.len(),
+        None if element.len() < 4096 => 2 + element.len(),
+        None => 5 + element.len(),
+    };
+    let backlen = match encoded {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    encoded + backlen
+}
+
+/// Listpack header (total bytes, element count) and end marker.
+const LISTPACK_EMPTY_BYTES: usize = 7;
+/// quicklist's node size limits by negative `list-max-listpack-size`
+/// (-1 = 4 KB ... -5 = 64 KB), and the limit a count-limited node obeys.
+const QUICKLIST_SIZE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+const QUICKLIST_SAFETY_LIMIT: usize = 8192;
+/// What quicklist adds to an element's length to estimate its listpack cost.
+const QUICKLIST_ESTIMATE_OVERHEAD: usize = 8;
+
+/// DEBUG OBJECT's quicklist fields for a list (every list is a quicklist
+/// in Redis 7.0): the nodes Redis's `_quicklistNodeAllowInsert` would
+/// have filled pushing the elements in order with `list-max-listpack-size`
+/// `fill` (the setting now: Redis keeps the one in force when the list
+/// was created), as ` ql_nodes:N ql_avg_node:F ql_listpack_max:fill
+/// ql_compressed:0|1 ql_uncompressed_size:bytes`.
+pub fn quicklist_debug_fields<'a>(
+    elements: impl Iterator<Item = &'a [u8]>,
+    fill: i64,
+    compress_depth: i64,
+) -> String {
+    let (mut nodes, mut count, mut node_bytes, mut node_count) = (0usize, 0usize, 0usize, 0i64);
+    let mut total_bytes = 0usize;
+    for e in elements {
+        // Redis's estimate of the node's size with this element added.
+        let new_sz = node_bytes + e.len() + QUICKLIST_ESTIMATE_OVERHEAD;
+        let fits = nodes > 0 && {
+            let size_limit = usize::try_from(-1 - fill)
+                .ok()
+                .and_then(|level| QUICKLIST_SIZE_LIMITS.get(level));
+            size_limit.is_some_and(|limit| new_sz <= *limit)
+                || (new_sz <= QUICKLIST_SAFETY_LIMIT && node_count < fill)
+        };
+        if !fits {
+            total_bytes += node_bytes;
+            nodes += 1;
+            node_bytes = LISTPACK_EMPTY_BYTES;
+            node_count = 0;
+        }
+        node_bytes += listpack_entry_bytes(e);
+        node_count += 1;
+        count += 1;
+    }
+    total_bytes += node_bytes;
+    let avg = if nodes == 0 {
+        0.0
+    } else {
+        count as f64 / nodes as f64
+    };
+    format!(
+        " ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:{} ql_uncompressed_size:{total_bytes}",
+        i64::from(compress_depth != 0)
+    )
+}
+
 /// MEMORY USAGE key [SAMPLES n] | STATS | DOCTOR | PURGE | MALLOC-STATS | HELP.
 fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let sub = args[1].to_ascii_uppercase();

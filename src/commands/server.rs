@@ -985,29 +985,7 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         (b"RELOAD", _) => return super::persistence::debug_reload(ctx, &args[2..]),
         (b"ERROR", 3) => return Err(CmdError::Raw(String::from_utf8_lossy(args[2]).into_owned())),
         (b"PROTOCOL", 3) => debug_protocol(ctx, args[2])?,
-        (b"OBJECT", 3) => {
-            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
-            let Some(entry) = store.db(ctx.client.db).peek(args[2], ctx.now_ms) else {
-                return Err(CmdError::NoSuchKey);
-            };
-            let encoding = super::keys::encoding_name(&entry.value);
-            let serialized = match &entry.value {
-                crate::store::Value::Str(s) => s.bytes.len() + 1,
-                _ => 0,
-            };
-            // The address is the value's real place in memory: it stays the
-            // same when INCR and friends modify a value in place.
-            let line = format!(
-                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                &entry.value,
-                encoding,
-                serialized,
-                (ctx.now_ms / 1000) & 0xff_ffff,
-                entry.access.idle_ms(ctx.now_ms) / 1000
-            );
-            drop(store);
-            ctx.reply.simple(&line);
-        }
+        (b"OBJECT", 3) => return super::persistence::debug_object(ctx, args[2]),
         (b"POPULATE", 3..=5) => {
             // DEBUG POPULATE count [prefix] [size]: keys "prefix:N" holding
             // "value:N" (cut or zero-padded to size); existing keys are kept.
