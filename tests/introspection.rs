@@ -341,3 +341,26 @@ fn debug_object_describes_values_as_redis_7_0() {
         err("ERR unknown subcommand or wrong number of arguments for 'ERROR'. Try DEBUG HELP.")
     );
 }
+
+#[test]
+fn lolwut_prints_the_version_or_art_by_version() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["LOLWUT"]), bulk("Redis ver. 7.0.15\n"));
+    assert_eq!(
+        c.cmd(&["LOLWUT", "VERSION", "7"]),
+        bulk("Redis ver. 7.0.15\n")
+    );
+    assert_eq!(
+        c.cmd(&["LOLWUT", "VERSION", "5", "1", "1", "1"]),
+        bulk("\u{280b}\n\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. 7.0.15\n")
+    );
+    assert_eq!(
+        c.cmd(&["LOLWUT", "VERSION", "x"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        c.cmd(&["LOLWUT", "VERSION", "6", "x"]),
+        err("ERR value is not an integer or out of range")
+    );
+}

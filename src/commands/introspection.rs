@@ -673,13 +673,10 @@ fn cluster_command(_ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     Err(CmdError::err("This instance has cluster support disabled"))
 }
 
-/// LOLWUT [VERSION v] — a small banner and the version we emulate.
-fn lolwut_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
-    let art = format!(
-        " _____                        _ _     \n|  ___|__ _ __ _ __ ___  __| (_)___ \n| |_ / _ \\ '__| '__/ _ \\/ _` | / __|\n|  _|  __/ |  | | |  __/ (_| | \\__ \\\n|_|  \\___|_|  |_|  \\___|\\__,_|_|___/\n\nferredis {} speaks Redis ver. {}\n",
-        env!("CARGO_PKG_VERSION"),
-        super::connection::REDIS_VERSION
-    );
-    ctx.reply.verbatim(art.as_bytes());
+/// LOLWUT [VERSION v] [args ...] — verbatim text: computer art for
+/// versions 5 and 6, else the version line (lolwut.rs).
+fn lolwut_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let text = super::lolwut::lolwut_text(&args[1..])?;
+    ctx.reply.verbatim(text.as_bytes());
     Ok(())
 }

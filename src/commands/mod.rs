@@ -40,6 +40,7 @@ pub mod introspection;
 pub mod keys;
 pub mod latency_histogram;
 pub mod lists;
+pub mod lolwut;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
