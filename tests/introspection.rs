@@ -364,3 +364,61 @@ fn lolwut_prints_the_version_or_art_by_version() {
         err("ERR value is not an integer or out of range")
     );
 }
+
+#[test]
+fn memory_usage_parses_samples_as_redis_does() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "s", "hello"]);
+    assert!(matches!(c.cmd(&["MEMORY", "USAGE", "s"]), Reply::Int(n) if n > 0));
+    assert!(matches!(
+        c.cmd(&["MEMORY", "USAGE", "s", "SAMPLES", "0", "SAMPLES", "5"]),
+        Reply::Int(n) if n > 0
+    ));
+    assert_eq!(c.cmd(&["MEMORY", "USAGE", "nokey"]), Reply::Nil);
+    assert_eq!(
+        c.cmd(&["MEMORY", "USAGE", "s", "SAMPLES", "x"]),
+        err("ERR value is not an integer or out of range")
+    );
+    for bad in [
+        &["SAMPLES", "-1"][..],
+        &["foo", "1"],
+        &["foo"],
+        &["SAMPLES"],
+    ] {
+        let mut args = vec!["MEMORY", "USAGE", "s"];
+        args.extend_from_slice(bad);
+        assert_eq!(c.cmd(&args), err("ERR syntax error"), "{bad:?}");
+    }
+}
+
+#[test]
+fn container_subcommands_are_checked_as_redis_7_does() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&["MEMORY", "USAGE"]),
+        err("ERR wrong number of arguments for 'memory|usage' command")
+    );
+    assert_eq!(
+        c.cmd(&["LATENCY", "HISTORY"]),
+        err("ERR wrong number of arguments for 'latency|history' command")
+    );
+    assert_eq!(
+        c.cmd(&["SLOWLOG", "LEN", "x"]),
+        err("ERR wrong number of arguments for 'slowlog|len' command")
+    );
+    assert_eq!(
+        c.cmd(&["MEMORY", "foo"]),
+        err("ERR unknown subcommand 'foo'. Try MEMORY HELP.")
+    );
+    // Refused calls are not timed.
+    c.cmd(&["CONFIG", "RESETSTAT"]);
+    c.cmd(&["LATENCY", "foo"]);
+    c.cmd(&["MEMORY", "USAGE"]);
+    let names = names(c.cmd(&["LATENCY", "HISTOGRAM"]));
+    assert_eq!(
+        names.iter().step_by(2).collect::<Vec<_>>(),
+        ["config|resetstat"]
+    );
+}

@@ -290,6 +290,7 @@ fn unknown_sub(cmd: &str, sub: &[u8]) -> CmdError {
 
 /// SLOWLOG GET [count] | LEN | RESET | HELP.
 fn slowlog_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("slowlog", args)?;
     let sub = args[1].to_ascii_uppercase();
     match (sub.as_slice(), args.len()) {
         (b"GET", 2 | 3) => {
@@ -368,6 +369,7 @@ fn slowlog_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
 /// LATENCY LATEST | HISTORY event | RESET [event ...] | DOCTOR | HELP.
 fn latency_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("latency", args)?;
     let sub = args[1].to_ascii_uppercase();
     let mut mon = ctx
         .server
@@ -580,14 +582,21 @@ pub fn quicklist_debug_fields<'a>(
 
 /// MEMORY USAGE key [SAMPLES n] | STATS | DOCTOR | PURGE | MALLOC-STATS | HELP.
 fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("memory", args)?;
     let sub = args[1].to_ascii_uppercase();
     match (sub.as_slice(), args.len()) {
-        (b"USAGE", 3 | 5) => {
-            if args.len() == 5 {
-                if !args[3].eq_ignore_ascii_case(b"SAMPLES") {
+        (b"USAGE", n) if n >= 3 => {
+            // Any number of SAMPLES n pairs, as Redis parses them.
+            let mut j = 3;
+            while j < n {
+                if !(args[j].eq_ignore_ascii_case(b"SAMPLES") && j + 1 < n) {
                     return Err(CmdError::Syntax);
                 }
-                parse_i64(args[4]).ok_or(CmdError::NotInteger)?;
+                let samples = parse_i64(args[j + 1]).ok_or(CmdError::NotInteger)?;
+                if samples < 0 {
+                    return Err(CmdError::Syntax);
+                }
+                j += 2;
             }
             match ctx.db(store).peek(args[2], ctx.now_ms).map(|e| &e.value) {
                 Some(v) => ctx.reply.integer(estimate_entry_bytes(args[2], v) as i64),
@@ -654,9 +663,18 @@ fn role_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
 /// non-cluster instance with "This instance has cluster support disabled"
 /// (after the usual unknown-subcommand and arity checks).
 fn cluster_command(_ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("cluster", args)?;
+    Err(CmdError::err("This instance has cluster support disabled"))
+}
+
+/// Redis 7's dispatcher checks on a container's subcommand, against
+/// Redis's own subcommand table (names and arities, from the ACL table):
+/// "unknown subcommand 'x'. Try C HELP." and "wrong number of arguments
+/// for 'c|x' command".
+fn check_subcommand(container: &str, args: &[&[u8]]) -> CmdResult {
     let meta = crate::acl::meta();
     let subs: Vec<(&str, i32)> = meta
-        .id("cluster")
+        .id(container)
         .map(|id| {
             meta.cmds[id]
                 .subcommands
@@ -669,8 +687,7 @@ fn cluster_command(_ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 .collect()
         })
         .unwrap_or_default();
-    super::server::check_subcommand("cluster", &subs, args)?;
-    Err(CmdError::err("This instance has cluster support disabled"))
+    super::server::check_subcommand(container, &subs, args)
 }
 
 /// LOLWUT [VERSION v] [args ...] — verbatim text: computer art for
