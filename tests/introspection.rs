@@ -422,3 +422,48 @@ fn container_subcommands_are_checked_as_redis_7_does() {
         ["config|resetstat"]
     );
 }
+
+#[test]
+fn command_info_shows_key_specs() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let Reply::Array(rows) = c.cmd(&["COMMAND", "INFO", "xread"]) else {
+        panic!("array expected");
+    };
+    let Reply::Array(row) = &rows[0] else {
+        panic!("row expected");
+    };
+    let status = |s: &str| Reply::Status(s.into());
+    let spec = Reply::Array(vec![
+        bulk("flags"),
+        Reply::Array(vec![status("RO"), status("access")]),
+        bulk("begin_search"),
+        Reply::Array(vec![
+            bulk("type"),
+            bulk("keyword"),
+            bulk("spec"),
+            Reply::Array(vec![
+                bulk("keyword"),
+                bulk("STREAMS"),
+                bulk("startfrom"),
+                Reply::Int(1),
+            ]),
+        ]),
+        bulk("find_keys"),
+        Reply::Array(vec![
+            bulk("type"),
+            bulk("range"),
+            bulk("spec"),
+            Reply::Array(vec![
+                bulk("lastkey"),
+                Reply::Int(-1),
+                bulk("keystep"),
+                Reply::Int(1),
+                bulk("limit"),
+                Reply::Int(2),
+            ]),
+        ]),
+    ]);
+    assert_eq!(row[8], Reply::Array(vec![spec]));
+    assert_eq!(row[9], Reply::Array(vec![]));
+}

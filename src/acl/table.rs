@@ -63,34 +63,53 @@ const RAW: &str = include_str!("commands.txt");
 /// needs ([`PERM_READ`] ...) and its key-spec flags ("RW,ACCESS,DELETE").
 pub type KeyFound = (usize, u8, &'static str);
 
-enum Begin {
+/// Where a key spec starts looking for keys (Redis's begin_search).
+pub enum Begin {
+    /// At this argument.
     Index(usize),
+    /// After this keyword, searched from this argument (negative: from the
+    /// end, backwards).
     Keyword(String, i64),
+    /// Only the command's own extractor knows.
     Unknown,
 }
 
-enum Find {
+/// How a key spec finds the keys from there (Redis's find_keys).
+pub enum Find {
+    /// A range: up to `last` (relative; negative counts from the end),
+    /// every `step` arguments, `limit` dividing what is left.
     Range {
+        /// Last key, relative to the first.
         last: i64,
+        /// Step between keys.
         step: usize,
+        /// With a negative `last`: use 1/limit of the remaining arguments.
         limit: i64,
     },
+    /// A key count at `idx`, the first key `first` after it, every `step`.
     KeyNum {
+        /// Where the count is, relative to the begin.
         idx: usize,
+        /// Where the first key is, relative to the begin.
         first: usize,
+        /// Step between keys.
         step: usize,
     },
+    /// Only the command's own extractor knows.
     Unknown,
 }
 
-struct KeySpec {
+/// One key spec of a command (COMMAND INFO shows them).
+pub struct KeySpec {
     /// The spec's flags as commands.txt writes them ("RW,ACCESS,DELETE").
-    flags: &'static str,
+    pub flags: &'static str,
     perm: u8,
     not_key: bool,
     incomplete: bool,
-    begin: Begin,
-    find: Find,
+    /// Where the search starts.
+    pub begin: Begin,
+    /// How keys are found from there.
+    pub find: Find,
 }
 
 /// One command or subcommand of Redis's table.
@@ -273,6 +292,11 @@ impl Meta {
             || c.specs.iter().any(|s| {
                 !matches!(s.begin, Begin::Index(_)) || !matches!(s.find, Find::Range { .. })
             })
+    }
+
+    /// The key specs of command `id`, in Redis's order.
+    pub fn specs(&self, id: usize) -> &[KeySpec] {
+        &self.cmds[id].specs
     }
 
     /// True when command `id` has key arguments at all (a spec that is not

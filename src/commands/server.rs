@@ -235,8 +235,96 @@ fn reply_command_info(ctx: &mut Ctx, c: &Command) {
         ctx.reply.simple(&cat);
     }
     ctx.reply.set(0); // tips
-    ctx.reply.array(0); // key specs
-    ctx.reply.array(0); // subcommands
+    let meta = crate::acl::meta();
+    match meta.id(c.name) {
+        Some(id) => reply_key_specs(ctx, meta.specs(id)),
+        None => ctx.reply.set(0),
+    }
+    ctx.reply.set(0); // subcommands
+}
+
+/// COMMAND INFO's key specs, as Redis 7.0 renders them: per spec a map of
+/// flags, begin_search {type, spec} and find_keys {type, spec} (Redis's
+/// free-text `notes` are not in our table).
+fn reply_key_specs(ctx: &mut Ctx, specs: &[crate::acl::table::KeySpec]) {
+    use crate::acl::table::{Begin, Find};
+    ctx.reply.set(specs.len());
+    for spec in specs {
+        ctx.reply.map(3);
+        ctx.reply.bulk(b"flags");
+        let flags = key_flag_names(spec.flags);
+        ctx.reply.set(flags.len());
+        for f in flags {
+            ctx.reply.simple(f);
+        }
+        ctx.reply.bulk(b"begin_search");
+        ctx.reply.map(2);
+        ctx.reply.bulk(b"type");
+        match &spec.begin {
+            Begin::Index(pos) => {
+                ctx.reply.bulk(b"index");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(1);
+                ctx.reply.bulk(b"index");
+                ctx.reply.integer(*pos as i64);
+            }
+            Begin::Keyword(keyword, from) => {
+                ctx.reply.bulk(b"keyword");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(2);
+                ctx.reply.bulk(b"keyword");
+                ctx.reply.bulk(keyword.as_bytes());
+                ctx.reply.bulk(b"startfrom");
+                ctx.reply.integer(*from);
+            }
+            Begin::Unknown => {
+                ctx.reply.bulk(b"unknown");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(0);
+            }
+        }
+        ctx.reply.bulk(b"find_keys");
+        ctx.reply.map(2);
+        ctx.reply.bulk(b"type");
+        match &spec.find {
+            Find::Range { last, step, limit } => {
+                ctx.reply.bulk(b"range");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(3);
+                ctx.reply.bulk(b"lastkey");
+                ctx.reply.integer(*last);
+                ctx.reply.bulk(b"keystep");
+                ctx.reply.integer(*step as i64);
+                ctx.reply.bulk(b"limit");
+                ctx.reply.integer(*limit);
+            }
+            Find::KeyNum { idx, first, step } => {
+                ctx.reply.bulk(b"keynum");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(3);
+                ctx.reply.bulk(b"keynumidx");
+                ctx.reply.integer(*idx as i64);
+                ctx.reply.bulk(b"firstkey");
+                ctx.reply.integer(*first as i64);
+                ctx.reply.bulk(b"keystep");
+                ctx.reply.integer(*step as i64);
+            }
+            Find::Unknown => {
+                ctx.reply.bulk(b"unknown");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(0);
+            }
+        }
+    }
+}
+
+/// Key-spec flags ("RW,ACCESS,DELETE") as Redis names and orders them.
+fn key_flag_names(flags: &str) -> Vec<&'static str> {
+    KEY_FLAG_ORDER
+        .iter()
+        .filter(|(f, _)| flags.split(',').any(|x| x == *f))
+        .map(|(_, shown)| *shown)
+        .collect()
 }
 
 /// Key-spec flags in the order Redis replies them, with the spelling it
@@ -299,11 +387,7 @@ fn getkeys_reply(ctx: &mut Ctx, args: &[&[u8]], with_flags: bool) -> CmdResult {
         }
         ctx.reply.array(2);
         ctx.reply.bulk(key);
-        let names: Vec<&str> = KEY_FLAG_ORDER
-            .iter()
-            .filter(|(f, _)| flags.split(',').any(|x| x == *f))
-            .map(|(_, shown)| *shown)
-            .collect();
+        let names = key_flag_names(flags);
         ctx.reply.set(names.len());
         for n in names {
             ctx.reply.simple(n);
