@@ -25,6 +25,8 @@
 //! DBSIZE drops right after a GET of an expired key; to match, the
 //! dispatcher asks [`lock_for_read`] for the read lock, which first deletes
 //! the command's expired keys under a short write lock when there are any.
+//! While CLIENT PAUSE holds writes, neither path deletes anything: an
+//! expired key reads as absent and is deleted after the pause (pause.rs).
 //! It also counts `keyspace_hits` / `keyspace_misses` (INFO stats), which
 //! Redis counts on every read lookup.
 
@@ -58,7 +60,9 @@ pub fn lock_for_read<'s>(
         .copied()
         .filter(|&i| db.is_stale(args[i], ctx.now_ms))
         .collect();
-    let store = if stale.is_empty() {
+    // While writes are paused (CLIENT PAUSE) an expired key only reads as
+    // absent: deleting it would change the dataset under the pause.
+    let store = if stale.is_empty() || server.pause.writes_paused() {
         store
     } else {
         drop(store);
@@ -142,6 +146,12 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
             break;
         }
     }
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    crate::commands::introspection::add_latency_sample_if_needed(
+        server,
+        "expire-cycle",
+        elapsed_ms,
+    );
     deleted
 }
 

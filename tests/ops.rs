@@ -256,3 +256,26 @@ fn rejected_calls_and_latencystats_in_info() {
     assert!(lat.contains("latency_percentiles_usec_set:p50="), "{lat}");
     assert!(lat.contains(",p99.9="), "{lat}");
 }
+
+#[test]
+fn client_pause_write_skips_active_and_lazy_expiry() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let expired = |c: &mut common::Conn| info_field(c, "stats", "expired_keys");
+    let before = expired(&mut c);
+    c.cmd(&["SET", "foo", "bar", "PX", "10"]);
+    c.cmd(&["SET", "bar", "foo", "PX", "10"]);
+    c.cmd(&["CLIENT", "PAUSE", "50000", "WRITE"]);
+    // Logically expired: reads see nothing ...
+    assert!(wait_for(5, || c.cmd(&["GET", "foo"]) == Reply::Nil
+        && c.cmd(&["GET", "bar"]) == Reply::Nil));
+    // ... but neither the reads nor the active cycle deleted them.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(expired(&mut c), before);
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(2));
+    c.cmd(&["CLIENT", "UNPAUSE"]);
+    c.cmd(&["GET", "foo"]);
+    c.cmd(&["GET", "bar"]);
+    let after: u64 = expired(&mut c).parse().expect("expired_keys");
+    assert_eq!(after, before.parse::<u64>().expect("expired_keys") + 2);
+}

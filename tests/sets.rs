@@ -388,3 +388,32 @@ fn srandmember_is_uniform_on_a_hashtable() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn smove_touches_a_watched_destination_only_when_it_adds() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut other = server.conn();
+    c.cmd(&["SADD", "src", "a", "b"]);
+    c.cmd(&["SADD", "dst", "a"]);
+    c.cmd(&["WATCH", "dst"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SADD", "dst", "c"]);
+    // "a" is already in dst: dst does not change, the transaction runs.
+    assert_eq!(other.cmd(&["SMOVE", "src", "dst", "a"]), int(1));
+    assert_eq!(c.cmd(&["EXEC"]), Reply::Array(vec![int(1)]));
+    assert_eq!(c.cmd(&["SCARD", "dst"]), int(2));
+    // "b" is new in dst: the transaction is aborted.
+    c.cmd(&["WATCH", "dst"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SADD", "dst", "d"]);
+    assert_eq!(other.cmd(&["SMOVE", "src", "dst", "b"]), int(1));
+    assert_eq!(c.cmd(&["EXEC"]), Reply::Nil);
+    // The source always changes.
+    c.cmd(&["SADD", "src", "x"]);
+    c.cmd(&["WATCH", "src"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["PING"]);
+    assert_eq!(other.cmd(&["SMOVE", "src", "dst", "x"]), int(1));
+    assert_eq!(c.cmd(&["EXEC"]), Reply::Nil);
+}

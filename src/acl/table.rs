@@ -59,32 +59,57 @@ pub const PERM_ALL: u8 = 3;
 
 const RAW: &str = include_str!("commands.txt");
 
-enum Begin {
+/// A key found in a command's arguments: its position, the permission it
+/// needs ([`PERM_READ`] ...) and its key-spec flags ("RW,ACCESS,DELETE").
+pub type KeyFound = (usize, u8, &'static str);
+
+/// Where a key spec starts looking for keys (Redis's begin_search).
+pub enum Begin {
+    /// At this argument.
     Index(usize),
+    /// After this keyword, searched from this argument (negative: from the
+    /// end, backwards).
     Keyword(String, i64),
+    /// Only the command's own extractor knows.
     Unknown,
 }
 
-enum Find {
+/// How a key spec finds the keys from there (Redis's find_keys).
+pub enum Find {
+    /// A range: up to `last` (relative; negative counts from the end),
+    /// every `step` arguments, `limit` dividing what is left.
     Range {
+        /// Last key, relative to the first.
         last: i64,
+        /// Step between keys.
         step: usize,
+        /// With a negative `last`: use 1/limit of the remaining arguments.
         limit: i64,
     },
+    /// A key count at `idx`, the first key `first` after it, every `step`.
     KeyNum {
+        /// Where the count is, relative to the begin.
         idx: usize,
+        /// Where the first key is, relative to the begin.
         first: usize,
+        /// Step between keys.
         step: usize,
     },
+    /// Only the command's own extractor knows.
     Unknown,
 }
 
-struct KeySpec {
+/// One key spec of a command (COMMAND INFO shows them).
+pub struct KeySpec {
+    /// The spec's flags as commands.txt writes them ("RW,ACCESS,DELETE").
+    pub flags: &'static str,
     perm: u8,
     not_key: bool,
     incomplete: bool,
-    begin: Begin,
-    find: Find,
+    /// Where the search starts.
+    pub begin: Begin,
+    /// How keys are found from there.
+    pub find: Find,
 }
 
 /// One command or subcommand of Redis's table.
@@ -97,6 +122,8 @@ pub struct CmdMeta {
     pub categories: u32,
     /// `no_auth`: AUTH and HELLO, which ACL never blocks.
     pub no_auth: bool,
+    /// `no_mandatory_keys`: EVAL and friends may name no key at all.
+    pub no_mandatory_keys: bool,
     /// Index of the container (CONFIG for CONFIG GET).
     pub parent: Option<usize>,
     /// Indexes of the subcommands, sorted by name.
@@ -111,7 +138,7 @@ pub struct Meta {
     by_name: HashMap<String, usize>,
 }
 
-fn parse_spec(text: &str) -> Option<KeySpec> {
+fn parse_spec(text: &'static str) -> Option<KeySpec> {
     let mut parts = text.split('/');
     let flags = parts.next()?;
     let begin = parts.next()?;
@@ -148,6 +175,7 @@ fn parse_spec(text: &str) -> Option<KeySpec> {
         _ => Find::Unknown,
     };
     Some(KeySpec {
+        flags,
         perm,
         not_key,
         incomplete,
@@ -185,6 +213,7 @@ pub fn meta() -> &'static Meta {
                 arity: arity.parse().unwrap_or(-1),
                 categories,
                 no_auth: flags.split(' ').any(|x| x == "no_auth"),
+                no_mandatory_keys: flags.split(' ').any(|x| x == "no_mandatory_keys"),
                 parent: None,
                 subcommands: Vec::new(),
                 specs: specs
@@ -247,6 +276,50 @@ impl Meta {
     /// The key arguments of `args` (run as command `id`) and the
     /// permission each needs, in Redis's order.
     pub fn keys(&self, id: usize, args: &[&[u8]]) -> Vec<(usize, u8)> {
+        self.extract(id, args)
+            .0
+            .into_iter()
+            .map(|(pos, perm, _)| (pos, perm))
+            .collect()
+    }
+
+    /// True when Redis marks command `id` `movablekeys`: its keys are not
+    /// all at fixed positions (a keyword or a key count finds them, or a
+    /// hand-written extractor does), as `populateCommandMovableKeys` decides.
+    pub fn movable_keys(&self, id: usize) -> bool {
+        let c = &self.cmds[id];
+        matches!(c.fullname.as_str(), "sort" | "sort_ro" | "migrate")
+            || c.specs.iter().any(|s| {
+                !matches!(s.begin, Begin::Index(_)) || !matches!(s.find, Find::Range { .. })
+            })
+    }
+
+    /// The key specs of command `id`, in Redis's order.
+    pub fn specs(&self, id: usize) -> &[KeySpec] {
+        &self.cmds[id].specs
+    }
+
+    /// True when command `id` has key arguments at all (a spec that is not
+    /// `NOT_KEY`), Redis's `doesCommandHaveKeys`.
+    pub fn has_keys(&self, id: usize) -> bool {
+        self.cmds[id].specs.iter().any(|s| !s.not_key)
+    }
+
+    /// Like [`Meta::keys`], with each key's spec flags as commands.txt
+    /// writes them ("RW,ACCESS,DELETE"): COMMAND GETKEYSANDFLAGS. The
+    /// commands whose flags depend on the arguments get the flags Redis's
+    /// own extractors give (SET ... GET reads, BITFIELD GET only reads).
+    /// None when a spec does not fit the arguments (a key count past the
+    /// end, or zero), where Redis's COMMAND GETKEYS finds no keys at all.
+    pub fn keys_and_flags(&self, id: usize, args: &[&[u8]]) -> Option<Vec<KeyFound>> {
+        let (keys, complete) = self.extract(id, args);
+        complete.then_some(keys)
+    }
+
+    /// The keys the specs find, and false when a spec did not fit the
+    /// arguments (the keys found until then are kept: ACL checks them and
+    /// the command itself reports the syntax error).
+    fn extract(&self, id: usize, args: &[&[u8]]) -> (Vec<KeyFound>, bool) {
         let c = &self.cmds[id];
         let eq = |i: usize, s: &str| {
             args.get(i)
@@ -255,15 +328,29 @@ impl Meta {
         match c.fullname.as_str() {
             "set" => {
                 let get = (3..args.len()).any(|i| eq(i, "get"));
-                return vec![(1, if get { PERM_ALL } else { PERM_WRITE })];
+                let key = if get {
+                    (1, PERM_ALL, "RW,ACCESS,UPDATE")
+                } else {
+                    (1, PERM_WRITE, "OW,UPDATE")
+                };
+                return (vec![key], true);
             }
-            "bitfield" => return vec![(1, bitfield_perm(args))],
-            "sort" | "sort_ro" => return sort_keys(args),
-            "migrate" => return migrate_keys(args),
+            "bitfield" => {
+                let perm = bitfield_perm(args);
+                let flags = if perm == PERM_READ {
+                    "RO,ACCESS"
+                } else {
+                    "RW,ACCESS,UPDATE"
+                };
+                return (vec![(1, perm, flags)], true);
+            }
+            "sort" | "sort_ro" => return (sort_keys(args), true),
+            "migrate" => return (migrate_keys(args), true),
             _ => {}
         }
         let argc = args.len() as i64;
         let mut out = Vec::new();
+        let mut complete = true;
         for spec in &c.specs {
             if spec.not_key {
                 continue;
@@ -296,7 +383,7 @@ impl Meta {
                     }
                     found
                 }
-                Begin::Unknown => return out,
+                Begin::Unknown => return (out, false),
             };
             let (first, last, step) = match spec.find {
                 Find::Range { last, step, limit } => {
@@ -319,30 +406,31 @@ impl Meta {
                         .and_then(|a| crate::number::parse_i64(a))
                         .filter(|n| *n >= 0)
                     else {
-                        return out;
+                        return (out, false);
                     };
                     let f = first + fk as i64;
                     (f, f + n - 1, step.max(1) as i64)
                 }
-                Find::Unknown => return out,
+                Find::Unknown => return (out, false),
             };
             if last >= argc || last < first || first >= argc {
                 // Out of bounds: a syntax error the command will report.
                 if last < first {
+                    complete = false;
                     continue;
                 }
-                return out;
+                return (out, false);
             }
             let mut i = first;
             while i <= last {
-                out.push((i as usize, spec.perm));
+                out.push((i as usize, spec.perm, spec.flags));
                 i += step;
             }
             if spec.incomplete {
                 break;
             }
         }
-        out
+        (out, complete)
     }
 
     /// Channel arguments checked by ACL: (position, is_pattern).
@@ -374,8 +462,8 @@ fn bitfield_perm(args: &[&[u8]]) -> u8 {
     PERM_READ
 }
 
-fn sort_keys(args: &[&[u8]]) -> Vec<(usize, u8)> {
-    let mut out = vec![(1, PERM_READ)];
+fn sort_keys(args: &[&[u8]]) -> Vec<KeyFound> {
+    let mut out = vec![(1, PERM_READ, "RO,ACCESS")];
     let mut store = None;
     let mut i = 2;
     while i < args.len() {
@@ -390,12 +478,12 @@ fn sort_keys(args: &[&[u8]]) -> Vec<(usize, u8)> {
         i += 1;
     }
     if let Some(s) = store {
-        out.push((s, PERM_WRITE));
+        out.push((s, PERM_WRITE, "OW,UPDATE"));
     }
     out
 }
 
-fn migrate_keys(args: &[&[u8]]) -> Vec<(usize, u8)> {
+fn migrate_keys(args: &[&[u8]]) -> Vec<KeyFound> {
     let (mut first, mut num) = (3usize, 1usize);
     if args.len() > 6 {
         let mut i = 6;
@@ -420,7 +508,7 @@ fn migrate_keys(args: &[&[u8]]) -> Vec<(usize, u8)> {
     }
     (first..first + num)
         .filter(|i| *i < args.len())
-        .map(|i| (i, PERM_ALL))
+        .map(|i| (i, PERM_ALL, "RW,ACCESS,DELETE"))
         .collect()
 }
 

@@ -24,7 +24,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("select", 2, "loading stale fast", (0, 0, 0), Group::Connection, "index", "Change the selected database for the current connection", Conn(select_command)),
     cmd("hello", -1, "no_auth fast", (0, 0, 0), Group::Connection, "[protover [AUTH username password] [SETNAME clientname]]", "Handshake with Redis", Conn(hello_command)),
     cmd("auth", -2, "no_auth fast", (0, 0, 0), Group::Connection, "[username] password", "Authenticate to the server", Conn(auth_command)),
-    cmd("client", -2, "admin", (0, 0, 0), Group::Connection, "ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|NO-EVICT|NO-TOUCH|REPLY|PAUSE|UNPAUSE|GETREDIR|HELP [arguments]", "A container for client connection commands", Conn(client_command)),
+    cmd("client", -2, "admin", (0, 0, 0), Group::Connection, "ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|NO-EVICT|REPLY|PAUSE|UNPAUSE|GETREDIR|HELP [arguments]", "A container for client connection commands", Conn(client_command)),
     cmd("reset", 1, "no_auth fast", (0, 0, 0), Group::Connection, "", "Reset the connection", Conn(reset_command)),
 ];
 
@@ -260,7 +260,6 @@ pub const CLIENT_SUBCOMMANDS: &[(&str, i32)] = &[
     ("unpause", 2),
     ("reply", 3),
     ("no-evict", 3),
-    ("no-touch", 3),
     ("getredir", 2),
     ("unblock", -3),
     ("tracking", -3),
@@ -269,28 +268,56 @@ pub const CLIENT_SUBCOMMANDS: &[(&str, i32)] = &[
     ("help", 2),
 ];
 
+/// CLIENT HELP, Redis 7.0's text.
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "ID",
-    "    Return the ID of the current connection.",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
-    "SETNAME <name>",
-    "    Assign the name <name> to the current connection.",
-    "SETINFO <option> <value>",
-    "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
-    "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
-    "    Return information about client connections.",
+    "ID",
+    "    Return the ID of the current connection.",
     "INFO",
     "    Return information about the current client connection.",
     "KILL <ip:port>",
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
-    "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME.",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
@@ -465,7 +492,13 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                             return Err(CmdError::err(format!("No such user '{val}'")));
                         }
                     }
-                    b"ADDR" | b"LADDR" | b"TYPE" => {}
+                    b"TYPE" => {
+                        let known = ["normal", "master", "replica", "slave", "pubsub"];
+                        if !known.contains(&val.to_ascii_lowercase().as_str()) {
+                            return Err(CmdError::err(format!("Unknown client type '{val}'")));
+                        }
+                    }
+                    b"ADDR" | b"LADDR" => {}
                     b"SKIPME" => match val.to_ascii_lowercase().as_str() {
                         "yes" => skipme = true,
                         "no" => skipme = false,
@@ -501,7 +534,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             );
             ctx.reply.integer(killed as i64);
         }
-        (b"NO-EVICT" | b"NO-TOUCH", 3) => match args[2].to_ascii_lowercase().as_slice() {
+        (b"NO-EVICT", 3) => match args[2].to_ascii_lowercase().as_slice() {
             b"on" | b"off" => ctx.reply.ok(),
             _ => return Err(CmdError::Syntax),
         },

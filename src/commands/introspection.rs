@@ -3,7 +3,9 @@
 //! The dispatcher times every command; [`record_slow_command`] keeps the
 //! ones slower than `slowlog-log-slower-than` microseconds in a bounded log
 //! (SLOWLOG GET) and, above `latency-monitor-threshold` milliseconds, feeds
-//! the latency monitor's "command" event (LATENCY LATEST / HISTORY). Both
+//! the latency monitor's "command" event ("fast-command" for a command
+//! flagged fast; LATENCY LATEST / HISTORY); the active expiry cycle feeds
+//! "expire-cycle" the same way. Both
 //! are bounded: the slow log by `slowlog-max-len`, each latency event by
 //! [`LATENCY_HISTORY_LEN`] samples, as in Redis.
 
@@ -105,6 +107,16 @@ pub const COMMANDS: &[Command] = &[
         "",
         "Return the role of the instance in the context of replication",
         Conn(role_command),
+    ),
+    cmd(
+        "cluster",
+        -2,
+        "",
+        (0, 0, 0),
+        Group::Server,
+        "subcommand [argument ...]",
+        "A container for cluster commands",
+        Conn(cluster_command),
     ),
     cmd(
         "lolwut",
@@ -226,8 +238,27 @@ pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
         mon.slowlog.truncate(max_len);
     }
     if latent {
-        add_latency_sample(&mut mon, "command", now_s, duration_us / 1000);
+        // Redis files fast commands that were slow under their own event.
+        let fast = args
+            .first()
+            .and_then(|name| super::lookup(name))
+            .is_some_and(|(_, c)| c.has_flag("fast"));
+        let event = if fast { "fast-command" } else { "command" };
+        add_latency_sample(&mut mon, event, now_s, duration_us / 1000);
     }
+}
+
+/// Records a latency sample for `event` when it lasted at least
+/// `latency-monitor-threshold` ms (Redis's `latencyAddSampleIfNeeded`):
+/// the background jobs' events such as "expire-cycle".
+pub fn add_latency_sample_if_needed(server: &crate::server::Server, event: &str, ms: u64) {
+    let threshold_ms = server.latency_threshold_ms.load(Ordering::Relaxed);
+    if threshold_ms <= 0 || (ms as i64) < threshold_ms {
+        return;
+    }
+    let now_s = crate::util::now_ms() / 1000;
+    let mut mon = server.monitoring.lock().unwrap_or_else(|p| p.into_inner());
+    add_latency_sample(&mut mon, event, now_s, ms);
 }
 
 /// Adds a latency sample for `event` (one per second, the max wins).
@@ -259,6 +290,7 @@ fn unknown_sub(cmd: &str, sub: &[u8]) -> CmdError {
 
 /// SLOWLOG GET [count] | LEN | RESET | HELP.
 fn slowlog_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("slowlog", args)?;
     let sub = args[1].to_ascii_uppercase();
     match (sub.as_slice(), args.len()) {
         (b"GET", 2 | 3) => {
@@ -337,6 +369,7 @@ fn slowlog_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
 /// LATENCY LATEST | HISTORY event | RESET [event ...] | DOCTOR | HELP.
 fn latency_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("latency", args)?;
     let sub = args[1].to_ascii_uppercase();
     let mut mon = ctx
         .server
@@ -468,16 +501,102 @@ pub fn estimate_entry_bytes(key: &[u8], value: &Value) -> usize {
     key.len() + ENTRY_OVERHEAD + payload
 }
 
+/// Bytes a listpack spends on one element (Redis's listpack.c): small
+/// integers are stored in 1 to 9 bytes, strings after a 1, 2 or 5 byte
+/// header; then the back-length (1 to 5 bytes) that lets it walk backwards.
+fn listpack_entry_bytes(element: &[u8]) -> usize {
+    let encoded = match crate::number::parse_i64(element).filter(|_| element.len() <= 20) {
+        Some(v) if (0..=127).contains(&v) => 1,
+        Some(v) if (-4096..=4095).contains(&v) => 2,
+        Some(v) if (-32768..=32767).contains(&v) => 3,
+        Some(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
+        Some(v) if i32::try_from(v).is_ok() => 5,
+        Some(_) => 9,
+        None if element.len() < 64 => 1 + element.len(),
+        None if element.len() < 4096 => 2 + element.len(),
+        None => 5 + element.len(),
+    };
+    let backlen = match encoded {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    encoded + backlen
+}
+
+/// Listpack header (total bytes, element count) and end marker.
+const LISTPACK_EMPTY_BYTES: usize = 7;
+/// quicklist's node size limits by negative `list-max-listpack-size`
+/// (-1 = 4 KB ... -5 = 64 KB), and the limit a count-limited node obeys.
+const QUICKLIST_SIZE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+const QUICKLIST_SAFETY_LIMIT: usize = 8192;
+/// What quicklist adds to an element's length to estimate its listpack cost.
+const QUICKLIST_ESTIMATE_OVERHEAD: usize = 8;
+
+/// DEBUG OBJECT's quicklist fields for a list (every list is a quicklist
+/// in Redis 7.0): the nodes Redis's `_quicklistNodeAllowInsert` would
+/// have filled pushing the elements in order with `list-max-listpack-size`
+/// `fill` (the setting now: Redis keeps the one in force when the list
+/// was created), as ` ql_nodes:N ql_avg_node:F ql_listpack_max:fill
+/// ql_compressed:0|1 ql_uncompressed_size:bytes`.
+pub fn quicklist_debug_fields<'a>(
+    elements: impl Iterator<Item = &'a [u8]>,
+    fill: i64,
+    compress_depth: i64,
+) -> String {
+    let (mut nodes, mut count, mut node_bytes, mut node_count) = (0usize, 0usize, 0usize, 0i64);
+    let mut total_bytes = 0usize;
+    for e in elements {
+        // Redis's estimate of the node's size with this element added.
+        let new_sz = node_bytes + e.len() + QUICKLIST_ESTIMATE_OVERHEAD;
+        let fits = nodes > 0 && {
+            let size_limit = usize::try_from(-1 - fill)
+                .ok()
+                .and_then(|level| QUICKLIST_SIZE_LIMITS.get(level));
+            size_limit.is_some_and(|limit| new_sz <= *limit)
+                || (new_sz <= QUICKLIST_SAFETY_LIMIT && node_count < fill)
+        };
+        if !fits {
+            total_bytes += node_bytes;
+            nodes += 1;
+            node_bytes = LISTPACK_EMPTY_BYTES;
+            node_count = 0;
+        }
+        node_bytes += listpack_entry_bytes(e);
+        node_count += 1;
+        count += 1;
+    }
+    total_bytes += node_bytes;
+    let avg = if nodes == 0 {
+        0.0
+    } else {
+        count as f64 / nodes as f64
+    };
+    format!(
+        " ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:{} ql_uncompressed_size:{total_bytes}",
+        i64::from(compress_depth != 0)
+    )
+}
+
 /// MEMORY USAGE key [SAMPLES n] | STATS | DOCTOR | PURGE | MALLOC-STATS | HELP.
 fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("memory", args)?;
     let sub = args[1].to_ascii_uppercase();
     match (sub.as_slice(), args.len()) {
-        (b"USAGE", 3 | 5) => {
-            if args.len() == 5 {
-                if !args[3].eq_ignore_ascii_case(b"SAMPLES") {
+        (b"USAGE", n) if n >= 3 => {
+            // Any number of SAMPLES n pairs, as Redis parses them.
+            let mut j = 3;
+            while j < n {
+                if !(args[j].eq_ignore_ascii_case(b"SAMPLES") && j + 1 < n) {
                     return Err(CmdError::Syntax);
                 }
-                parse_i64(args[4]).ok_or(CmdError::NotInteger)?;
+                let samples = parse_i64(args[j + 1]).ok_or(CmdError::NotInteger)?;
+                if samples < 0 {
+                    return Err(CmdError::Syntax);
+                }
+                j += 2;
             }
             match ctx.db(store).peek(args[2], ctx.now_ms).map(|e| &e.value) {
                 Some(v) => ctx.reply.integer(estimate_entry_bytes(args[2], v) as i64),
@@ -539,13 +658,42 @@ fn role_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// LOLWUT [VERSION v] — a small banner and the version we emulate.
-fn lolwut_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
-    let art = format!(
-        " _____                        _ _     \n|  ___|__ _ __ _ __ ___  __| (_)___ \n| |_ / _ \\ '__| '__/ _ \\/ _` | / __|\n|  _|  __/ |  | | |  __/ (_| | \\__ \\\n|_|  \\___|_|  |_|  \\___|\\__,_|_|___/\n\nferredis {} speaks Redis ver. {}\n",
-        env!("CARGO_PKG_VERSION"),
-        super::connection::REDIS_VERSION
-    );
-    ctx.reply.verbatim(art.as_bytes());
+/// CLUSTER subcommand [argument ...] — error: this server never runs in
+/// cluster mode, and Redis answers every known CLUSTER subcommand of a
+/// non-cluster instance with "This instance has cluster support disabled"
+/// (after the usual unknown-subcommand and arity checks).
+fn cluster_command(_ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    check_subcommand("cluster", args)?;
+    Err(CmdError::err("This instance has cluster support disabled"))
+}
+
+/// Redis 7's dispatcher checks on a container's subcommand, against
+/// Redis's own subcommand table (names and arities, from the ACL table):
+/// "unknown subcommand 'x'. Try C HELP." and "wrong number of arguments
+/// for 'c|x' command".
+fn check_subcommand(container: &str, args: &[&[u8]]) -> CmdResult {
+    let meta = crate::acl::meta();
+    let subs: Vec<(&str, i32)> = meta
+        .id(container)
+        .map(|id| {
+            meta.cmds[id]
+                .subcommands
+                .iter()
+                .map(|&s| {
+                    let sub = &meta.cmds[s];
+                    let name = sub.fullname.split_once('|').map_or("", |(_, n)| n);
+                    (name, sub.arity)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    super::server::check_subcommand(container, &subs, args)
+}
+
+/// LOLWUT [VERSION v] [args ...] — verbatim text: computer art for
+/// versions 5 and 6, else the version line (lolwut.rs).
+fn lolwut_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let text = super::lolwut::lolwut_text(&args[1..])?;
+    ctx.reply.verbatim(text.as_bytes());
     Ok(())
 }

@@ -40,6 +40,7 @@ pub mod introspection;
 pub mod keys;
 pub mod latency_histogram;
 pub mod lists;
+pub mod lolwut;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -484,7 +485,17 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error(&e.to_string());
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
-    introspection::record_slow_command(ctx, args, elapsed_us);
+    // Redis neither times nor slow-logs a call it refused before running
+    // (its dispatcher also refuses unknown subcommands).
+    let refused = result.as_ref().err().is_some_and(|e| {
+        !queued
+            && (rejected
+                || e.is_rejection()
+                || matches!(e, CmdError::Err(t) if t.starts_with("unknown subcommand '")))
+    });
+    if !refused {
+        introspection::record_slow_command(ctx, args, elapsed_us);
+    }
     let index = found.map(|(i, _)| i);
     match result.as_ref().err() {
         _ if queued => {}
@@ -734,6 +745,8 @@ fn after_write(
                 }
             }
         }
+        // Touches only the keys it changed itself (sets.rs).
+        "smove" => {}
         _ if ctx.dirty > dirty_before => {
             for i in command.key_positions(args.len()) {
                 if let Some(key) = args.get(i) {

@@ -485,7 +485,7 @@ pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
         .len()
         .saturating_sub(11);
     let idle_s = entry.access.idle_ms(ctx.now_ms).max(0) / 1000;
-    let text = format!(
+    let mut text = format!(
         "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         &entry.value,
         super::keys::encoding_name(&entry.value),
@@ -493,6 +493,15 @@ pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
         ((ctx.now_ms - entry.access.idle_ms(ctx.now_ms)) / 1000) & 0xff_ffff,
         idle_s
     );
+    // Every list is a quicklist in Redis 7.0, and says so.
+    if let crate::store::Value::List(list) = &entry.value {
+        let config = ctx.server.config();
+        text.push_str(&super::introspection::quicklist_debug_fields(
+            list.iter(),
+            config.get_i64("list-max-listpack-size"),
+            config.get_i64("list-compress-depth"),
+        ));
+    }
     drop(store);
     ctx.reply.simple(&text);
     Ok(())

@@ -104,8 +104,8 @@ pub fn check_subcommand(container: &str, table: &[(&str, i32)], args: &[&[u8]]) 
     Ok(())
 }
 
-/// A COMMAND LIST FILTERBY test on (full name, row).
-type NameFilter = dyn Fn(&str, &Command) -> bool;
+/// A COMMAND LIST FILTERBY test on (full name, ACL category bits).
+type NameFilter = dyn Fn(&str, u32) -> bool;
 
 /// OBJECT's subcommands and their arities.
 pub const OBJECT_SUBCOMMANDS: &[(&str, i32)] = &[
@@ -183,11 +183,45 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
     cats
 }
 
+/// COMMAND INFO's flags for a row: the row's own, with `movablekeys`
+/// decided as Redis decides it, from the command's key specs.
+fn info_flags(c: &Command) -> Vec<&'static str> {
+    let mut flags: Vec<&str> = c
+        .flags
+        .split(' ')
+        .filter(|f| !f.is_empty() && *f != "movablekeys")
+        .collect();
+    let meta = crate::acl::meta();
+    let movable = match meta.id(c.name) {
+        Some(id) => meta.movable_keys(id),
+        None => c.has_flag("movablekeys"),
+    };
+    if movable {
+        flags.push("movablekeys");
+    }
+    flags
+}
+
+/// COMMAND INFO's ACL categories: Redis's own for the command (from the
+/// ACL table), else derived from the row's flags and group.
+fn info_categories(c: &Command) -> Vec<String> {
+    let meta = crate::acl::meta();
+    match meta.id(c.name) {
+        Some(id) => crate::acl::CATEGORIES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| meta.cmds[id].categories & (1 << i) != 0)
+            .map(|(_, name)| format!("@{name}"))
+            .collect(),
+        None => acl_categories(c).iter().map(|s| s.to_string()).collect(),
+    }
+}
+
 fn reply_command_info(ctx: &mut Ctx, c: &Command) {
     ctx.reply.array(10);
     ctx.reply.bulk(c.name.as_bytes());
     ctx.reply.integer(c.arity as i64);
-    let flags: Vec<&str> = c.flags.split(' ').filter(|f| !f.is_empty()).collect();
+    let flags = info_flags(c);
     ctx.reply.set(flags.len());
     for f in flags {
         ctx.reply.simple(f);
@@ -195,14 +229,201 @@ fn reply_command_info(ctx: &mut Ctx, c: &Command) {
     ctx.reply.integer(c.first_key as i64);
     ctx.reply.integer(c.last_key as i64);
     ctx.reply.integer(c.key_step as i64);
-    let cats = acl_categories(c);
+    let cats = info_categories(c);
     ctx.reply.set(cats.len());
     for cat in cats {
-        ctx.reply.simple(cat);
+        ctx.reply.simple(&cat);
     }
     ctx.reply.set(0); // tips
-    ctx.reply.array(0); // key specs
-    ctx.reply.array(0); // subcommands
+    let meta = crate::acl::meta();
+    match meta.id(c.name) {
+        Some(id) => reply_key_specs(ctx, meta.specs(id)),
+        None => ctx.reply.set(0),
+    }
+    ctx.reply.set(0); // subcommands
+}
+
+/// COMMAND INFO's key specs, as Redis 7.0 renders them: per spec a map of
+/// flags, begin_search {type, spec} and find_keys {type, spec} (Redis's
+/// free-text `notes` are not in our table).
+fn reply_key_specs(ctx: &mut Ctx, specs: &[crate::acl::table::KeySpec]) {
+    use crate::acl::table::{Begin, Find};
+    ctx.reply.set(specs.len());
+    for spec in specs {
+        ctx.reply.map(3);
+        ctx.reply.bulk(b"flags");
+        let flags = key_flag_names(spec.flags);
+        ctx.reply.set(flags.len());
+        for f in flags {
+            ctx.reply.simple(f);
+        }
+        ctx.reply.bulk(b"begin_search");
+        ctx.reply.map(2);
+        ctx.reply.bulk(b"type");
+        match &spec.begin {
+            Begin::Index(pos) => {
+                ctx.reply.bulk(b"index");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(1);
+                ctx.reply.bulk(b"index");
+                ctx.reply.integer(*pos as i64);
+            }
+            Begin::Keyword(keyword, from) => {
+                ctx.reply.bulk(b"keyword");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(2);
+                ctx.reply.bulk(b"keyword");
+                ctx.reply.bulk(keyword.as_bytes());
+                ctx.reply.bulk(b"startfrom");
+                ctx.reply.integer(*from);
+            }
+            Begin::Unknown => {
+                ctx.reply.bulk(b"unknown");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(0);
+            }
+        }
+        ctx.reply.bulk(b"find_keys");
+        ctx.reply.map(2);
+        ctx.reply.bulk(b"type");
+        match &spec.find {
+            Find::Range { last, step, limit } => {
+                ctx.reply.bulk(b"range");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(3);
+                ctx.reply.bulk(b"lastkey");
+                ctx.reply.integer(*last);
+                ctx.reply.bulk(b"keystep");
+                ctx.reply.integer(*step as i64);
+                ctx.reply.bulk(b"limit");
+                ctx.reply.integer(*limit);
+            }
+            Find::KeyNum { idx, first, step } => {
+                ctx.reply.bulk(b"keynum");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(3);
+                ctx.reply.bulk(b"keynumidx");
+                ctx.reply.integer(*idx as i64);
+                ctx.reply.bulk(b"firstkey");
+                ctx.reply.integer(*first as i64);
+                ctx.reply.bulk(b"keystep");
+                ctx.reply.integer(*step as i64);
+            }
+            Find::Unknown => {
+                ctx.reply.bulk(b"unknown");
+                ctx.reply.bulk(b"spec");
+                ctx.reply.map(0);
+            }
+        }
+    }
+}
+
+/// Key-spec flags ("RW,ACCESS,DELETE") as Redis names and orders them.
+fn key_flag_names(flags: &str) -> Vec<&'static str> {
+    KEY_FLAG_ORDER
+        .iter()
+        .filter(|(f, _)| flags.split(',').any(|x| x == *f))
+        .map(|(_, shown)| *shown)
+        .collect()
+}
+
+/// Key-spec flags in the order Redis replies them, with the spelling it
+/// uses (the four access kinds upper case, the rest lower case).
+const KEY_FLAG_ORDER: &[(&str, &str)] = &[
+    ("RO", "RO"),
+    ("RW", "RW"),
+    ("OW", "OW"),
+    ("RM", "RM"),
+    ("ACCESS", "access"),
+    ("UPDATE", "update"),
+    ("INSERT", "insert"),
+    ("DELETE", "delete"),
+    ("NOT_KEY", "not_key"),
+    ("INCOMPLETE", "incomplete"),
+    ("VARIABLE_FLAGS", "variable_flags"),
+];
+
+/// COMMAND GETKEYS / GETKEYSANDFLAGS <full-command>: the keys Redis's key
+/// specs find in the command (`with_flags`: each as [key, flags]).
+fn getkeys_reply(ctx: &mut Ctx, args: &[&[u8]], with_flags: bool) -> CmdResult {
+    let cmd_args = &args[2..];
+    let meta = crate::acl::meta();
+    // The command as Redis's lookupCommand finds it: a container needs a
+    // known subcommand.
+    let found = lookup(cmd_args[0]).and_then(|(_, c)| {
+        let id = meta.id(c.name)?;
+        if meta.cmds[id].subcommands.is_empty() || cmd_args.len() < 2 {
+            return Some(id);
+        }
+        let sub = String::from_utf8_lossy(cmd_args[1]).to_ascii_lowercase();
+        meta.id(&format!("{}|{sub}", c.name))
+    });
+    let Some(id) = found else {
+        return Err(CmdError::err("Invalid command specified"));
+    };
+    let row = &meta.cmds[id];
+    if !meta.has_keys(id) && !matches!(row.fullname.as_str(), "sort" | "sort_ro" | "migrate") {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    if !super::arity_ok(row.arity, cmd_args.len()) {
+        return Err(CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = meta.keys_and_flags(id, cmd_args).unwrap_or_default();
+    if keys.is_empty() {
+        if row.no_mandatory_keys {
+            ctx.reply.array(0);
+            return Ok(());
+        }
+        return Err(CmdError::err("Invalid arguments specified for command"));
+    }
+    ctx.reply.array(keys.len());
+    for (pos, _, flags) in keys {
+        let key = cmd_args.get(pos).copied().unwrap_or_default();
+        if !with_flags {
+            ctx.reply.bulk(key);
+            continue;
+        }
+        ctx.reply.array(2);
+        ctx.reply.bulk(key);
+        let names = key_flag_names(flags);
+        ctx.reply.set(names.len());
+        for n in names {
+            ctx.reply.simple(n);
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND LIST's names: every command, and after each container the
+/// subcommands Redis 7.0 has for it (from the ACL table), each with its
+/// ACL categories.
+fn command_list_names() -> Vec<(String, u32)> {
+    let meta = crate::acl::meta();
+    let mut names = Vec::new();
+    for c in all_commands() {
+        match meta.id(c.name) {
+            Some(id) => {
+                names.push((c.name.to_string(), meta.cmds[id].categories));
+                for &sub in &meta.cmds[id].subcommands {
+                    let s = &meta.cmds[sub];
+                    names.push((s.fullname.clone(), s.categories));
+                }
+            }
+            None => {
+                let cats = acl_categories(c)
+                    .iter()
+                    .filter_map(|cat| crate::acl::table::Meta::category_bit(&cat[1..]))
+                    .fold(0, |a, b| a | b);
+                names.push((c.name.to_string(), cats));
+                for (sub, _) in subcommands_of(c.name) {
+                    names.push((format!("{}|{}", c.name, sub), cats));
+                }
+            }
+        }
+    }
+    names
 }
 
 /// COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS] — details of the command table.
@@ -219,23 +440,17 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     match sub.as_slice() {
         b"COUNT" if args.len() == 2 => ctx.reply.integer(all_commands().count() as i64),
         b"LIST" => {
-            // Every command, and "container|sub" for the subcommands we know.
-            let mut names: Vec<(String, &Command)> = Vec::new();
-            for c in all_commands() {
-                names.push((c.name.to_string(), c));
-                for (sub, _) in subcommands_of(c.name) {
-                    names.push((format!("{}|{}", c.name, sub), c));
-                }
-            }
+            let names = command_list_names();
             let keep: Box<NameFilter> = match args.len() {
                 2 => Box::new(|_, _| true),
                 5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
                     let value = String::from_utf8_lossy(args[4]).to_ascii_lowercase();
                     match args[3].to_ascii_uppercase().as_slice() {
                         b"MODULE" => Box::new(|_, _| false),
-                        b"ACLCAT" => Box::new(move |_, c| {
-                            acl_categories(c).iter().any(|cat| cat[1..] == value)
-                        }),
+                        b"ACLCAT" => {
+                            let bit = crate::acl::table::Meta::category_bit(&value);
+                            Box::new(move |_, cats| bit.is_some_and(|b| cats & b != 0))
+                        }
                         b"PATTERN" => Box::new(move |name, _| {
                             crate::store::glob::glob_match(value.as_bytes(), name.as_bytes(), true)
                         }),
@@ -246,7 +461,7 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             };
             let names: Vec<&String> = names
                 .iter()
-                .filter(|(n, c)| keep(n, c))
+                .filter(|(n, cats)| keep(n, *cats))
                 .map(|(n, _)| n)
                 .collect();
             ctx.reply.array(names.len());
@@ -297,24 +512,8 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 }
             }
         }
-        b"GETKEYS" | b"GETKEYSANDFLAGS" => {
-            let Some((_, c)) = lookup(args[2]) else {
-                return Err(CmdError::err("Invalid command specified"));
-            };
-            if !super::arity_ok(c.arity, args.len() - 2) {
-                return Err(CmdError::err(
-                    "Invalid number of arguments specified for command",
-                ));
-            }
-            let keys = c.key_positions(args.len() - 2);
-            if keys.is_empty() {
-                return Err(CmdError::err("The command has no key arguments"));
-            }
-            ctx.reply.array(keys.len());
-            for k in keys {
-                ctx.reply.bulk(args[k + 2]);
-            }
-        }
+        b"GETKEYS" => return getkeys_reply(ctx, args, false),
+        b"GETKEYSANDFLAGS" => return getkeys_reply(ctx, args, true),
         b"HELP" => {
             let lines = [
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -903,29 +1102,7 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         (b"RELOAD", _) => return super::persistence::debug_reload(ctx, &args[2..]),
         (b"ERROR", 3) => return Err(CmdError::Raw(String::from_utf8_lossy(args[2]).into_owned())),
         (b"PROTOCOL", 3) => debug_protocol(ctx, args[2])?,
-        (b"OBJECT", 3) => {
-            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
-            let Some(entry) = store.db(ctx.client.db).peek(args[2], ctx.now_ms) else {
-                return Err(CmdError::NoSuchKey);
-            };
-            let encoding = super::keys::encoding_name(&entry.value);
-            let serialized = match &entry.value {
-                crate::store::Value::Str(s) => s.bytes.len() + 1,
-                _ => 0,
-            };
-            // The address is the value's real place in memory: it stays the
-            // same when INCR and friends modify a value in place.
-            let line = format!(
-                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                &entry.value,
-                encoding,
-                serialized,
-                (ctx.now_ms / 1000) & 0xff_ffff,
-                entry.access.idle_ms(ctx.now_ms) / 1000
-            );
-            drop(store);
-            ctx.reply.simple(&line);
-        }
+        (b"OBJECT", 3) => return super::persistence::debug_object(ctx, args[2]),
         (b"POPULATE", 3..=5) => {
             // DEBUG POPULATE count [prefix] [size]: keys "prefix:N" holding
             // "value:N" (cut or zero-padded to size); existing keys are kept.

@@ -525,8 +525,13 @@ fn smove_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
         ctx.notify('g', "del", src);
     }
     ctx.dirty += 1;
+    // SMOVE signals WATCHers itself (the dispatcher skips it): the
+    // destination only when the member was really added to it.
+    let watches = &ctx.server.watches;
+    watches.touch(ctx.client.db, src);
     if set_or_create(db, dst, now, max)?.insert(member) {
         ctx.dirty += 1;
+        watches.touch(ctx.client.db, dst);
         ctx.notify('s', "sadd", dst);
     }
     ctx.reply.integer(1);
