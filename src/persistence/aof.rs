@@ -66,10 +66,24 @@ use crate::error::CmdResult;
 use crate::server::Server;
 use crate::store::Store;
 
+use crate::persistence::child::ForkChild;
 use manifest::Manifest;
 
 /// How often the `aof-fsync` thread fsyncs with appendfsync everysec.
 pub const EVERYSEC_PERIOD_MS: u64 = 1000;
+
+/// appendonly as the server lives it (Redis's `aof_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AofState {
+    /// appendonly no.
+    Off,
+    /// Every write is appended to the current incremental file.
+    On,
+    /// appendonly yes was just set: until the first rewrite succeeds,
+    /// writes go to a temporary incremental file (only while that rewrite
+    /// runs); the manifest is not touched.
+    WaitRewrite,
+}
 
 /// appendfsync: when written data is forced to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +120,9 @@ pub(crate) struct Pending {
     pub(crate) last_ts_s: Option<i64>,
     /// The manifest describing the files on disk.
     pub(crate) manifest: Manifest,
+    /// `manifest` was read from disk (at start with appendonly yes, by a
+    /// rewrite or DEBUG LOADAOF); until then it is read on first use.
+    pub(crate) manifest_loaded: bool,
     /// The AOF directory (appenddirname, relative to dir).
     pub(crate) dir: PathBuf,
     /// appendfilename: the prefix of every file name.
@@ -135,6 +152,19 @@ pub struct Aof {
     pub(crate) rewrite_in_progress: AtomicBool,
     /// Set to make a running rewrite stop (CONFIG SET appendonly no).
     pub(crate) rewrite_abort: AtomicBool,
+    /// Off / On / WaitRewrite, as [`AofState`].
+    state: AtomicU8,
+    /// The running rewrite's child process (see `persistence::child`).
+    pub(crate) rewrite_child: Mutex<Option<Arc<ForkChild>>>,
+    /// Rewrites that failed in a row (INFO aof_rewrites_consecutive_failures).
+    pub(crate) consecutive_failures: AtomicU64,
+    /// Automatic rewrites held back after repeated failures: (minutes of
+    /// the current delay, unix second it ends; 0 = not limited).
+    pub(crate) limit: Mutex<(i64, i64)>,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each flush.
+    pub(crate) flush_sleep_us: AtomicU64,
+    /// The `aof-cron` thread (scheduled rewrites) was started.
+    pub(crate) cron_started: AtomicBool,
     /// A rewrite was asked for while one ran.
     pub(crate) rewrite_scheduled: AtomicBool,
     /// Result of the last rewrite.
@@ -327,6 +357,7 @@ impl Aof {
                 last_db: None,
                 last_ts_s: None,
                 manifest: Manifest::default(),
+                manifest_loaded: false,
                 dir: PathBuf::from("appendonlydir"),
                 filename: "appendonly.aof".into(),
             }),
@@ -335,6 +366,12 @@ impl Aof {
             policy: AtomicU8::new(1),
             rewrite_in_progress: AtomicBool::new(false),
             rewrite_abort: AtomicBool::new(false),
+            state: AtomicU8::new(0),
+            rewrite_child: Mutex::new(None),
+            consecutive_failures: AtomicU64::new(0),
+            limit: Mutex::new((0, 0)),
+            flush_sleep_us: AtomicU64::new(0),
+            cron_started: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
             last_rewrite_ok: AtomicBool::new(true),
             last_write_ok: AtomicBool::new(true),
@@ -350,6 +387,24 @@ impl Aof {
             auto_perc: AtomicU64::new(100),
             auto_min_bytes: AtomicU64::new(64 * 1024 * 1024),
         }
+    }
+
+    /// appendonly as the server lives it.
+    pub fn state(&self) -> AofState {
+        match self.state.load(Ordering::Relaxed) {
+            1 => AofState::On,
+            2 => AofState::WaitRewrite,
+            _ => AofState::Off,
+        }
+    }
+
+    pub(crate) fn set_state(&self, s: AofState) {
+        let v = match s {
+            AofState::Off => 0,
+            AofState::On => 1,
+            AofState::WaitRewrite => 2,
+        };
+        self.state.store(v, Ordering::Relaxed);
     }
 
     /// The appendfsync policy in force.
@@ -473,6 +528,12 @@ impl Aof {
             }
             io.busy = true;
             drop(io);
+            let sleep_us = self.flush_sleep_us.load(Ordering::Relaxed);
+            if sleep_us > 0 {
+                // DEBUG AOF-FLUSH-SLEEP: a test knob that widens the window
+                // between a write and its reply.
+                std::thread::sleep(Duration::from_micros(sleep_us));
+            }
             // Write under the pending lock (file order), fsync outside it.
             let (end, file, mut ok) = {
                 let mut p = lock(&self.pending);
@@ -516,7 +577,7 @@ impl Aof {
             .map_or(-1, |s| s.elapsed().as_secs() as i64);
         let pending = lock(&self.pending).buf.len();
         let mut s = format!(
-            "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+            "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             enabled as u8,
             self.rewrite_in_progress.load(Ordering::Relaxed) as u8,
             self.rewrite_scheduled.load(Ordering::Relaxed) as u8,
@@ -524,6 +585,7 @@ impl Aof {
             running,
             if self.last_rewrite_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
             self.rewrites.load(Ordering::Relaxed),
+            self.consecutive_failures.load(Ordering::Relaxed),
             if self.last_write_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
         );
         if enabled {
@@ -538,42 +600,91 @@ impl Aof {
     }
 }
 
-/// Reads appendfsync (and appendonly) after a config change: CONFIG SET
-/// appendonly yes starts the AOF with a rewrite, no stops it.
+/// True on the thread running EXEC (it holds the store write lock for the
+/// whole transaction): a rewrite cannot start there and is scheduled, as
+/// Redis does while `server.in_exec`.
+pub fn in_exec() -> bool {
+    BATCH.with(|b| b.borrow().is_some())
+}
+
+/// Reads the AOF settings after a config change: CONFIG SET appendonly yes
+/// starts the AOF with a rewrite, no stops it; aof-disable-auto-gc no
+/// deletes the history files at once.
 pub fn on_config_change(server: &Arc<Server>) {
-    let on = {
+    let (on, auto_gc) = {
         let c = server.config();
         server.aof.read_config(&c);
-        c.get("appendonly") == Some("yes")
+        (
+            c.get("appendonly") == Some("yes"),
+            !c.get_bool("aof-disable-auto-gc"),
+        )
     };
     let aof = &server.aof;
-    if on && !aof.is_feeding() && !aof.rewrite_in_progress.load(Ordering::Relaxed) {
-        start_fsync_thread(server);
-        if let Err(e) = rewrite::start(server, true) {
-            log::warn!("Could not start the AOF: {e}");
-        }
-    } else if !on && (aof.is_feeding() || aof.rewrite_in_progress.load(Ordering::Relaxed)) {
+    if on && aof.state() == AofState::Off {
+        start_append_only(server);
+    } else if !on && aof.state() != AofState::Off {
         stop(server);
+    }
+    if auto_gc {
+        let mut p = lock(&aof.pending);
+        rewrite::delete_history(&mut p);
     }
 }
 
-/// Stops appending (CONFIG SET appendonly no): flush, fsync, close.
+/// CONFIG SET appendonly yes (Redis's `startAppendOnly`): the AOF waits
+/// for a first rewrite, started now or as soon as no other background
+/// job runs.
+fn start_append_only(server: &Arc<Server>) {
+    let aof = &server.aof;
+    aof.set_state(AofState::WaitRewrite);
+    start_fsync_thread(server);
+    if server.rdb.bgsave_in_progress.load(Ordering::Relaxed) {
+        log::warn!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+        rewrite::schedule(server);
+        return;
+    }
+    if in_exec() {
+        log::warn!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
+        rewrite::schedule(server);
+        return;
+    }
+    if aof.rewrite_in_progress.load(Ordering::Relaxed) {
+        // A rewrite started with appendonly no does not collect the writes
+        // made meanwhile: it cannot become the AOF.
+        log::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
+        rewrite::kill_running(aof);
+        while aof.rewrite_in_progress.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    if rewrite::start(server).is_err() {
+        aof.set_state(AofState::Off);
+        log::warn!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+    }
+}
+
+/// Stops appending (CONFIG SET appendonly no): flush, fsync, close, and
+/// kill a running rewrite.
 pub fn stop(server: &Server) {
     // Held as a barrier: no write may be logged while feeding stops.
     let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
     let aof = &server.aof;
-    if aof.rewrite_in_progress.load(Ordering::Relaxed) {
-        log::info!("Killing running AOF rewrite child: aof-rewrite thread");
-        aof.rewrite_abort.store(true, Ordering::Relaxed);
-    }
-    aof.feeding.store(false, Ordering::Relaxed);
     aof.flush_all();
-    lock(&aof.pending).file = None;
+    aof.feeding.store(false, Ordering::Relaxed);
+    aof.set_state(AofState::Off);
+    aof.rewrite_scheduled.store(false, Ordering::Relaxed);
+    rewrite::kill_running(aof);
+    let mut p = lock(&aof.pending);
+    p.file = None;
+    p.buf.clear();
+    p.last_db = None;
+    drop(p);
     log::info!("Append only file turned off");
 }
 
 /// DEBUG LOADAOF: flush the AOF, empty the keyspace and load it back from
-/// the files (what a restart would see).
+/// the files (what a restart would see). The manifest is read from disk
+/// again and history files are deleted, as in Redis.
 pub fn debug_loadaof(server: &Arc<Server>) -> Result<(), String> {
     let aof = &server.aof;
     let was_feeding = aof.is_feeding();
@@ -586,15 +697,31 @@ pub fn debug_loadaof(server: &Arc<Server>) -> Result<(), String> {
         }
     }
     let result = loader::load(server);
-    if was_feeding {
-        // Expiries during the reload are not logged: the files already hold them.
-        server
+    if let Ok(loaded) = &result {
+        let mut p = lock(&aof.pending);
+        let layout = loader::Layout::from_server(server);
+        p.manifest = loaded.manifest.clone().unwrap_or_default();
+        p.dir = layout.dir;
+        p.filename = layout.filename;
+        p.manifest_loaded = true;
+        if !server.config().get_bool("aof-disable-auto-gc") {
+            rewrite::delete_history(&mut p);
+        }
+    }
+    {
+        // Expiries during the reload are not logged: the files already
+        // hold them.
+        let _ = server
             .store
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .take_expired();
-        aof.feeding.store(true, Ordering::Relaxed);
+        if was_feeding {
+            aof.feeding.store(true, Ordering::Relaxed);
+        }
     }
+    // Replaying is not a change to save or log (Redis resets server.dirty).
+    server.dirty.store(0, Ordering::Relaxed);
     result.map(|_| log::warn!("Append Only File loaded by DEBUG LOADAOF"))
 }
 
@@ -635,4 +762,10 @@ pub fn start_fsync_thread(server: &Arc<Server>) {
     if let Err(e) = spawned {
         log::warn!("could not start the aof-fsync thread: {e}");
     }
+}
+
+/// DEBUG AOF-FLUSH-SLEEP <microseconds>: sleep that long before each
+/// write of the AOF buffer (0 turns it off); a test aid.
+pub fn set_flush_sleep(server: &Server, us: u64) {
+    server.aof.flush_sleep_us.store(us, Ordering::Relaxed);
 }

@@ -30,6 +30,7 @@
 //! check in `serverCron`, `prepareForShutdown`.
 
 pub mod aof;
+pub mod child;
 pub mod crc64;
 pub mod intset;
 pub mod listpack;
@@ -382,6 +383,9 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
     };
     state.save_keys_processed.store(0, Ordering::Relaxed);
     state.bgsave_abort.store(false, Ordering::Relaxed);
+    // A process for the job, as Redis's fork child: `kill -9` on it fails
+    // the save (see child.rs).
+    let child = child::ForkChild::spawn("BGSAVE");
     let thread_server = Arc::clone(server);
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
@@ -393,6 +397,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
                 abort: Some(&state.bgsave_abort),
                 processed: Some(&state.save_keys_processed),
                 rename_lock: Some(&state.sync_save),
+                child: child.as_ref(),
             };
             let result = snapshot::write_atomically(
                 &snapshot,
@@ -401,9 +406,13 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
                 control,
                 Some(&state.bgsave_temp_file),
             );
+            let killed_by = child.as_ref().and_then(|c| c.finish());
             if state.bgsave_abort.load(Ordering::Relaxed) {
                 // Killed on purpose (FLUSHALL): not a failure, as in Redis.
                 log::info!("Background saving terminated by request");
+            } else if let Some(sig) = killed_by {
+                log::warn!("Background saving terminated by signal {sig}");
+                record_save(&server, snapshot.dirty, &result, true);
             } else {
                 record_save(&server, snapshot.dirty, &result, true);
             }

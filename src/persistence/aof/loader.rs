@@ -21,6 +21,13 @@
 //! not a well-formed command is corruption: the start stops with the file
 //! name, the byte offset and a pointer to redis-check-aof.
 //!
+//! Nothing expires while loading (Redis's `keyIsExpired` answers no while
+//! `server.loading`): `RPUSH l a; PEXPIREAT l 1000; RPUSH l b` must leave a
+//! list with two items and a TTL in the past, which then expires, not a
+//! fresh list `b` without TTL. So an expiry time already past is replayed
+//! shifted by [`LOADING_EXPIRED_OFFSET_MS`] (far in the future, order
+//! kept) and shifted back once every file is loaded.
+//!
 //! Redis mirrors: `loadAppendOnlyFiles`, `loadSingleAppendOnlyFile`.
 
 use std::path::{Path, PathBuf};
@@ -142,7 +149,58 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
             );
         }
     }
+    replayer.restore_past_expiries();
     Ok(loaded)
+}
+
+/// Added to expiry times already past while loading: far beyond any real
+/// time (2^60 ms is some 36 million years), far below i64::MAX.
+pub const LOADING_EXPIRED_OFFSET_MS: i64 = 1 << 60;
+
+/// The command with an absolute expiry time that is already past shifted
+/// by [`LOADING_EXPIRED_OFFSET_MS`], or None when it has none.
+fn shift_past_expiry(args: &[Vec<u8>], now: i64) -> Option<Vec<Vec<u8>>> {
+    let name = args.first()?.to_ascii_lowercase();
+    let num = |i: usize| args.get(i).and_then(|a| crate::number::parse_i64(a));
+    let shifted = |at_ms: i64| (LOADING_EXPIRED_OFFSET_MS + at_ms).to_string().into_bytes();
+    match name.as_slice() {
+        b"expire" | b"pexpire" | b"expireat" | b"pexpireat" => {
+            let t = num(2)?;
+            let at_ms = match name.as_slice() {
+                b"expire" => now.checked_add(t.checked_mul(1000)?)?,
+                b"pexpire" => now.checked_add(t)?,
+                b"expireat" => t.checked_mul(1000)?,
+                _ => t,
+            };
+            if at_ms > now || at_ms <= -LOADING_EXPIRED_OFFSET_MS {
+                return None;
+            }
+            let mut out = args.to_vec();
+            out[0] = b"PEXPIREAT".to_vec();
+            out[2] = shifted(at_ms);
+            Some(out)
+        }
+        b"set" | b"getex" => {
+            let first_opt = if name == b"set" { 3 } else { 2 };
+            let i = (first_opt..args.len()).find(|&i| {
+                args[i].eq_ignore_ascii_case(b"exat") || args[i].eq_ignore_ascii_case(b"pxat")
+            })?;
+            let t = num(i + 1)?;
+            let at_ms = if args[i].eq_ignore_ascii_case(b"exat") {
+                t.checked_mul(1000)?
+            } else {
+                t
+            };
+            if at_ms > now || at_ms <= 0 {
+                return None;
+            }
+            let mut out = args.to_vec();
+            out[i] = b"PXAT".to_vec();
+            out[i + 1] = shifted(at_ms);
+            Some(out)
+        }
+        _ => None,
+    }
 }
 
 /// An upgrade interrupted between writing the manifest and moving the old
@@ -382,11 +440,29 @@ impl<'a> Replayer<'a> {
                 String::from_utf8_lossy(name)
             ));
         }
+        let shifted = shift_past_expiry(args, now_ms());
+        let args = shifted.as_deref().unwrap_or(args);
         let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         self.reply.buf.clear();
         let mut ctx = Ctx::new(self.server, &mut self.state, &mut self.reply);
         commands::execute(&mut ctx, &argv);
         Ok(())
+    }
+
+    /// Puts back the expiry times shifted while loading: those keys are
+    /// now simply expired.
+    fn restore_past_expiries(&mut self) {
+        let mut store = self.server.store.write().unwrap_or_else(|p| p.into_inner());
+        for db in &mut store.dbs {
+            let shifted: Vec<(Vec<u8>, i64)> = db
+                .iter()
+                .filter(|(_, e)| e.expire_ms >= LOADING_EXPIRED_OFFSET_MS / 2)
+                .map(|(k, e)| (k.to_vec(), e.expire_ms - LOADING_EXPIRED_OFFSET_MS))
+                .collect();
+            for (key, at_ms) in shifted {
+                db.set_expire(&key, at_ms, 0);
+            }
+        }
     }
 }
 
