@@ -227,13 +227,52 @@ fn corruption_in_the_middle_stops_the_start_with_file_and_offset() {
     assert!(!out.status.success());
     let log =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // Redis's exact line, and the offset on a line of its own.
     assert!(
         log.contains(
-            "Bad file format reading the append only file appendonly.aof.1.incr.aof at offset"
+            "Bad file format reading the append only file appendonly.aof.1.incr.aof: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
         ),
         "{log}"
     );
-    assert!(log.contains("redis-check-aof"), "{log}");
+    assert!(
+        log.contains("AOF appendonly.aof.1.incr.aof: not a command at offset"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_truncated_file_with_aof_load_truncated_no_stops_the_start() {
+    let dir = fresh_dir("truncno");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).expect("aof dir");
+    std::fs::write(
+        aof_dir.join("appendonly.aof.1.incr.aof"),
+        b"*3\r\n$3\r\nset\r\n$2\r\nk1\r\n$2\r\nv1\r\n*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$2\r\nv",
+    )
+    .expect("incr");
+    std::fs::write(
+        aof_dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .expect("manifest");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+        .args([
+            "--port",
+            &common::free_port().to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args(["--dir", &dir.display().to_string(), "--appendonly", "yes"])
+        .args(["--aof-load-truncated", "no"])
+        .output()
+        .expect("run ferredis");
+    assert_eq!(out.status.code(), Some(1));
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."),
+        "{log}"
+    );
 }
 
 #[test]

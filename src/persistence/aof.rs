@@ -34,7 +34,8 @@
 //!
 //! The directory layout and manifest are in [`manifest`]; loading at start
 //! in [`loader`]; BGREWRITEAOF and the switch to a new incremental file in
-//! [`rewrite`]; which command is logged for which write in [`rules`].
+//! [`rewrite`], what a base file holds in [`base`]; turning the AOF on and
+//! off in [`switch`]; which command is logged for which write in [`rules`].
 //!
 //! # For other command families
 //!
@@ -48,10 +49,12 @@
 //! Redis mirrors: `feedAppendOnlyFile`, `flushAppendOnlyFile`,
 //! `catAppendOnlyGenericCommand` in `src/aof.c`.
 
+pub mod base;
 pub mod loader;
 pub mod manifest;
 pub mod rewrite;
 pub mod rules;
+pub mod switch;
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -68,6 +71,7 @@ use crate::store::Store;
 
 use crate::persistence::child::ForkChild;
 use manifest::Manifest;
+pub use switch::{debug_loadaof, on_config_change, stop};
 
 /// How often the `aof-fsync` thread fsyncs with appendfsync everysec.
 pub const EVERYSEC_PERIOD_MS: u64 = 1000;
@@ -605,124 +609,6 @@ impl Aof {
 /// Redis does while `server.in_exec`.
 pub fn in_exec() -> bool {
     BATCH.with(|b| b.borrow().is_some())
-}
-
-/// Reads the AOF settings after a config change: CONFIG SET appendonly yes
-/// starts the AOF with a rewrite, no stops it; aof-disable-auto-gc no
-/// deletes the history files at once.
-pub fn on_config_change(server: &Arc<Server>) {
-    let (on, auto_gc) = {
-        let c = server.config();
-        server.aof.read_config(&c);
-        (
-            c.get("appendonly") == Some("yes"),
-            !c.get_bool("aof-disable-auto-gc"),
-        )
-    };
-    let aof = &server.aof;
-    if on && aof.state() == AofState::Off {
-        start_append_only(server);
-    } else if !on && aof.state() != AofState::Off {
-        stop(server);
-    }
-    if auto_gc {
-        let mut p = lock(&aof.pending);
-        rewrite::delete_history(&mut p);
-    }
-}
-
-/// CONFIG SET appendonly yes (Redis's `startAppendOnly`): the AOF waits
-/// for a first rewrite, started now or as soon as no other background
-/// job runs.
-fn start_append_only(server: &Arc<Server>) {
-    let aof = &server.aof;
-    aof.set_state(AofState::WaitRewrite);
-    start_fsync_thread(server);
-    if server.rdb.bgsave_in_progress.load(Ordering::Relaxed) {
-        log::warn!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
-        rewrite::schedule(server);
-        return;
-    }
-    if in_exec() {
-        log::warn!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
-        rewrite::schedule(server);
-        return;
-    }
-    if aof.rewrite_in_progress.load(Ordering::Relaxed) {
-        // A rewrite started with appendonly no does not collect the writes
-        // made meanwhile: it cannot become the AOF.
-        log::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
-        rewrite::kill_running(aof);
-        while aof.rewrite_in_progress.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-    if rewrite::start(server).is_err() {
-        aof.set_state(AofState::Off);
-        log::warn!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
-    }
-}
-
-/// Stops appending (CONFIG SET appendonly no): flush, fsync, close, and
-/// kill a running rewrite.
-pub fn stop(server: &Server) {
-    // Held as a barrier: no write may be logged while feeding stops.
-    let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
-    let aof = &server.aof;
-    aof.flush_all();
-    aof.feeding.store(false, Ordering::Relaxed);
-    aof.set_state(AofState::Off);
-    aof.rewrite_scheduled.store(false, Ordering::Relaxed);
-    rewrite::kill_running(aof);
-    let mut p = lock(&aof.pending);
-    p.file = None;
-    p.buf.clear();
-    p.last_db = None;
-    drop(p);
-    log::info!("Append only file turned off");
-}
-
-/// DEBUG LOADAOF: flush the AOF, empty the keyspace and load it back from
-/// the files (what a restart would see). The manifest is read from disk
-/// again and history files are deleted, as in Redis.
-pub fn debug_loadaof(server: &Arc<Server>) -> Result<(), String> {
-    let aof = &server.aof;
-    let was_feeding = aof.is_feeding();
-    {
-        let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
-        aof.flush_all();
-        aof.feeding.store(false, Ordering::Relaxed);
-        for db in &mut store.dbs {
-            db.clear();
-        }
-    }
-    let result = loader::load(server);
-    if let Ok(loaded) = &result {
-        let mut p = lock(&aof.pending);
-        let layout = loader::Layout::from_server(server);
-        p.manifest = loaded.manifest.clone().unwrap_or_default();
-        p.dir = layout.dir;
-        p.filename = layout.filename;
-        p.manifest_loaded = true;
-        if !server.config().get_bool("aof-disable-auto-gc") {
-            rewrite::delete_history(&mut p);
-        }
-    }
-    {
-        // Expiries during the reload are not logged: the files already
-        // hold them.
-        let _ = server
-            .store
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .take_expired();
-        if was_feeding {
-            aof.feeding.store(true, Ordering::Relaxed);
-        }
-    }
-    // Replaying is not a change to save or log (Redis resets server.dirty).
-    server.dirty.store(0, Ordering::Relaxed);
-    result.map(|_| log::warn!("Append Only File loaded by DEBUG LOADAOF"))
 }
 
 /// Opens the AOF at start-up after [`loader::load`] (appendonly yes):

@@ -34,8 +34,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::base::entry_commands;
 use super::manifest::Manifest;
-use super::rewrite::entry_commands;
 use crate::client::ClientState;
 use crate::commands::{self, Ctx};
 use crate::persistence::rdb::RdbReader;
@@ -114,12 +114,12 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
         for (i, (name, kind)) in files.iter().enumerate() {
             let path = layout.dir.join(name);
             let t = Instant::now();
-            let size = load_file(
-                &mut replayer,
-                &path,
-                name,
-                i + 1 == files.len() && truncated_ok,
-            )?;
+            let (size, truncated) = load_file(&mut replayer, &path, name, truncated_ok)?;
+            if truncated && i + 1 != files.len() {
+                // Redis cuts the file, then refuses: only the last file
+                // may end early.
+                return Err("Fatal error: the truncated file is not the last file".into());
+            }
             if *kind == "base" {
                 loaded.base_size = size;
             }
@@ -139,7 +139,7 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
     } else {
         let legacy = PathBuf::from(&layout.filename);
         if legacy.is_file() {
-            let size = load_file(&mut replayer, &legacy, &layout.filename, truncated_ok)?;
+            let (size, _) = load_file(&mut replayer, &legacy, &layout.filename, truncated_ok)?;
             loaded.legacy = true;
             loaded.base_size = size;
             loaded.total_size = size;
@@ -223,13 +223,14 @@ fn continue_upgrade(layout: &Layout, manifest: &Manifest) -> Result<(), String> 
     Ok(())
 }
 
-/// Replays one file; returns its size (after any truncation).
+/// Replays one file; returns its size (after any truncation) and whether
+/// its incomplete tail was cut off.
 fn load_file(
     replayer: &mut Replayer,
     path: &Path,
     name: &str,
     may_truncate: bool,
-) -> Result<u64, String> {
+) -> Result<(u64, bool), String> {
     let data = std::fs::read(path).map_err(|e| {
         format!("Fatal error: can't open the append log file {name} for reading: {e}")
     })?;
@@ -269,20 +270,22 @@ fn load_file(
                 pos = next;
             }
             Parsed::Incomplete => {
-                return truncate_tail(path, name, pos, may_truncate, data.len());
+                return truncate_tail(path, name, pos, may_truncate, data.len()).map(|n| (n, true));
             }
             Parsed::Bad(at) => {
+                // Redis's line names no offset; ours goes on its own line.
+                log::warn!("AOF {name}: not a command at offset {at}");
                 return Err(format!(
-                    "Bad file format reading the append only file {name} at offset {at}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
                 ));
             }
         }
     }
     if let Some(start) = multi_start {
         log::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
-        return truncate_tail(path, name, start, may_truncate, data.len());
+        return truncate_tail(path, name, start, may_truncate, data.len()).map(|n| (n, true));
     }
-    Ok(data.len() as u64)
+    Ok((data.len() as u64, false))
 }
 
 /// Handles a file that ends inside a command at `valid_up_to`.
@@ -294,8 +297,11 @@ fn truncate_tail(
     len: usize,
 ) -> Result<u64, String> {
     if !may_truncate {
+        log::warn!(
+            "AOF {name}: the last command, at offset {valid_up_to} of {len} bytes, is incomplete"
+        );
         return Err(format!(
-            "Unexpected end of file reading the append only file {name} at offset {valid_up_to} (of {len} bytes). You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+            "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
         ));
     }
     log::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
