@@ -650,7 +650,7 @@ pub fn start_fsync_thread(server: &Arc<Server>) {
     }
 }
 
-/// DEBUG AOF-FLUSH-SLEEP <microseconds>: sleep that long before each
+/// `DEBUG AOF-FLUSH-SLEEP <microseconds>`: sleep that long before each
 /// write of the AOF buffer (0 turns it off); a test aid.
 pub fn set_flush_sleep(server: &Server, us: u64) {
     server.aof.flush_sleep_us.store(us, Ordering::Relaxed);
