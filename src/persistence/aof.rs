@@ -574,16 +574,15 @@ impl Aof {
 
     /// INFO persistence's aof_* lines.
     pub fn info_fields(&self, enabled: bool) -> String {
-        let running = self
-            .rewrite_started
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .map_or(-1, |s| s.elapsed().as_secs() as i64);
+        // A rewrite shows as running once its child runs (as a fork child
+        // would), not from the moment a thread claimed it.
+        let started = *lock(&self.rewrite_started);
+        let running = started.map_or(-1, |s| s.elapsed().as_secs() as i64);
         let pending = lock(&self.pending).buf.len();
         let mut s = format!(
             "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             enabled as u8,
-            self.rewrite_in_progress.load(Ordering::Relaxed) as u8,
+            started.is_some() as u8,
             self.rewrite_scheduled.load(Ordering::Relaxed) as u8,
             self.last_rewrite_time_s.load(Ordering::Relaxed),
             running,

@@ -370,7 +370,6 @@ fn begin(server: &Arc<Server>) -> std::io::Result<()> {
     let snapshot = {
         let store = server.store.write().unwrap_or_else(|p| p.into_inner());
         aof.rewrite_abort.store(false, Ordering::Relaxed);
-        aof.rewrite_scheduled.store(false, Ordering::Relaxed);
         // The current file must be complete before the manifest stops
         // pointing at it (one fsync per rewrite, under the lock).
         aof.flush_all();
@@ -408,6 +407,7 @@ fn begin(server: &Arc<Server>) -> std::io::Result<()> {
     let child = ForkChild::spawn("AOF rewrite").map(Arc::new);
     *lock(&aof.rewrite_child) = child.clone();
     *lock(&aof.rewrite_started) = Some(Instant::now());
+    aof.rewrite_scheduled.store(false, Ordering::Relaxed);
     aof.rewrites.fetch_add(1, Ordering::Relaxed);
     let pid = child.as_ref().map_or(std::process::id(), |c| c.pid());
     let s = Arc::clone(server);
@@ -430,7 +430,10 @@ fn begin(server: &Arc<Server>) -> std::io::Result<()> {
             aof.rewrite_in_progress.store(false, Ordering::SeqCst);
         });
     if let Err(e) = spawned {
-        *lock(&aof.rewrite_child) = None;
+        *lock(&aof.rewrite_started) = None;
+        if let Some(child) = lock(&aof.rewrite_child).take() {
+            child.kill();
+        }
         return Err(e);
     }
     log::info!("Background append only file rewriting started by pid {pid}");
