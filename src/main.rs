@@ -421,6 +421,18 @@ fn main() -> ExitCode {
     if let Some(report) = &loaded {
         persistence::record_load(&server, &rdb_path, report);
     }
+    // Listen before loading the AOF, as Redis does: a client may connect
+    // as soon as the process runs (it is served once loading is done).
+    let listener = match server::bind(&server) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!(
+                "Failed listening on port {} (tcp): {e}",
+                server.config().get("port").unwrap_or("?")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     if appendonly {
         if let Err(e) = start_aof(&server) {
             log::error!("{e}");
@@ -432,16 +444,6 @@ fn main() -> ExitCode {
         log::error!("{e}");
         return ExitCode::FAILURE;
     }
-    let listener = match server::bind(&server) {
-        Ok(l) => l,
-        Err(e) => {
-            log::error!(
-                "Failed listening on port {} (tcp): {e}",
-                server.config().get("port").unwrap_or("?")
-            );
-            return ExitCode::FAILURE;
-        }
-    };
     if !pidfile.is_empty() {
         let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
     }

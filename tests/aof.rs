@@ -222,13 +222,52 @@ fn corruption_in_the_middle_stops_the_start_with_file_and_offset() {
     assert!(!out.status.success());
     let log =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // Redis's exact line, and the offset on a line of its own.
     assert!(
         log.contains(
-            "Bad file format reading the append only file appendonly.aof.1.incr.aof at offset"
+            "Bad file format reading the append only file appendonly.aof.1.incr.aof: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
         ),
         "{log}"
     );
-    assert!(log.contains("redis-check-aof"), "{log}");
+    assert!(
+        log.contains("AOF appendonly.aof.1.incr.aof: not a command at offset"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_truncated_file_with_aof_load_truncated_no_stops_the_start() {
+    let dir = fresh_dir("truncno");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).expect("aof dir");
+    std::fs::write(
+        aof_dir.join("appendonly.aof.1.incr.aof"),
+        b"*3\r\n$3\r\nset\r\n$2\r\nk1\r\n$2\r\nv1\r\n*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$2\r\nv",
+    )
+    .expect("incr");
+    std::fs::write(
+        aof_dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .expect("manifest");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+        .args([
+            "--port",
+            &common::free_port().to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args(["--dir", &dir.display().to_string(), "--appendonly", "yes"])
+        .args(["--aof-load-truncated", "no"])
+        .output()
+        .expect("run ferredis");
+    assert_eq!(out.status.code(), Some(1));
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."),
+        "{log}"
+    );
 }
 
 #[test]
@@ -513,4 +552,285 @@ fn the_aof_is_rewritten_automatically_when_it_doubles() {
     let mut c = s.conn();
     assert_eq!(c.cmd(&["GET", "key9"]), bulk(&value));
     assert_eq!(c.cmd(&["GET", "last"]), bulk("1"));
+}
+
+/// The server's child processes (the stand-ins for Redis's fork children),
+/// read from /proc as `pgrep -P` does.
+fn children(c: &mut Conn) -> Vec<u32> {
+    let info = c.cmd(&["INFO", "server"]).text();
+    let pid = info
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .expect("process_id")
+        .trim()
+        .to_string();
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    out
+}
+
+/// kill -9 on the server's only child, as Redis's tests do with the fork child.
+fn kill_child(c: &mut Conn) {
+    let mut found = Vec::new();
+    assert!(wait_for(10, || {
+        found = children(c);
+        !found.is_empty()
+    }));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let status = Command::new("kill")
+        .args(["-9", &found[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+fn manifest_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap_or_default()
+}
+
+fn ok() -> Reply {
+    Reply::Status("OK".into())
+}
+
+#[test]
+fn bgrewriteaof_during_bgsave_is_scheduled_and_runs_after_it() {
+    let dir = fresh_dir("scheduled");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Status("Background saving started".into())
+    );
+    assert_eq!(
+        c.cmd(&["BGREWRITEAOF"]),
+        Reply::Status("Background append only file rewriting scheduled".into())
+    );
+    assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "1");
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0");
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    // Killing BGSAVE's child fails the save, as in Redis; the rewrite follows.
+    kill_child(&mut c);
+    assert!(wait_for(20, || info_field(
+        &mut c,
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    assert!(wait_for(20, || info_field(&mut c, "aof_rewrite_scheduled") == "0"));
+    wait_rewrite_done(&mut c);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let stats = c.cmd(&["INFO", "stats"]).text();
+    assert!(stats.contains("total_forks:2"), "{stats}");
+}
+
+#[test]
+fn bgrewriteaof_inside_multi_is_scheduled() {
+    let dir = fresh_dir("multi");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "foo", "bar"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    let res = c.cmd(&["EXEC"]);
+    assert_eq!(
+        res,
+        Reply::Array(vec![
+            ok(),
+            Reply::Status("Background append only file rewriting scheduled".into())
+        ])
+    );
+    assert!(wait_for(20, || info_field(&mut c, "aof_rewrites") == "1"));
+    wait_rewrite_done(&mut c);
+    assert!(manifest_text(&dir).contains("appendonly.aof.2.base.rdb"));
+}
+
+#[test]
+fn killing_the_rewrite_child_fails_the_rewrite_and_loses_no_write() {
+    let dir = fresh_dir("killed");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+    assert_eq!(
+        c.cmd(&["BGREWRITEAOF"]),
+        Reply::Status("Background append only file rewriting started".into())
+    );
+    assert!(
+        matches!(c.cmd(&["BGREWRITEAOF"]), Reply::Error(e) if e.contains("already in progress"))
+    );
+    c.cmd(&["SET", "b", "2"]);
+    kill_child(&mut c);
+    wait_rewrite_done(&mut c);
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
+    assert_eq!(info_field(&mut c, "aof_rewrites_consecutive_failures"), "1");
+    // The failed rewrite leaves the old base and both incremental files.
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), ok());
+    assert_eq!(
+        c.cmd(&["MGET", "a", "b"]),
+        Reply::Array(vec![bulk("1"), bulk("2")])
+    );
+    // A successful rewrite turns all of them into history, deleted.
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    assert!(!dir.join("appendonlydir/appendonly.aof.1.incr.aof").exists());
+    assert_eq!(info_field(&mut c, "aof_rewrites_consecutive_failures"), "0");
+}
+
+#[test]
+fn enabling_the_aof_writes_a_temp_incr_file_until_a_rewrite_succeeds() {
+    let dir = fresh_dir("waitrewrite");
+    let s = Server::start_in(&dir, &[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), ok());
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
+    assert!(dir.join("appendonlydir/temp-appendonly.aof.incr").is_file());
+    kill_child(&mut c);
+    // The failed first rewrite leaves nothing behind and is tried again.
+    assert!(wait_for(10, || !dir
+        .join("appendonlydir/temp-appendonly.aof.incr")
+        .exists()
+        || info_field(&mut c, "aof_rewrites") == "2"));
+    assert!(!dir.join("appendonlydir/appendonly.aof.manifest").exists());
+    assert!(wait_for(10, || info_field(&mut c, "aof_rewrites") == "2"));
+    c.cmd(&["SET", "b", "2"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    kill_child(&mut c);
+    assert!(wait_for(10, || info_field(&mut c, "aof_rewrites") == "3"));
+    wait_rewrite_done(&mut c);
+    c.cmd(&["SET", "c", "3"]);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), ok());
+    assert_eq!(
+        c.cmd(&["MGET", "a", "b", "c"]),
+        Reply::Array(vec![bulk("1"), bulk("2"), bulk("3")])
+    );
+}
+
+#[test]
+fn history_files_are_kept_with_auto_gc_off_and_deleted_when_it_is_on() {
+    let dir = fresh_dir("gc");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["CONFIG", "SET", "aof-disable-auto-gc", "yes"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    c.cmd(&["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.3.base.rdb seq 3 type b\n\
+         file appendonly.aof.2.incr.aof seq 2 type h\n\
+         file appendonly.aof.2.base.rdb seq 2 type h\n\
+         file appendonly.aof.1.incr.aof seq 1 type h\n\
+         file appendonly.aof.1.base.rdb seq 1 type h\n\
+         file appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    assert!(dir.join("appendonlydir/appendonly.aof.1.base.rdb").exists());
+    c.cmd(&["CONFIG", "SET", "aof-disable-auto-gc", "no"]);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    assert!(!dir.join("appendonlydir/appendonly.aof.1.base.rdb").exists());
+}
+
+#[test]
+fn a_rewrite_with_the_aof_off_writes_only_a_base_and_numbering_restarts_after_reload() {
+    let dir = fresh_dir("offrewrite");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["CONFIG", "SET", "appendonly", "no"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    wait_rewrite_done(&mut c);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\n"
+    );
+    assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), ok());
+    assert_eq!(c.cmd(&["GET", "a"]), bulk("1"));
+    c.cmd(&["CONFIG", "SET", "appendonly", "yes"]);
+    wait_rewrite_done(&mut c);
+    assert_eq!(
+        manifest_text(&dir),
+        "file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+}
+
+#[test]
+fn an_expiry_in_the_past_applies_after_loading_not_during_it() {
+    // Redis expires nothing while it loads: RPUSH after the PEXPIREAT
+    // appends to the same (expired) list, which is gone once loaded.
+    let dir = fresh_dir("pastexpire");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).expect("aof dir");
+    let mut data = Vec::new();
+    for cmd in [
+        &["rpush", "list", "foo"][..],
+        &["pexpireat", "list", "1000"],
+        &["rpush", "list", "bar"],
+        &["set", "s", "v", "pxat", "1000"],
+        &["append", "s", "w"],
+        &["rpush", "kept", "x"],
+        &["expire", "kept", "-1"],
+        &["persist", "kept"],
+    ] {
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        data.extend(Conn::encode(&args));
+    }
+    std::fs::write(aof_dir.join("appendonly.aof.1.incr.aof"), data).expect("incr");
+    std::fs::write(
+        aof_dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .expect("manifest");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["LLEN", "list"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["GET", "s"]), Reply::Nil);
+    assert_eq!(
+        c.cmd(&["LRANGE", "kept", "0", "-1"]),
+        Reply::Array(vec![bulk("x")])
+    );
+    assert_eq!(c.cmd(&["TTL", "kept"]), Reply::Int(-1));
+}
+
+#[test]
+fn debug_aof_flush_sleep_is_accepted() {
+    let dir = fresh_dir("flushsleep");
+    let s = Server::start_in(&dir, &["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "1000"]), ok());
+    let before = std::fs::metadata(incr_file(&dir)).expect("incr").len();
+    assert_eq!(c.cmd(&["INCR", "n"]), Reply::Int(1));
+    // appendfsync always: the reply comes after the write reached the file.
+    assert!(std::fs::metadata(incr_file(&dir)).expect("incr").len() > before);
+    assert_eq!(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]), ok());
 }

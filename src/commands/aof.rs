@@ -21,12 +21,19 @@ pub const COMMANDS: &[Command] = &[cmd(
 )];
 
 /// BGREWRITEAOF — simple string "Background append only file rewriting
-/// started". Writes a new base file from the current data in a background
-/// thread (with appendonly no too: then only a base file and manifest).
+/// started". Writes a new base file from the current data in the
+/// background (with appendonly no too: then only a base file and
+/// manifest). While a BGSAVE runs, or inside MULTI/EXEC, the rewrite is
+/// scheduled instead: "Background append only file rewriting scheduled".
 /// Errors while a rewrite already runs.
 fn bgrewriteaof_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
-    rewrite::start(ctx.server, false).map_err(CmdError::err)?;
-    ctx.reply
-        .simple("Background append only file rewriting started");
+    match rewrite::request(ctx.server).map_err(CmdError::err)? {
+        rewrite::Started::Now => ctx
+            .reply
+            .simple("Background append only file rewriting started"),
+        rewrite::Started::Scheduled => ctx
+            .reply
+            .simple("Background append only file rewriting scheduled"),
+    }
     Ok(())
 }

@@ -34,7 +34,8 @@
 //!
 //! The directory layout and manifest are in [`manifest`]; loading at start
 //! in [`loader`]; BGREWRITEAOF and the switch to a new incremental file in
-//! [`rewrite`]; which command is logged for which write in [`rules`].
+//! [`rewrite`], what a base file holds in [`base`]; turning the AOF on and
+//! off in [`switch`]; which command is logged for which write in [`rules`].
 //!
 //! # For other command families
 //!
@@ -48,10 +49,12 @@
 //! Redis mirrors: `feedAppendOnlyFile`, `flushAppendOnlyFile`,
 //! `catAppendOnlyGenericCommand` in `src/aof.c`.
 
+pub mod base;
 pub mod loader;
 pub mod manifest;
 pub mod rewrite;
 pub mod rules;
+pub mod switch;
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -66,10 +69,25 @@ use crate::error::CmdResult;
 use crate::server::Server;
 use crate::store::Store;
 
+use crate::persistence::standin_child::ForkChild;
 use manifest::Manifest;
+pub use switch::{debug_loadaof, on_config_change, stop};
 
 /// How often the `aof-fsync` thread fsyncs with appendfsync everysec.
 pub const EVERYSEC_PERIOD_MS: u64 = 1000;
+
+/// appendonly as the server lives it (Redis's `aof_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AofState {
+    /// appendonly no.
+    Off,
+    /// Every write is appended to the current incremental file.
+    On,
+    /// appendonly yes was just set: until the first rewrite succeeds,
+    /// writes go to a temporary incremental file (only while that rewrite
+    /// runs); the manifest is not touched.
+    WaitRewrite,
+}
 
 /// appendfsync: when written data is forced to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +124,9 @@ pub(crate) struct Pending {
     pub(crate) last_ts_s: Option<i64>,
     /// The manifest describing the files on disk.
     pub(crate) manifest: Manifest,
+    /// `manifest` was read from disk (at start with appendonly yes, by a
+    /// rewrite or DEBUG LOADAOF); until then it is read on first use.
+    pub(crate) manifest_loaded: bool,
     /// The AOF directory (appenddirname, relative to dir).
     pub(crate) dir: PathBuf,
     /// appendfilename: the prefix of every file name.
@@ -135,6 +156,19 @@ pub struct Aof {
     pub(crate) rewrite_in_progress: AtomicBool,
     /// Set to make a running rewrite stop (CONFIG SET appendonly no).
     pub(crate) rewrite_abort: AtomicBool,
+    /// Off / On / WaitRewrite, as [`AofState`].
+    state: AtomicU8,
+    /// The running rewrite's child process (see `persistence::child`).
+    pub(crate) rewrite_child: Mutex<Option<Arc<ForkChild>>>,
+    /// Rewrites that failed in a row (INFO aof_rewrites_consecutive_failures).
+    pub(crate) consecutive_failures: AtomicU64,
+    /// Automatic rewrites held back after repeated failures: (minutes of
+    /// the current delay, unix second it ends; 0 = not limited).
+    pub(crate) limit: Mutex<(i64, i64)>,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each flush.
+    pub(crate) flush_sleep_us: AtomicU64,
+    /// The `aof-cron` thread (scheduled rewrites) was started.
+    pub(crate) cron_started: AtomicBool,
     /// A rewrite was asked for while one ran.
     pub(crate) rewrite_scheduled: AtomicBool,
     /// Result of the last rewrite.
@@ -327,6 +361,7 @@ impl Aof {
                 last_db: None,
                 last_ts_s: None,
                 manifest: Manifest::default(),
+                manifest_loaded: false,
                 dir: PathBuf::from("appendonlydir"),
                 filename: "appendonly.aof".into(),
             }),
@@ -335,6 +370,12 @@ impl Aof {
             policy: AtomicU8::new(1),
             rewrite_in_progress: AtomicBool::new(false),
             rewrite_abort: AtomicBool::new(false),
+            state: AtomicU8::new(0),
+            rewrite_child: Mutex::new(None),
+            consecutive_failures: AtomicU64::new(0),
+            limit: Mutex::new((0, 0)),
+            flush_sleep_us: AtomicU64::new(0),
+            cron_started: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
             last_rewrite_ok: AtomicBool::new(true),
             last_write_ok: AtomicBool::new(true),
@@ -350,6 +391,24 @@ impl Aof {
             auto_perc: AtomicU64::new(100),
             auto_min_bytes: AtomicU64::new(64 * 1024 * 1024),
         }
+    }
+
+    /// appendonly as the server lives it.
+    pub fn state(&self) -> AofState {
+        match self.state.load(Ordering::Relaxed) {
+            1 => AofState::On,
+            2 => AofState::WaitRewrite,
+            _ => AofState::Off,
+        }
+    }
+
+    pub(crate) fn set_state(&self, s: AofState) {
+        let v = match s {
+            AofState::Off => 0,
+            AofState::On => 1,
+            AofState::WaitRewrite => 2,
+        };
+        self.state.store(v, Ordering::Relaxed);
     }
 
     /// The appendfsync policy in force.
@@ -473,6 +532,12 @@ impl Aof {
             }
             io.busy = true;
             drop(io);
+            let sleep_us = self.flush_sleep_us.load(Ordering::Relaxed);
+            if sleep_us > 0 {
+                // DEBUG AOF-FLUSH-SLEEP: a test knob that widens the window
+                // between a write and its reply.
+                std::thread::sleep(Duration::from_micros(sleep_us));
+            }
             // Write under the pending lock (file order), fsync outside it.
             let (end, file, mut ok) = {
                 let mut p = lock(&self.pending);
@@ -509,21 +574,21 @@ impl Aof {
 
     /// INFO persistence's aof_* lines.
     pub fn info_fields(&self, enabled: bool) -> String {
-        let running = self
-            .rewrite_started
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .map_or(-1, |s| s.elapsed().as_secs() as i64);
+        // A rewrite shows as running once its child runs (as a fork child
+        // would), not from the moment a thread claimed it.
+        let started = *lock(&self.rewrite_started);
+        let running = started.map_or(-1, |s| s.elapsed().as_secs() as i64);
         let pending = lock(&self.pending).buf.len();
         let mut s = format!(
-            "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+            "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             enabled as u8,
-            self.rewrite_in_progress.load(Ordering::Relaxed) as u8,
+            started.is_some() as u8,
             self.rewrite_scheduled.load(Ordering::Relaxed) as u8,
             self.last_rewrite_time_s.load(Ordering::Relaxed),
             running,
             if self.last_rewrite_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
             self.rewrites.load(Ordering::Relaxed),
+            self.consecutive_failures.load(Ordering::Relaxed),
             if self.last_write_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
         );
         if enabled {
@@ -538,64 +603,11 @@ impl Aof {
     }
 }
 
-/// Reads appendfsync (and appendonly) after a config change: CONFIG SET
-/// appendonly yes starts the AOF with a rewrite, no stops it.
-pub fn on_config_change(server: &Arc<Server>) {
-    let on = {
-        let c = server.config();
-        server.aof.read_config(&c);
-        c.get("appendonly") == Some("yes")
-    };
-    let aof = &server.aof;
-    if on && !aof.is_feeding() && !aof.rewrite_in_progress.load(Ordering::Relaxed) {
-        start_fsync_thread(server);
-        if let Err(e) = rewrite::start(server, true) {
-            log::warn!("Could not start the AOF: {e}");
-        }
-    } else if !on && (aof.is_feeding() || aof.rewrite_in_progress.load(Ordering::Relaxed)) {
-        stop(server);
-    }
-}
-
-/// Stops appending (CONFIG SET appendonly no): flush, fsync, close.
-pub fn stop(server: &Server) {
-    // Held as a barrier: no write may be logged while feeding stops.
-    let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
-    let aof = &server.aof;
-    if aof.rewrite_in_progress.load(Ordering::Relaxed) {
-        log::info!("Killing running AOF rewrite child: aof-rewrite thread");
-        aof.rewrite_abort.store(true, Ordering::Relaxed);
-    }
-    aof.feeding.store(false, Ordering::Relaxed);
-    aof.flush_all();
-    lock(&aof.pending).file = None;
-    log::info!("Append only file turned off");
-}
-
-/// DEBUG LOADAOF: flush the AOF, empty the keyspace and load it back from
-/// the files (what a restart would see).
-pub fn debug_loadaof(server: &Arc<Server>) -> Result<(), String> {
-    let aof = &server.aof;
-    let was_feeding = aof.is_feeding();
-    {
-        let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
-        aof.flush_all();
-        aof.feeding.store(false, Ordering::Relaxed);
-        for db in &mut store.dbs {
-            db.clear();
-        }
-    }
-    let result = loader::load(server);
-    if was_feeding {
-        // Expiries during the reload are not logged: the files already hold them.
-        server
-            .store
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .take_expired();
-        aof.feeding.store(true, Ordering::Relaxed);
-    }
-    result.map(|_| log::warn!("Append Only File loaded by DEBUG LOADAOF"))
+/// True on the thread running EXEC (it holds the store write lock for the
+/// whole transaction): a rewrite cannot start there and is scheduled, as
+/// Redis does while `server.in_exec`.
+pub fn in_exec() -> bool {
+    BATCH.with(|b| b.borrow().is_some())
 }
 
 /// Opens the AOF at start-up after [`loader::load`] (appendonly yes):
@@ -635,4 +647,10 @@ pub fn start_fsync_thread(server: &Arc<Server>) {
     if let Err(e) = spawned {
         log::warn!("could not start the aof-fsync thread: {e}");
     }
+}
+
+/// `DEBUG AOF-FLUSH-SLEEP <microseconds>`: sleep that long before each
+/// write of the AOF buffer (0 turns it off); a test aid.
+pub fn set_flush_sleep(server: &Server, us: u64) {
+    server.aof.flush_sleep_us.store(us, Ordering::Relaxed);
 }

@@ -131,6 +131,7 @@ pub fn write_in_child(
     if pid == 0 {
         child_main(snapshot, &dir, options, key_delay_us, progress.counter());
     }
+    super::standin_child::TOTAL_FORKS.fetch_add(1, Ordering::Relaxed);
     let temp = child_temp_path(&dir, pid);
     state.bgsave_child_pid.store(pid, Ordering::Release);
     *state
@@ -140,13 +141,11 @@ pub fn write_in_child(
     let status = wait_child(pid, state, progress.counter());
     state.bgsave_child_pid.store(0, Ordering::Release);
     let result = match status {
-        Some(0) => rename_into_place(&temp, path, &dir, state),
-        Some(code) => Err(io::Error::other(format!(
+        Ok(0) => rename_into_place(&temp, path, &dir, state),
+        Ok(code) => Err(io::Error::other(format!(
             "the child process {pid} failed (status {code})"
         ))),
-        None => Err(io::Error::other(format!(
-            "the child process {pid} was killed"
-        ))),
+        Err(signal) => Err(io::Error::other(KilledBy(signal))),
     };
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -158,9 +157,29 @@ pub fn write_in_child(
     result
 }
 
+/// The error of a save whose child a signal ended (`kill -9`, or SHUTDOWN).
+#[derive(Debug)]
+pub struct KilledBy(pub i32);
+
+impl std::fmt::Display for KilledBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the child process was terminated by signal {}", self.0)
+    }
+}
+
+impl std::error::Error for KilledBy {}
+
+/// The signal that ended the child, when `error` says one did.
+pub fn killed_by(error: &io::Error) -> Option<i32> {
+    error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<KilledBy>())
+        .map(|k| k.0)
+}
+
 /// Waits for the child, copying its progress and killing it on abort.
-/// Returns its exit status, or None when a signal ended it.
-fn wait_child(pid: i32, state: &SaveState, progress: &AtomicU64) -> Option<i32> {
+/// Returns its exit status, or the signal that ended it.
+fn wait_child(pid: i32, state: &SaveState, progress: &AtomicU64) -> Result<i32, i32> {
     loop {
         let mut status: libc::c_int = 0;
         // SAFETY: waitpid on our own child with a valid status pointer.
@@ -169,10 +188,15 @@ fn wait_child(pid: i32, state: &SaveState, progress: &AtomicU64) -> Option<i32> 
             .save_keys_processed
             .store(progress.load(Ordering::Relaxed), Ordering::Relaxed);
         if reaped == pid {
-            return libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            return if libc::WIFEXITED(status) {
+                Ok(libc::WEXITSTATUS(status))
+            } else {
+                Err(libc::WTERMSIG(status))
+            };
         }
         if reaped < 0 {
-            return None;
+            // Already reaped by kill_child (SHUTDOWN): it was SIGKILLed.
+            return Err(libc::SIGKILL);
         }
         if state.bgsave_abort.load(Ordering::Relaxed) {
             // SAFETY: signalling our unreaped child.

@@ -39,6 +39,7 @@ pub mod load;
 pub mod lzf;
 pub mod rdb;
 pub mod snapshot;
+pub mod standin_child;
 pub mod ziplist;
 pub mod zipmap;
 
@@ -399,9 +400,13 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
             let server = thread_server;
             let state = &server.rdb;
             let result = child::write_in_child(&snapshot, &path, options, key_delay_us, state);
+            let killed_by = result.as_ref().err().and_then(child::killed_by);
             if state.bgsave_abort.load(Ordering::Relaxed) {
                 // Killed on purpose (FLUSHALL): not a failure, as in Redis.
                 log::info!("Background saving terminated by request");
+            } else if let Some(sig) = killed_by {
+                log::warn!("Background saving terminated by signal {sig}");
+                record_save(&server, snapshot.dirty, &result, true);
             } else {
                 record_save(&server, snapshot.dirty, &result, true);
             }

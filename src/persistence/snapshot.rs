@@ -45,6 +45,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::rdb::{RdbEntry, RdbValue, RdbWriter, WriteOptions};
+use super::standin_child::ForkChild;
 use super::to_rdb_value;
 use crate::store::{Store, Value, NO_EXPIRE};
 
@@ -62,6 +63,29 @@ pub struct WriteControl<'a> {
     /// a foreground save that sets `abort` and then takes this lock (FLUSHALL)
     /// can never be overwritten by the older snapshot.
     pub rename_lock: Option<&'a Mutex<()>>,
+    /// The AOF rewrite's stand-in child process: when it is killed, the save stops.
+    pub child: Option<&'a ForkChild>,
+}
+
+impl WriteControl<'_> {
+    /// True when the write must stop: aborted, or its child was killed.
+    fn stopped(&self) -> bool {
+        self.abort.is_some_and(|a| a.load(Ordering::Relaxed))
+            || self.child.is_some_and(|c| c.exit_signal().is_some())
+    }
+
+    /// Sleeps `key_delay_us` in short slices so a stop is seen at once.
+    fn key_delay(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let left_us =
+                u128::from(self.key_delay_us).saturating_sub(started.elapsed().as_micros());
+            if left_us == 0 || self.stopped() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(left_us.min(10_000) as u64));
+        }
+    }
 }
 
 /// Where some bytes sit in [`Snapshot`]'s arena: start and end offsets.
@@ -213,9 +237,9 @@ impl Snapshot {
                     processed.fetch_add(1, Ordering::Relaxed);
                 }
                 if control.key_delay_us > 0 {
-                    std::thread::sleep(std::time::Duration::from_micros(control.key_delay_us));
+                    control.key_delay();
                 }
-                if control.abort.is_some_and(|a| a.load(Ordering::Relaxed)) {
+                if control.stopped() {
                     return Err(io::Error::other("save aborted"));
                 }
             }
@@ -278,7 +302,7 @@ pub fn write_atomically(
         let guard = control
             .rename_lock
             .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
-        if control.abort.is_some_and(|a| a.load(Ordering::Relaxed)) {
+        if control.stopped() {
             return Err(io::Error::other("save aborted"));
         }
         std::fs::rename(&temp, path)?;

@@ -21,14 +21,21 @@
 //! not a well-formed command is corruption: the start stops with the file
 //! name, the byte offset and a pointer to redis-check-aof.
 //!
+//! Nothing expires while loading (Redis's `keyIsExpired` answers no while
+//! `server.loading`): `RPUSH l a; PEXPIREAT l 1000; RPUSH l b` must leave a
+//! list with two items and a TTL in the past, which then expires, not a
+//! fresh list `b` without TTL. So an expiry time already past is replayed
+//! shifted by [`LOADING_EXPIRED_OFFSET_MS`] (far in the future, order
+//! kept) and shifted back once every file is loaded.
+//!
 //! Redis mirrors: `loadAppendOnlyFiles`, `loadSingleAppendOnlyFile`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::base::entry_commands;
 use super::manifest::Manifest;
-use super::rewrite::entry_commands;
 use crate::client::ClientState;
 use crate::commands::{self, Ctx};
 use crate::persistence::rdb::RdbReader;
@@ -107,12 +114,12 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
         for (i, (name, kind)) in files.iter().enumerate() {
             let path = layout.dir.join(name);
             let t = Instant::now();
-            let size = load_file(
-                &mut replayer,
-                &path,
-                name,
-                i + 1 == files.len() && truncated_ok,
-            )?;
+            let (size, truncated) = load_file(&mut replayer, &path, name, truncated_ok)?;
+            if truncated && i + 1 != files.len() {
+                // Redis cuts the file, then refuses: only the last file
+                // may end early.
+                return Err("Fatal error: the truncated file is not the last file".into());
+            }
             if *kind == "base" {
                 loaded.base_size = size;
             }
@@ -132,7 +139,7 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
     } else {
         let legacy = PathBuf::from(&layout.filename);
         if legacy.is_file() {
-            let size = load_file(&mut replayer, &legacy, &layout.filename, truncated_ok)?;
+            let (size, _) = load_file(&mut replayer, &legacy, &layout.filename, truncated_ok)?;
             loaded.legacy = true;
             loaded.base_size = size;
             loaded.total_size = size;
@@ -142,7 +149,58 @@ pub fn load(server: &Arc<Server>) -> Result<Loaded, String> {
             );
         }
     }
+    replayer.restore_past_expiries();
     Ok(loaded)
+}
+
+/// Added to expiry times already past while loading: far beyond any real
+/// time (2^60 ms is some 36 million years), far below i64::MAX.
+pub const LOADING_EXPIRED_OFFSET_MS: i64 = 1 << 60;
+
+/// The command with an absolute expiry time that is already past shifted
+/// by [`LOADING_EXPIRED_OFFSET_MS`], or None when it has none.
+fn shift_past_expiry(args: &[Vec<u8>], now: i64) -> Option<Vec<Vec<u8>>> {
+    let name = args.first()?.to_ascii_lowercase();
+    let num = |i: usize| args.get(i).and_then(|a| crate::number::parse_i64(a));
+    let shifted = |at_ms: i64| (LOADING_EXPIRED_OFFSET_MS + at_ms).to_string().into_bytes();
+    match name.as_slice() {
+        b"expire" | b"pexpire" | b"expireat" | b"pexpireat" => {
+            let t = num(2)?;
+            let at_ms = match name.as_slice() {
+                b"expire" => now.checked_add(t.checked_mul(1000)?)?,
+                b"pexpire" => now.checked_add(t)?,
+                b"expireat" => t.checked_mul(1000)?,
+                _ => t,
+            };
+            if at_ms > now || at_ms <= -LOADING_EXPIRED_OFFSET_MS {
+                return None;
+            }
+            let mut out = args.to_vec();
+            out[0] = b"PEXPIREAT".to_vec();
+            out[2] = shifted(at_ms);
+            Some(out)
+        }
+        b"set" | b"getex" => {
+            let first_opt = if name == b"set" { 3 } else { 2 };
+            let i = (first_opt..args.len()).find(|&i| {
+                args[i].eq_ignore_ascii_case(b"exat") || args[i].eq_ignore_ascii_case(b"pxat")
+            })?;
+            let t = num(i + 1)?;
+            let at_ms = if args[i].eq_ignore_ascii_case(b"exat") {
+                t.checked_mul(1000)?
+            } else {
+                t
+            };
+            if at_ms > now || at_ms <= 0 {
+                return None;
+            }
+            let mut out = args.to_vec();
+            out[i] = b"PXAT".to_vec();
+            out[i + 1] = shifted(at_ms);
+            Some(out)
+        }
+        _ => None,
+    }
 }
 
 /// An upgrade interrupted between writing the manifest and moving the old
@@ -165,13 +223,14 @@ fn continue_upgrade(layout: &Layout, manifest: &Manifest) -> Result<(), String> 
     Ok(())
 }
 
-/// Replays one file; returns its size (after any truncation).
+/// Replays one file; returns its size (after any truncation) and whether
+/// its incomplete tail was cut off.
 fn load_file(
     replayer: &mut Replayer,
     path: &Path,
     name: &str,
     may_truncate: bool,
-) -> Result<u64, String> {
+) -> Result<(u64, bool), String> {
     let data = std::fs::read(path).map_err(|e| {
         format!("Fatal error: can't open the append log file {name} for reading: {e}")
     })?;
@@ -211,20 +270,22 @@ fn load_file(
                 pos = next;
             }
             Parsed::Incomplete => {
-                return truncate_tail(path, name, pos, may_truncate, data.len());
+                return truncate_tail(path, name, pos, may_truncate, data.len()).map(|n| (n, true));
             }
             Parsed::Bad(at) => {
+                // Redis's line names no offset; ours goes on its own line.
+                log::warn!("AOF {name}: not a command at offset {at}");
                 return Err(format!(
-                    "Bad file format reading the append only file {name} at offset {at}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
                 ));
             }
         }
     }
     if let Some(start) = multi_start {
         log::warn!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
-        return truncate_tail(path, name, start, may_truncate, data.len());
+        return truncate_tail(path, name, start, may_truncate, data.len()).map(|n| (n, true));
     }
-    Ok(data.len() as u64)
+    Ok((data.len() as u64, false))
 }
 
 /// Handles a file that ends inside a command at `valid_up_to`.
@@ -236,8 +297,11 @@ fn truncate_tail(
     len: usize,
 ) -> Result<u64, String> {
     if !may_truncate {
+        log::warn!(
+            "AOF {name}: the last command, at offset {valid_up_to} of {len} bytes, is incomplete"
+        );
         return Err(format!(
-            "Unexpected end of file reading the append only file {name} at offset {valid_up_to} (of {len} bytes). You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+            "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
         ));
     }
     log::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
@@ -382,11 +446,29 @@ impl<'a> Replayer<'a> {
                 String::from_utf8_lossy(name)
             ));
         }
+        let shifted = shift_past_expiry(args, now_ms());
+        let args = shifted.as_deref().unwrap_or(args);
         let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         self.reply.buf.clear();
         let mut ctx = Ctx::new(self.server, &mut self.state, &mut self.reply);
         commands::execute(&mut ctx, &argv);
         Ok(())
+    }
+
+    /// Puts back the expiry times shifted while loading: those keys are
+    /// now simply expired.
+    fn restore_past_expiries(&mut self) {
+        let mut store = self.server.store.write().unwrap_or_else(|p| p.into_inner());
+        for db in &mut store.dbs {
+            let shifted: Vec<(Vec<u8>, i64)> = db
+                .iter()
+                .filter(|(_, e)| e.expire_ms >= LOADING_EXPIRED_OFFSET_MS / 2)
+                .map(|(k, e)| (k.to_vec(), e.expire_ms - LOADING_EXPIRED_OFFSET_MS))
+                .collect();
+            for (key, at_ms) in shifted {
+                db.set_expire(&key, at_ms, 0);
+            }
+        }
     }
 }
 

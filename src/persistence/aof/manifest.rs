@@ -45,8 +45,15 @@ pub struct Manifest {
     pub base: Option<AofFile>,
     /// Incremental files, oldest first.
     pub incrs: Vec<AofFile>,
-    /// History files (left over from a rewrite, to be deleted).
+    /// History files (left over from a rewrite, to be deleted), newest
+    /// first.
     pub history: Vec<AofFile>,
+    /// Last base sequence number handed out (Redis's `curr_base_file_seq`).
+    pub curr_base_seq: u64,
+    /// Last incremental sequence number handed out (`curr_incr_file_seq`):
+    /// a counter, so an incremental file moved to history keeps its number
+    /// used until the manifest is read from disk again.
+    pub curr_incr_seq: u64,
 }
 
 impl Manifest {
@@ -94,6 +101,7 @@ impl Manifest {
                     if m.base.is_some() {
                         return Err("Found duplicate base file information".into());
                     }
+                    m.curr_base_seq = seq;
                     m.base = Some(file);
                 }
                 'h' => m.history.push(file),
@@ -102,6 +110,7 @@ impl Manifest {
                         return Err("Found a non-monotonic sequence number".into());
                     }
                     max_incr_seq = seq;
+                    m.curr_incr_seq = seq;
                     m.incrs.push(file);
                 }
                 _ => return Err("Unknown AOF file type".into()),
@@ -137,12 +146,51 @@ impl Manifest {
 
     /// Highest base sequence number used so far.
     pub fn base_seq(&self) -> u64 {
-        self.base.as_ref().map_or(0, |b| b.seq)
+        self.curr_base_seq
     }
 
     /// Highest incremental sequence number used so far.
     pub fn incr_seq(&self) -> u64 {
-        self.incrs.iter().map(|f| f.seq).max().unwrap_or(0)
+        self.curr_incr_seq
+    }
+
+    /// Names a new base file: the current base becomes history (newest
+    /// first), the new one gets the next sequence number (Redis's
+    /// `getNewBaseFileNameAndMarkPreAsHistory`).
+    pub fn new_base(&mut self, name_for: impl Fn(u64) -> String) -> AofFile {
+        if let Some(old) = self.base.take() {
+            self.history.insert(0, old);
+        }
+        self.curr_base_seq += 1;
+        let f = AofFile {
+            name: name_for(self.curr_base_seq),
+            seq: self.curr_base_seq,
+        };
+        self.base = Some(f.clone());
+        f
+    }
+
+    /// Names the next incremental file and appends it to the list.
+    pub fn new_incr(&mut self, name_for: impl Fn(u64) -> String) -> AofFile {
+        self.curr_incr_seq += 1;
+        let f = AofFile {
+            name: name_for(self.curr_incr_seq),
+            seq: self.curr_incr_seq,
+        };
+        self.incrs.push(f.clone());
+        f
+    }
+
+    /// After a successful rewrite the incremental files it covers become
+    /// history; with `keep_last` (the AOF is on) the last one, which is
+    /// being written, stays (Redis's `markRewrittenIncrAofAsHistory`).
+    pub fn mark_rewritten_incrs_as_history(&mut self, keep_last: bool) {
+        let keep = if keep_last { self.incrs.pop() } else { None };
+        // Walked from the newest, each put at the head: oldest ends first.
+        while let Some(f) = self.incrs.pop() {
+            self.history.insert(0, f);
+        }
+        self.incrs.extend(keep);
     }
 
     /// Writes the manifest atomically to `dir/<name>`: temp file, fsync,

@@ -2,16 +2,22 @@
 //! writing, without losing a write across the switch.
 //!
 //! ```text
-//! 1. store write lock held (no write can run):
+//! 1. in the caller's thread, store write lock held (no write can run):
 //!      write + fsync what is pending to the old incremental file
-//!      open appendonly.aof.<n+1>.incr.aof; from now on writes go there
-//!      persist a manifest naming old base + old incrs + new incr
-//!      snapshot = clone of the store
+//!      AOF on:  open appendonly.aof.<n+1>.incr.aof; writes go there from
+//!               now on; persist a manifest naming old files + new incr
+//!      AOF waiting for its first rewrite (CONFIG SET appendonly yes):
+//!               open temp-appendonly.aof.incr instead, manifest untouched
+//!      AOF off: no incremental file, only a base will be written
+//!      snapshot = clone of the store; start the child process
 //!    release the lock; clients go on, their writes land in the new incr
-//! 2. write the snapshot to temp-rewriteaof-bg-<pid>.aof, fsync, rename it
-//!    to appendonly.aof.<m+1>.base.rdb (.aof with aof-use-rdb-preamble no)
-//! 3. atomically replace the manifest: new base + new incr
-//! 4. delete the old base and incremental files
+//! 2. thread aof-rewrite: write the snapshot to temp-rewriteaof-bg-<child
+//!    pid>.aof, fsync (stops early when the child is killed)
+//! 3. store lock again: rename it to appendonly.aof.<m+1>.base.rdb (.aof
+//!    with aof-use-rdb-preamble no); the temp incr becomes the next incr;
+//!    the old base and the incrs the new base covers become history;
+//!    atomically replace the manifest
+//! 4. delete the history files (unless aof-disable-auto-gc yes)
 //! ```
 //!
 //! A crash before step 3 restarts from the old files plus the new incr,
@@ -19,249 +25,44 @@
 //! The snapshot is an in-memory copy, where Redis forks: it costs memory,
 //! and the lock is held only for the copy.
 //!
+//! # Failures, scheduling, the child
+//!
+//! A failed rewrite (error, or its child killed) deletes its temp base and
+//! leaves the new incremental file in the manifest, so repeated failures
+//! pile up incrs as in Redis; after 3 failures in a row automatic rewrites
+//! back off 1, 2, 4 ... 60 minutes. While the AOF waits for its first
+//! rewrite, a failure drops the temp incr and schedules another try.
+//! BGREWRITEAOF while a BGSAVE runs (or inside EXEC, which holds the store
+//! lock) answers "scheduled"; the `aof-cron` thread starts it once no
+//! background job runs. The child process is the stand-in described in
+//! `persistence::child`: it makes the job visible and killable.
+//!
 //! The base is written in RDB format (aux `aof-base` 1) by
 //! `persistence::rdb::RdbWriter`, or as commands (SET, RPUSH, SADD, HMSET,
 //! ZADD, PEXPIREAT, 64 items per command as Redis does).
 //!
 //! Redis mirrors: `rewriteAppendOnlyFileBackground`,
 //! `backgroundRewriteDoneHandler`, `rewriteAppendOnlyFileRio`,
-//! `openNewIncrAofForAppend` in `src/aof.c`.
+//! `openNewIncrAofForAppend`, `aofRewriteLimited`, `aofDelHistoryFiles`
+//! in `src/aof.c`.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::base::write_base;
 use super::loader::{Layout, Loaded};
 use super::manifest::{sync_dir, AofFile};
-use super::{encode_command, lock, Pending};
-use crate::persistence::rdb::{RdbEntry, RdbValue, RdbWriter, WriteOptions};
+use super::{lock, AofState, Pending};
+use crate::persistence::standin_child::ForkChild;
 use crate::server::Server;
-use crate::store::{Store, Value, NO_EXPIRE};
+use crate::store::Store;
 use crate::util::now_ms;
-
-/// Items per command when a collection is written as commands
-/// (AOF_REWRITE_ITEMS_PER_CMD).
-pub const ITEMS_PER_CMD: usize = 64;
 
 /// The error BGREWRITEAOF answers while a rewrite runs.
 pub const IN_PROGRESS: &str = "Background append only file rewriting already in progress";
-
-/// Converts a store value to the RDB data model.
-pub fn value_to_rdb(value: &Value) -> RdbValue {
-    crate::persistence::to_rdb_value(value)
-}
-
-/// The commands that rebuild one key (no SELECT): how an AOF-format base
-/// writes a key, and how an RDB base is replayed.
-pub fn entry_commands(entry: &RdbEntry) -> Vec<Vec<Vec<u8>>> {
-    let key = &entry.key;
-    let mut out = Vec::new();
-    let mut batched = |name: &[u8], items: Vec<Vec<u8>>, per_item: usize| {
-        for chunk in items.chunks(ITEMS_PER_CMD * per_item) {
-            let mut cmd = vec![name.to_vec(), key.clone()];
-            cmd.extend(chunk.iter().cloned());
-            out.push(cmd);
-        }
-    };
-    match &entry.value {
-        RdbValue::String(v) => batched(b"SET", vec![v.clone()], 1),
-        RdbValue::List(items) => batched(b"RPUSH", items.clone(), 1),
-        RdbValue::Set(items) => batched(b"SADD", items.clone(), 1),
-        RdbValue::Hash(pairs) => batched(
-            b"HMSET",
-            pairs
-                .iter()
-                .flat_map(|(f, v)| [f.clone(), v.clone()])
-                .collect(),
-            2,
-        ),
-        RdbValue::Stream(stream) => out.extend(stream_commands(key, stream)),
-        RdbValue::ZSet(pairs) => batched(
-            b"ZADD",
-            pairs
-                .iter()
-                .flat_map(|(m, s)| {
-                    [
-                        crate::store::number::format_double(*s).into_bytes(),
-                        m.clone(),
-                    ]
-                })
-                .collect(),
-            2,
-        ),
-    }
-    if let Some(at) = entry.expire_ms {
-        out.push(vec![
-            b"PEXPIREAT".to_vec(),
-            key.clone(),
-            at.to_string().into_bytes(),
-        ]);
-    }
-    out
-}
-
-/// The commands that rebuild a stream with its groups, as Redis's AOF
-/// rewrite emits them: XADD per entry (or an XADD MAXLEN 0 for an empty
-/// stream), XSETID for the counters, XGROUP CREATE per group, XCLAIM ...
-/// FORCE JUSTID per pending entry and CREATECONSUMER for idle consumers.
-fn stream_commands(key: &[u8], s: &crate::store::stream::Stream) -> Vec<Vec<Vec<u8>>> {
-    let b = |t: &str| t.as_bytes().to_vec();
-    let mut out = Vec::new();
-    for (id, fields) in &s.entries {
-        let mut cmd = vec![b("XADD"), key.to_vec(), b(&id.to_string())];
-        for (f, v) in fields {
-            cmd.push(f.clone());
-            cmd.push(v.clone());
-        }
-        out.push(cmd);
-    }
-    if s.entries.is_empty() {
-        out.push(vec![
-            b("XADD"),
-            key.to_vec(),
-            b("MAXLEN"),
-            b("0"),
-            // Any valid ID: XSETID below puts the real last ID back (it
-            // may be 0-0, which XADD refuses), as Redis's rewrite does.
-            b("0-1"),
-            b("x"),
-            b("y"),
-        ]);
-    }
-    out.push(vec![
-        b("XSETID"),
-        key.to_vec(),
-        b(&s.last_id.to_string()),
-        b("ENTRIESADDED"),
-        b(&s.entries_added.to_string()),
-        b("MAXDELETEDID"),
-        b(&s.max_deleted_id.to_string()),
-    ]);
-    for (name, g) in &s.groups {
-        let read = g.entries_read.map_or(-1, |r| r as i64);
-        out.push(vec![
-            b("XGROUP"),
-            b("CREATE"),
-            key.to_vec(),
-            name.clone(),
-            b(&g.last_delivered.to_string()),
-            b("ENTRIESREAD"),
-            b(&read.to_string()),
-        ]);
-        for (id, p) in &g.pel {
-            out.push(vec![
-                b("XCLAIM"),
-                key.to_vec(),
-                name.clone(),
-                p.consumer.clone(),
-                b("0"),
-                b(&id.to_string()),
-                b("TIME"),
-                b(&p.delivery_ms.to_string()),
-                b("RETRYCOUNT"),
-                b(&p.deliveries.to_string()),
-                b("JUSTID"),
-                b("FORCE"),
-            ]);
-        }
-        for (cname, c) in &g.consumers {
-            if c.pel.is_empty() {
-                out.push(vec![
-                    b("XGROUP"),
-                    b("CREATECONSUMER"),
-                    key.to_vec(),
-                    name.clone(),
-                    cname.clone(),
-                ]);
-            }
-        }
-    }
-    out
-}
-
-/// Writes `store` as a base file at `path` (RDB when `rdb`), fsynced.
-/// `keep_going` runs before each key (rdb-key-save-delay, abort checks);
-/// when it answers false the write stops with an error.
-pub fn write_base(
-    store: &Store,
-    path: &Path,
-    rdb: bool,
-    timestamp: bool,
-    keep_going: &dyn Fn() -> bool,
-) -> std::io::Result<u64> {
-    let aborted = || std::io::Error::other("the rewrite was aborted");
-    let file = File::create(path)?;
-    let now = now_ms();
-    let live = |db: &crate::store::Db| {
-        db.iter()
-            .filter(move |(_, e)| !e.is_expired(now))
-            .map(|(k, e)| RdbEntry {
-                db: 0,
-                key: k.to_vec(),
-                value: value_to_rdb(&e.value),
-                expire_ms: (e.expire_ms != NO_EXPIRE).then_some(e.expire_ms),
-                idle_s: None,
-                freq: None,
-            })
-            .filter(|entry| !entry.value.is_empty())
-            .collect::<Vec<_>>()
-    };
-    let file = if rdb {
-        let mut w = RdbWriter::new(file, WriteOptions::default())?;
-        w.write_aux(b"redis-ver", b"7.0.15")?;
-        w.write_aux(b"redis-bits", b"64")?;
-        w.write_aux(b"ctime", (now / 1000).to_string().as_bytes())?;
-        w.write_aux(b"used-mem", b"0")?;
-        w.write_aux(b"aof-base", b"1")?;
-        for (i, db) in store.dbs.iter().enumerate() {
-            if db.is_empty() {
-                continue;
-            }
-            w.select_db(i, db.len() as u64, db.expires_len() as u64)?;
-            for mut entry in live(db) {
-                if !keep_going() {
-                    return Err(aborted());
-                }
-                entry.db = i;
-                w.write_entry(&entry)?;
-            }
-        }
-        w.finish()?
-    } else {
-        let mut w = BufWriter::new(file);
-        let mut buf = Vec::new();
-        if timestamp {
-            // aof-timestamp-enabled: an AOF-format base starts annotated.
-            buf.extend_from_slice(format!("#TS:{}\r\n", now / 1000).as_bytes());
-        }
-        for (i, db) in store.dbs.iter().enumerate() {
-            let entries = live(db);
-            if entries.is_empty() {
-                continue;
-            }
-            encode_command(&mut buf, &[b"SELECT".to_vec(), i.to_string().into_bytes()]);
-            for entry in entries {
-                if !keep_going() {
-                    return Err(aborted());
-                }
-                for cmd in entry_commands(&entry) {
-                    encode_command(&mut buf, &cmd);
-                }
-                if buf.len() > 64 * 1024 {
-                    w.write_all(&buf)?;
-                    buf.clear();
-                }
-            }
-        }
-        w.write_all(&buf)?;
-        w.into_inner().map_err(|e| e.into_error())?
-    };
-    file.sync_all()?;
-    Ok(file.metadata()?.len())
-}
 
 fn incr_name(filename: &str, seq: u64) -> String {
     format!("{filename}.{seq}.incr.aof")
@@ -271,6 +72,16 @@ fn base_name(filename: &str, seq: u64, rdb: bool) -> String {
     format!("{filename}.{seq}.base.{}", if rdb { "rdb" } else { "aof" })
 }
 
+/// The incremental file used while the AOF waits for its first rewrite
+/// (Redis's `getTempIncrAofName`).
+fn temp_incr_name(filename: &str) -> String {
+    format!("temp-{filename}.incr")
+}
+
+fn manifest_name(p: &Pending) -> String {
+    format!("{}.manifest", p.filename)
+}
+
 fn open_append(path: &Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new()
         .create(true)
@@ -278,17 +89,27 @@ fn open_append(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Opens a new incremental file and makes it the one written to.
+/// Opens `path` empty for appending (a new incremental file).
+fn open_new(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|f| f.set_len(0).map(|_| f))
+}
+
+/// Opens a new incremental file and makes it the one written to (the
+/// caller persists the manifest).
 fn switch_incr(p: &mut Pending) -> std::io::Result<AofFile> {
-    let seq = p.manifest.incr_seq() + 1;
-    let name = incr_name(&p.filename, seq);
-    let file = open_append(&p.dir.join(&name))?;
+    let filename = p.filename.clone();
+    let mut m = p.manifest.clone();
+    let f = m.new_incr(|seq| incr_name(&filename, seq));
+    let file = open_new(&p.dir.join(&f.name))?;
     sync_dir(&p.dir);
+    p.manifest = m;
     p.file = Some(Arc::new(file));
     p.last_db = None;
     p.last_ts_s = None;
-    let f = AofFile { name, seq };
-    p.manifest.incrs.push(f.clone());
     Ok(f)
 }
 
@@ -296,17 +117,35 @@ fn use_rdb_preamble(server: &Server) -> bool {
     server.config().get("aof-use-rdb-preamble") != Some("no")
 }
 
+/// Deletes the history files and drops them from the manifest (Redis's
+/// `aofDelHistoryFiles`; the caller checks aof-disable-auto-gc).
+pub(crate) fn delete_history(p: &mut Pending) {
+    if p.manifest.history.is_empty() {
+        return;
+    }
+    let history = std::mem::take(&mut p.manifest.history);
+    for f in &history {
+        log::info!("Removing the history file {} in the background", f.name);
+        let _ = std::fs::remove_file(p.dir.join(&f.name));
+    }
+    if let Err(e) = p.manifest.save(&p.dir, &manifest_name(p)) {
+        log::warn!("Error persisting the AOF manifest after deleting history files: {e}");
+    }
+}
+
 /// Opens the AOF at start-up (see `aof::open_on_start`).
 pub fn open_on_start(server: &Arc<Server>, loaded: &Loaded) -> std::io::Result<()> {
     let layout = Layout::from_server(server);
     std::fs::create_dir_all(&layout.dir)?;
     let rdb = use_rdb_preamble(server);
+    let auto_gc = !server.config().get_bool("aof-disable-auto-gc");
     let store = server.store.write().unwrap_or_else(|p| p.into_inner());
     let aof = &server.aof;
     let mut p = lock(&aof.pending);
     p.dir = layout.dir.clone();
     p.filename = layout.filename.clone();
-    let manifest = loaded.manifest.clone().unwrap_or_default();
+    p.manifest = loaded.manifest.clone().unwrap_or_default();
+    p.manifest_loaded = true;
     if loaded.legacy {
         // Upgrade: the old single file becomes the base inside the directory.
         std::fs::rename(&layout.filename, layout.dir.join(&layout.filename))?;
@@ -315,14 +154,13 @@ pub fn open_on_start(server: &Arc<Server>, loaded: &Loaded) -> std::io::Result<(
             name: layout.filename.clone(),
             seq: 1,
         });
+        p.manifest.curr_base_seq = 1;
         let incr = switch_incr(&mut p)?;
-        p.manifest
-            .save(&p.dir, &format!("{}.manifest", p.filename))?;
+        p.manifest.save(&p.dir, &manifest_name(&p))?;
         log::info!("Successfully migrated an old-style AOF into the AOF directory");
         log::info!("Creating AOF incr file {} on server start", incr.name);
         aof.base_size.store(loaded.base_size, Ordering::Relaxed);
-    } else if manifest.base.is_some() || !manifest.incrs.is_empty() {
-        p.manifest = manifest;
+    } else if p.manifest.base.is_some() || !p.manifest.incrs.is_empty() {
         match p.manifest.incrs.last().cloned() {
             Some(last) => {
                 let file = open_append(&p.dir.join(&last.name))?;
@@ -331,42 +169,166 @@ pub fn open_on_start(server: &Arc<Server>, loaded: &Loaded) -> std::io::Result<(
             }
             None => {
                 let incr = switch_incr(&mut p)?;
-                p.manifest
-                    .save(&p.dir, &format!("{}.manifest", p.filename))?;
+                p.manifest.save(&p.dir, &manifest_name(&p))?;
                 log::info!("Creating AOF incr file {} on server start", incr.name);
             }
         }
         aof.base_size.store(loaded.base_size, Ordering::Relaxed);
     } else {
-        let seq = manifest.base_seq() + 1;
-        let name = base_name(&layout.filename, seq, rdb);
+        let filename = layout.filename.clone();
+        let base = p.manifest.new_base(|seq| base_name(&filename, seq, rdb));
         let size = write_base(
             &store,
-            &layout.dir.join(&name),
+            &layout.dir.join(&base.name),
             rdb,
             server.config().get_bool("aof-timestamp-enabled"),
             &|| true,
         )?;
-        log::info!("Creating AOF base file {name} on server start");
-        p.manifest = Default::default();
-        p.manifest.base = Some(AofFile { name, seq });
+        log::info!("Creating AOF base file {} on server start", base.name);
         let incr = switch_incr(&mut p)?;
-        p.manifest
-            .save(&p.dir, &format!("{}.manifest", p.filename))?;
+        p.manifest.save(&p.dir, &manifest_name(&p))?;
         log::info!("Creating AOF incr file {} on server start", incr.name);
         aof.base_size.store(size, Ordering::Relaxed);
+    }
+    if auto_gc {
+        delete_history(&mut p);
     }
     let total = loaded.total_size.max(aof.base_size.load(Ordering::Relaxed));
     aof.current_size.store(total, Ordering::Relaxed);
     aof.rewrite_base_size.store(total, Ordering::Relaxed);
     drop(p);
+    aof.set_state(AofState::On);
     aof.feeding.store(true, Ordering::Relaxed);
     Ok(())
 }
 
-/// Starts a background rewrite (BGREWRITEAOF, auto rewrite, or CONFIG SET
-/// appendonly yes when `enabling`). Fails when one is already running.
-pub fn start(server: &Arc<Server>, enabling: bool) -> Result<(), &'static str> {
+/// The error BGREWRITEAOF answers when a rewrite cannot start.
+pub const CANT_START: &str =
+    "Can't execute an AOF background rewriting. Please check the server logs for more information.";
+
+/// How BGREWRITEAOF was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The rewrite runs now.
+    Now,
+    /// Another background job (BGSAVE) runs, or we are inside EXEC: the
+    /// rewrite starts as soon as possible.
+    Scheduled,
+}
+
+/// BGREWRITEAOF (Redis's `bgrewriteaofCommand`): start a rewrite now, or
+/// schedule it while a BGSAVE runs or inside a transaction.
+pub fn request(server: &Arc<Server>) -> Result<Started, &'static str> {
+    let aof = &server.aof;
+    if aof.rewrite_in_progress.load(Ordering::Acquire) {
+        return Err(IN_PROGRESS);
+    }
+    if server.rdb.bgsave_in_progress.load(Ordering::Relaxed) || super::in_exec() {
+        // Asked by hand: the failure limit does not hold it back.
+        aof.consecutive_failures.store(0, Ordering::Relaxed);
+        schedule(server);
+        return Ok(Started::Scheduled);
+    }
+    start(server).map(|_| Started::Now)
+}
+
+/// Marks a rewrite as scheduled and makes sure the `aof-cron` thread runs
+/// to start it once no other background job does.
+pub fn schedule(server: &Arc<Server>) {
+    server.aof.rewrite_scheduled.store(true, Ordering::Relaxed);
+    start_cron(server);
+}
+
+/// How often `aof-cron` looks for a scheduled rewrite (serverCron's 100 ms).
+const CRON_PERIOD_MS: u64 = 100;
+
+/// Starts the `aof-cron` thread once: it starts scheduled rewrites when no
+/// BGSAVE and no rewrite runs (Redis does this in `serverCron`).
+fn start_cron(server: &Arc<Server>) {
+    if server.aof.cron_started.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let server = Arc::clone(server);
+    let spawned = std::thread::Builder::new()
+        .name("aof-cron".into())
+        .spawn(move || {
+            while !server.shutdown.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(CRON_PERIOD_MS));
+                let aof = &server.aof;
+                if aof.rewrite_scheduled.load(Ordering::Relaxed)
+                    && !aof.rewrite_in_progress.load(Ordering::Acquire)
+                    && !server.rdb.bgsave_in_progress.load(Ordering::Relaxed)
+                    && !rewrite_limited(aof)
+                {
+                    let _ = start(&server);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("could not start the aof-cron thread: {e}");
+    }
+}
+
+/// Failures in a row after which automatic rewrites are held back
+/// (AOF_REWRITE_LIMITE_THRESHOLD).
+const LIMIT_THRESHOLD: u64 = 3;
+/// Longest hold-back, minutes (AOF_REWRITE_LIMITE_MAX_MINUTES).
+const LIMIT_MAX_MINUTES: i64 = 60;
+
+/// After repeated failures, automatic and scheduled rewrites wait 1, 2, 4
+/// ... up to 60 minutes between tries (Redis's `aofRewriteLimited`).
+fn rewrite_limited(aof: &super::Aof) -> bool {
+    let mut limit = lock(&aof.limit);
+    if aof.consecutive_failures.load(Ordering::Relaxed) < LIMIT_THRESHOLD {
+        *limit = (0, 0);
+        return false;
+    }
+    let now_s = now_ms() / 1000;
+    if limit.1 != 0 {
+        if now_s < limit.1 {
+            return true;
+        }
+        limit.1 = 0;
+        return false;
+    }
+    limit.0 = if limit.0 == 0 {
+        1
+    } else {
+        (limit.0 * 2).min(LIMIT_MAX_MINUTES)
+    };
+    limit.1 = now_s + limit.0 * 60;
+    log::warn!(
+        "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+        limit.0
+    );
+    true
+}
+
+/// Stops the running rewrite on purpose (appendonly no, or a rewrite that
+/// must be replaced): kills its child; the rewrite thread then cleans up
+/// without counting a failure.
+pub fn kill_running(aof: &super::Aof) {
+    if !aof.rewrite_in_progress.load(Ordering::Acquire) {
+        return;
+    }
+    aof.rewrite_abort.store(true, Ordering::Relaxed);
+    let child = lock(&aof.rewrite_child).clone();
+    match child {
+        Some(child) => {
+            log::info!("Killing running AOF rewrite child: {}", child.pid());
+            child.kill();
+        }
+        None => log::info!("Killing running AOF rewrite child: aof-rewrite thread"),
+    }
+}
+
+/// Starts a background rewrite (Redis's `rewriteAppendOnlyFileBackground`).
+/// In the calling thread: switch to a new incremental file (the temporary
+/// one while the AOF waits for its first rewrite; none with appendonly
+/// no), copy the store and start the child, so the caller's reply already
+/// sees the new files and the child. The base is written by the
+/// `aof-rewrite` thread. Fails when a rewrite runs already.
+pub fn start(server: &Arc<Server>) -> Result<(), &'static str> {
     let aof = &server.aof;
     if aof
         .rewrite_in_progress
@@ -375,163 +337,259 @@ pub fn start(server: &Arc<Server>, enabling: bool) -> Result<(), &'static str> {
     {
         return Err(IN_PROGRESS);
     }
-    aof.rewrite_scheduled.store(false, Ordering::Relaxed);
-    aof.rewrite_abort.store(false, Ordering::Relaxed);
+    match begin(server) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            log::warn!("Can't rewrite append only file in background: {e}");
+            aof.last_rewrite_ok.store(false, Ordering::Relaxed);
+            aof.rewrite_in_progress.store(false, Ordering::SeqCst);
+            Err(CANT_START)
+        }
+    }
+}
+
+/// What the base writer needs, fixed when the rewrite starts (a forked
+/// child would see the configuration of that moment too).
+struct Job {
+    rdb: bool,
+    timestamp: bool,
+    key_delay_us: u64,
+}
+
+fn begin(server: &Arc<Server>) -> std::io::Result<()> {
+    let aof = &server.aof;
+    let layout = Layout::from_server(server);
+    let job = {
+        let c = server.config();
+        Job {
+            rdb: c.get("aof-use-rdb-preamble") != Some("no"),
+            timestamp: c.get_bool("aof-timestamp-enabled"),
+            key_delay_us: c.get_i64("rdb-key-save-delay").max(0) as u64,
+        }
+    };
+    let snapshot = {
+        let store = server.store.write().unwrap_or_else(|p| p.into_inner());
+        aof.rewrite_abort.store(false, Ordering::Relaxed);
+        // The current file must be complete before the manifest stops
+        // pointing at it (one fsync per rewrite, under the lock).
+        aof.flush_all();
+        let mut p = lock(&aof.pending);
+        if !p.manifest_loaded {
+            p.manifest = layout.read_manifest().ok().flatten().unwrap_or_default();
+            p.manifest_loaded = true;
+        }
+        p.dir = layout.dir;
+        p.filename = layout.filename;
+        std::fs::create_dir_all(&p.dir)?;
+        match aof.state() {
+            AofState::On => {
+                let incr = switch_incr(&mut p)?;
+                p.manifest.save(&p.dir, &manifest_name(&p))?;
+                log::info!("Creating AOF incr file {} on background rewrite", incr.name);
+            }
+            AofState::WaitRewrite => {
+                // Writes made while the base is written collect in a
+                // temporary file; the manifest names it only on success.
+                let name = temp_incr_name(&p.filename);
+                let file = open_new(&p.dir.join(&name))?;
+                p.file = Some(Arc::new(file));
+                p.buf.clear();
+                p.last_db = None;
+                p.last_ts_s = None;
+                aof.feeding.store(true, Ordering::Relaxed);
+                aof.current_size.store(0, Ordering::Relaxed);
+                log::info!("Creating AOF incr file {name} on background rewrite");
+            }
+            AofState::Off => {}
+        }
+        store.clone()
+    };
+    let child = ForkChild::spawn("AOF rewrite").map(Arc::new);
+    *lock(&aof.rewrite_child) = child.clone();
     *lock(&aof.rewrite_started) = Some(Instant::now());
+    aof.rewrite_scheduled.store(false, Ordering::Relaxed);
+    aof.rewrites.fetch_add(1, Ordering::Relaxed);
+    let pid = child.as_ref().map_or(std::process::id(), |c| c.pid());
     let s = Arc::clone(server);
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())
         .spawn(move || {
             let started = Instant::now();
-            let result = rewrite(&s, enabling);
+            // Redis's child writes temp-rewriteaof-bg-<child pid>.aof in
+            // the working directory.
+            let temp = PathBuf::from(format!("temp-rewriteaof-bg-{pid}.aof"));
+            let written = write_snapshot(&s, &snapshot, &temp, &job, child.as_deref());
+            drop(snapshot);
+            let signal = child.as_ref().and_then(|c| c.finish());
+            done(&s, written, signal, &temp, job.rdb);
             let aof = &s.aof;
-            match &result {
-                Ok(()) => {
-                    aof.rewrites.fetch_add(1, Ordering::Relaxed);
-                    log::info!("Background AOF rewrite terminated with success");
-                    log::info!("Background AOF rewrite finished successfully");
-                }
-                Err(e) => log::warn!("Background AOF rewrite failed: {e}"),
-            }
-            aof.last_rewrite_ok.store(result.is_ok(), Ordering::Relaxed);
             aof.last_rewrite_time_s
                 .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
             *lock(&aof.rewrite_started) = None;
+            *lock(&aof.rewrite_child) = None;
             aof.rewrite_in_progress.store(false, Ordering::SeqCst);
         });
-    if spawned.is_err() {
-        aof.rewrite_in_progress.store(false, Ordering::SeqCst);
-        return Err("ERR Can't start the background rewrite thread");
+    if let Err(e) = spawned {
+        *lock(&aof.rewrite_started) = None;
+        if let Some(child) = lock(&aof.rewrite_child).take() {
+            child.kill();
+        }
+        return Err(e);
     }
-    log::info!("Background append only file rewriting started");
+    log::info!("Background append only file rewriting started by pid {pid}");
     Ok(())
 }
 
-/// The rewrite itself (steps 1-4 of the header).
-fn rewrite(server: &Arc<Server>, enabling: bool) -> std::io::Result<()> {
+/// Step 2: the snapshot as a base file at `temp`; stops early when the
+/// rewrite is aborted or its child was killed.
+fn write_snapshot(
+    server: &Server,
+    snapshot: &Store,
+    temp: &Path,
+    job: &Job,
+    child: Option<&ForkChild>,
+) -> std::io::Result<u64> {
     let aof = &server.aof;
-    let rdb = use_rdb_preamble(server);
-    // Step 1: switch to a new incremental file and copy the data, atomically.
-    let (snapshot, dir, filename, base_seq) = {
-        let store = server.store.write().unwrap_or_else(|p| p.into_inner());
-        let feeding = aof.is_feeding();
-        // With appendonly no (and not turning it on), BGREWRITEAOF writes
-        // only a base file and a manifest naming it, as Redis does.
-        let base_only = !feeding && !enabling;
-        if aof.rewrite_abort.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("the rewrite was aborted"));
-        }
-        // fsync under the lock, once per rewrite: the old file must be
-        // complete before the manifest stops pointing at it.
-        aof.flush_all();
-        let mut p = lock(&aof.pending);
-        if !feeding {
-            let layout = Layout::from_server(server);
-            std::fs::create_dir_all(&layout.dir)?;
-            p.manifest = layout.read_manifest().ok().flatten().unwrap_or_default();
-            p.dir = layout.dir;
-            p.filename = layout.filename;
-        }
-        if base_only {
-            p.manifest.incrs.push(AofFile {
-                name: String::new(),
-                seq: 0,
-            }); // placeholder popped in step 3: no incremental file
-        } else {
-            let incr = switch_incr(&mut p)?;
-            if feeding {
-                p.manifest
-                    .save(&p.dir, &format!("{}.manifest", p.filename))?;
-            } else {
-                aof.current_size.store(0, Ordering::Relaxed);
-            }
-            log::info!("Creating AOF incr file {} on background rewrite", incr.name);
-        }
-        let snapshot = store.clone();
-        if enabling && !feeding {
-            aof.feeding.store(true, Ordering::Relaxed);
-        }
-        (
-            snapshot,
-            p.dir.clone(),
-            p.filename.clone(),
-            p.manifest.base_seq(),
-        )
+    let stopped = || {
+        aof.rewrite_abort.load(Ordering::Relaxed)
+            || child.is_some_and(|c| c.exit_signal().is_some())
     };
-    // Step 2: the new base, written while clients go on.
-    let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
     let keep_going = || {
-        // rdb-key-save-delay (a test knob) in short slices, so an abort or
-        // a change of the delay is seen at once.
+        // rdb-key-save-delay (a test knob) in short slices, so a kill is
+        // seen at once.
         let started = Instant::now();
         loop {
-            if aof.rewrite_abort.load(Ordering::Relaxed) {
+            if stopped() {
                 return false;
             }
-            let delay_us = server.config().get_i64("rdb-key-save-delay").max(0) as u128;
-            let left_us = delay_us.saturating_sub(started.elapsed().as_micros());
+            let left_us = (job.key_delay_us as u128).saturating_sub(started.elapsed().as_micros());
             if left_us == 0 {
                 return true;
             }
             std::thread::sleep(std::time::Duration::from_micros(left_us.min(10_000) as u64));
         }
     };
-    let timestamp = server.config().get_bool("aof-timestamp-enabled");
-    let written = write_base(&snapshot, &temp, rdb, timestamp, &keep_going);
-    drop(snapshot);
-    let base_size = match written {
-        Ok(size) if !aof.rewrite_abort.load(Ordering::Relaxed) => size,
-        Ok(_) | Err(_) => {
-            let _ = std::fs::remove_file(&temp);
-            return Err(written
-                .err()
-                .unwrap_or_else(|| std::io::Error::other("the rewrite was aborted")));
-        }
-    };
-    log::info!(
-        "Successfully created the temporary AOF base file {}",
-        temp.display()
-    );
-    let base = AofFile {
-        name: base_name(&filename, base_seq + 1, rdb),
-        seq: base_seq + 1,
-    };
-    std::fs::rename(&temp, dir.join(&base.name))?;
-    // Step 3: the manifest now names the new base and the current incr only.
-    let old: Vec<PathBuf> = {
-        let mut p = lock(&aof.pending);
-        let current = p.manifest.incrs.pop().filter(|f| !f.name.is_empty());
-        let m = &mut p.manifest;
-        let mut old: Vec<PathBuf> = std::mem::take(&mut m.incrs)
-            .into_iter()
-            .chain(m.base.take())
-            .chain(std::mem::take(&mut m.history))
-            .map(|f| dir.join(f.name))
-            .collect();
-        old.retain(|path| path.file_name() != Some(std::ffi::OsStr::new(&base.name)));
-        p.manifest.base = Some(base);
-        p.manifest.incrs.extend(current.clone());
-        p.manifest.save(&dir, &format!("{filename}.manifest"))?;
-        let incr_len = current
-            .and_then(|c| std::fs::metadata(dir.join(c.name)).ok())
-            .map_or(0, |m| m.len())
-            + p.buf.len() as u64;
-        let total = base_size + incr_len;
-        aof.base_size.store(base_size, Ordering::Relaxed);
-        aof.current_size.store(total, Ordering::Relaxed);
-        aof.rewrite_base_size.store(total, Ordering::Relaxed);
-        old
-    };
-    // Step 4: the old files are history.
-    for path in old {
-        if let Some(name) = path.file_name() {
-            log::info!(
-                "Removing the history file {} in the background",
-                name.to_string_lossy()
-            );
-        }
-        let _ = std::fs::remove_file(&path);
+    let written = write_base(snapshot, temp, job.rdb, job.timestamp, &keep_going);
+    if written.is_ok() && stopped() {
+        return Err(std::io::Error::other("the rewrite was stopped"));
     }
+    written
+}
+
+/// Steps 3 and 4, under the store lock so no write lands between the last
+/// flush and the switch (Redis's `backgroundRewriteDoneHandler`).
+fn done(
+    server: &Arc<Server>,
+    written: std::io::Result<u64>,
+    signal: Option<i32>,
+    temp: &Path,
+    rdb: bool,
+) {
+    let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
+    let aof = &server.aof;
+    let aborted = aof.rewrite_abort.load(Ordering::Relaxed);
+    let result = match written {
+        Ok(size) if !aborted && signal.is_none() => {
+            log::info!("Background AOF rewrite terminated with success");
+            // What accumulated in memory goes to the current file first.
+            aof.flush_all();
+            let mut p = lock(&aof.pending);
+            match install(aof, &mut p, temp, size, rdb) {
+                Ok(()) => {
+                    log::info!("Background AOF rewrite finished successfully");
+                    if !server.config().get_bool("aof-disable-auto-gc") {
+                        delete_history(&mut p);
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Ok(_) => Err(String::new()),
+        Err(e) => Err(e.to_string()),
+    };
+    let Err(error) = result else {
+        aof.consecutive_failures.store(0, Ordering::Relaxed);
+        aof.last_rewrite_ok.store(true, Ordering::Relaxed);
+        return;
+    };
+    let _ = std::fs::remove_file(temp);
+    let mut p = lock(&aof.pending);
+    let temp_incr = temp_incr_name(&p.filename);
+    match aof.state() {
+        AofState::WaitRewrite => {
+            // Nothing of the temporary file is kept: the next try starts
+            // from a new copy of the data.
+            p.file = None;
+            p.buf.clear();
+            aof.feeding.store(false, Ordering::Relaxed);
+            log::info!("Removing the temp incr aof file {temp_incr} in the background");
+            let _ = std::fs::remove_file(p.dir.join(&temp_incr));
+            // The AOF still waits for its first rewrite: try again.
+            schedule(server);
+        }
+        AofState::Off => {
+            let _ = std::fs::remove_file(p.dir.join(&temp_incr));
+        }
+        AofState::On => {}
+    }
+    drop(p);
+    if aborted {
+        return; // killed on purpose (Redis's SIGUSR1): not a failure
+    }
+    aof.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+    aof.last_rewrite_ok.store(false, Ordering::Relaxed);
+    match signal {
+        Some(sig) => log::warn!("Background AOF rewrite terminated by signal {sig}"),
+        None => {
+            if !error.is_empty() {
+                log::warn!("Error writing the AOF base file: {error}");
+            }
+            log::warn!("Background AOF rewrite terminated with error");
+        }
+    }
+}
+
+/// Step 3 proper: the new base and, while the AOF waited for this rewrite,
+/// the temporary incremental file take their names; the manifest is
+/// replaced; the files the new base covers become history.
+fn install(
+    aof: &super::Aof,
+    p: &mut Pending,
+    temp: &Path,
+    base_size: u64,
+    rdb: bool,
+) -> std::io::Result<()> {
+    let filename = p.filename.clone();
+    let mut m = p.manifest.clone();
+    let base = m.new_base(|seq| base_name(&filename, seq, rdb));
+    std::fs::rename(temp, p.dir.join(&base.name))?;
+    let waited = aof.state() == AofState::WaitRewrite;
+    if waited {
+        let incr = m.new_incr(|seq| incr_name(&filename, seq));
+        std::fs::rename(
+            p.dir.join(temp_incr_name(&filename)),
+            p.dir.join(&incr.name),
+        )?;
+    }
+    m.mark_rewritten_incrs_as_history(p.file.is_some());
+    m.save(&p.dir, &manifest_name(p))?;
+    sync_dir(&p.dir);
+    p.manifest = m;
+    if waited {
+        aof.set_state(AofState::On);
+    }
+    let incr_len = p
+        .manifest
+        .incrs
+        .last()
+        .filter(|_| p.file.is_some())
+        .and_then(|c| std::fs::metadata(p.dir.join(&c.name)).ok())
+        .map_or(0, |m| m.len());
+    let total = base_size + incr_len;
+    aof.base_size.store(base_size, Ordering::Relaxed);
+    aof.current_size.store(total, Ordering::Relaxed);
+    aof.rewrite_base_size.store(total, Ordering::Relaxed);
     Ok(())
 }
 
@@ -539,7 +597,10 @@ fn rewrite(server: &Arc<Server>, enabling: bool) -> std::io::Result<()> {
 /// its size after the last rewrite and is above auto-aof-rewrite-min-size.
 pub fn maybe_auto_rewrite(server: &Arc<Server>) {
     let aof = &server.aof;
-    if !aof.is_feeding() || aof.rewrite_in_progress.load(Ordering::Relaxed) {
+    if aof.state() != AofState::On
+        || aof.rewrite_in_progress.load(Ordering::Relaxed)
+        || server.rdb.bgsave_in_progress.load(Ordering::Relaxed)
+    {
         return;
     }
     let current = aof.current_size.load(Ordering::Relaxed);
@@ -548,12 +609,9 @@ pub fn maybe_auto_rewrite(server: &Arc<Server>) {
         return;
     }
     let base = aof.rewrite_base_size.load(Ordering::Relaxed).max(1);
-    let growth = current.saturating_mul(100) / base;
-    if growth >= 100 + perc {
-        log::info!(
-            "Starting automatic rewriting of AOF on {}% growth",
-            growth - 100
-        );
-        let _ = start(server, false);
+    let growth = (current.saturating_mul(100) / base).saturating_sub(100);
+    if growth >= perc && !rewrite_limited(aof) {
+        log::info!("Starting automatic rewriting of AOF on {growth}% growth");
+        let _ = start(server);
     }
 }
