@@ -28,6 +28,7 @@
 pub mod acl;
 pub mod blocking;
 pub mod client;
+pub mod client_memory;
 pub mod commands;
 pub mod config;
 pub mod config_rewrite;
