@@ -340,6 +340,7 @@ fn connection_loop(
             filled += n;
             n
         };
+        state.info.memory.busy.store(true, Ordering::SeqCst);
         let read_buf = &input[..filled];
         if state.info.killed.load(Ordering::Relaxed) {
             return Ok(());
@@ -372,6 +373,15 @@ fn connection_loop(
                         .memory
                         .running_qbuf_bytes
                         .store(pending.len(), Ordering::Relaxed);
+                    if client_memory::check_before_command(
+                        server,
+                        &state.info,
+                        len,
+                        pending.len() - len,
+                        reply.buf.len(),
+                    ) {
+                        return Ok(());
+                    }
                     let mut ctx = Ctx::new(server, state, &mut reply);
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
                     // client-output-buffer-limit normal: replies piling up
@@ -472,6 +482,7 @@ fn connection_loop(
         if client_memory::over_limit(server) {
             client_memory::evict_clients(server);
         }
+        state.info.memory.busy.store(false, Ordering::SeqCst);
         if state.info.killed.load(Ordering::Relaxed) {
             return Ok(());
         }

@@ -69,6 +69,9 @@ const CRON_INTERVAL_MS: u64 = 100;
 pub struct ClientMemory {
     /// Unparsed input bytes left after the last batch (a partial request).
     pub qbuf_bytes: AtomicUsize,
+    /// The query buffer's size: qbuf, or a big argument's whole length
+    /// (CLIENT LIST qbuf-free is the difference).
+    pub qbuf_alloc_bytes: AtomicUsize,
     /// While a command runs: the input from that command on, which CLIENT
     /// LIST shows as qbuf (not counted in tot-mem, so a client's figure
     /// does not depend on which command it is running).
@@ -79,10 +82,15 @@ pub struct ClientMemory {
     pub multi_bytes: AtomicUsize,
     /// Watched keys and subscriptions.
     pub other_bytes: AtomicUsize,
+    /// Replies of the running batch not yet written (counted only while
+    /// maxmemory-clients is set, before each command).
+    pub reply_bytes: AtomicUsize,
     /// The tot-mem last added to the server's sum.
     pub accounted_bytes: AtomicUsize,
     /// CLIENT NO-EVICT on.
     pub no_evict: AtomicBool,
+    /// Between reading input and finishing the batch it held.
+    pub busy: AtomicBool,
     /// When queued output first went over the soft limit, unix ms (0 = under).
     pub soft_since_ms: AtomicU64,
 }
@@ -96,11 +104,45 @@ fn output_bytes(info: &ClientInfo) -> usize {
 pub fn total_bytes(info: &ClientInfo) -> usize {
     let m = &info.memory;
     CLIENT_BASE_BYTES
-        + m.qbuf_bytes.load(Ordering::Relaxed)
+        + m.qbuf_alloc_bytes.load(Ordering::Relaxed)
         + m.argv_bytes.load(Ordering::Relaxed)
         + m.multi_bytes.load(Ordering::Relaxed)
         + m.other_bytes.load(Ordering::Relaxed)
+        + m.reply_bytes.load(Ordering::Relaxed)
         + output_bytes(info)
+}
+
+/// Before a command runs, with maxmemory-clients set: counts the request's
+/// arguments and the replies built so far in this batch, and evicts if the
+/// clients are over the limit (Redis evicts before executing a command).
+/// True when this client was the one evicted.
+pub fn check_before_command(
+    server: &Server,
+    info: &ClientInfo,
+    request_bytes: usize,
+    rest_bytes: usize,
+    reply_bytes: usize,
+) -> bool {
+    if server.maxmemory_clients_bytes.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    let m = &info.memory;
+    m.qbuf_bytes.store(rest_bytes, Ordering::Relaxed);
+    m.qbuf_alloc_bytes.store(rest_bytes, Ordering::Relaxed);
+    // Small requests are left out, so that a client's figure does not
+    // depend on which small command it happens to be running.
+    let argv = if request_bytes >= BIG_ARG_BYTES {
+        request_bytes
+    } else {
+        0
+    };
+    m.argv_bytes.store(argv, Ordering::Relaxed);
+    m.reply_bytes.store(reply_bytes, Ordering::Relaxed);
+    account(server, info);
+    if over_limit(server) {
+        evict_clients(server);
+    }
+    info.killed.load(Ordering::Relaxed)
 }
 
 /// Publishes the client's current tot-mem into the server's sum. A killed
@@ -124,10 +166,18 @@ pub fn account(server: &Server, info: &ClientInfo) {
 }
 
 /// How a partial request left in the read buffer is shown: (qbuf,
-/// argv-mem). Complete arguments of a multibulk request count as argv;
-/// of a big argument only its data so far counts as qbuf, as in Redis,
-/// which trims the query buffer before reading a big argument.
-pub fn partial_request_usage(buf: &[u8]) -> (usize, usize) {
+/// argv-mem, query buffer size). Complete arguments of a multibulk request
+/// count as argv; of a big argument only its data so far counts as qbuf,
+/// as in Redis, which trims the query buffer before reading a big
+/// argument and sizes it for the whole argument at once (so the memory it
+/// counts is the announced length from the start).
+pub fn partial_request_usage(buf: &[u8]) -> (usize, usize, usize) {
+    let (qbuf, argv, big) = partial_request_parts(buf);
+    (qbuf, argv, big.map_or(qbuf, |len| len.max(qbuf)))
+}
+
+/// (qbuf, argv-mem, announced length of a big argument being read).
+fn partial_request_parts(buf: &[u8]) -> (usize, usize, Option<usize>) {
     fn line(buf: &[u8], from: usize) -> Option<(i64, usize)> {
         let rest = buf.get(from..)?;
         let end = rest.windows(2).position(|w| w == b"\r\n")?;
@@ -135,38 +185,43 @@ pub fn partial_request_usage(buf: &[u8]) -> (usize, usize) {
         Some((n, from + end + 2))
     }
     if buf.first() != Some(&b'*') {
-        return (buf.len(), 0);
+        return (buf.len(), 0, None);
     }
     let Some((count, mut pos)) = line(buf, 0) else {
-        return (buf.len(), 0);
+        return (buf.len(), 0, None);
     };
     let mut argv = 0usize;
     for _ in 0..count.max(0) {
         let Some((len, data)) = line(buf, pos) else {
-            return (buf.len() - pos, argv);
+            return (buf.len() - pos, argv, None);
         };
         let len = len.max(0) as usize;
         if buf.len() < data.saturating_add(len).saturating_add(2) {
-            let start = if len >= BIG_ARG_BYTES { data } else { pos };
-            return (buf.len().saturating_sub(start), argv);
+            return if len >= BIG_ARG_BYTES {
+                (buf.len().saturating_sub(data), argv, Some(len + 2))
+            } else {
+                (buf.len().saturating_sub(pos), argv, None)
+            };
         }
         argv += len;
         pos = data + len + 2;
     }
-    (buf.len().saturating_sub(pos), argv)
+    (buf.len().saturating_sub(pos), argv, None)
 }
 
 /// Recomputes the figures the connection's own thread knows (input,
 /// MULTI queue, watches, subscriptions) after a batch, and publishes them.
 pub fn update(server: &Server, state: &ClientState, unparsed: &[u8]) {
     let m = &state.info.memory;
-    let (qbuf, argv) = if unparsed.is_empty() {
-        (0, 0)
+    let (qbuf, argv, alloc) = if unparsed.is_empty() {
+        (0, 0, 0)
     } else {
         partial_request_usage(unparsed)
     };
     m.qbuf_bytes.store(qbuf, Ordering::Relaxed);
+    m.qbuf_alloc_bytes.store(alloc, Ordering::Relaxed);
     m.argv_bytes.store(argv, Ordering::Relaxed);
+    m.reply_bytes.store(0, Ordering::Relaxed);
     let multi = state.tx.queue.as_ref().map_or(0, |q| {
         q.iter()
             .map(|cmd| {
@@ -250,6 +305,51 @@ pub fn evict_clients(server: &Server) -> usize {
         evicted += 1;
     }
     evicted
+}
+
+/// The longest CLIENT LIST waits for other clients to catch up.
+const SETTLE_MAX_MS: u64 = 20;
+
+/// True when the client has input the kernel holds for it, or is still
+/// running the batch it read.
+fn has_pending_input(info: &ClientInfo) -> bool {
+    use std::os::fd::AsRawFd;
+    if info.killed.load(Ordering::Relaxed) {
+        return false;
+    }
+    if info.memory.busy.load(Ordering::SeqCst) {
+        return true;
+    }
+    let Some(stream) = &info.stream else {
+        return false;
+    };
+    let mut unread: libc::c_int = 0;
+    // SAFETY: the socket stays open while we hold its Arc, and FIONREAD
+    // writes one int to the valid pointer we pass.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut unread) };
+    rc == 0 && unread > 0
+}
+
+/// Before CLIENT LIST reports the clients: waits a little (at most
+/// [`SETTLE_MAX_MS`]) for requests that reached other clients before this
+/// one to be processed. Redis's single event loop gives that order for
+/// free; with a thread per client the other threads may still be running.
+pub fn settle_other_clients(server: &Server, me: u64) {
+    let clients: Vec<Arc<ClientInfo>> = server
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .filter(|c| c.id != me)
+        .cloned()
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_millis(SETTLE_MAX_MS);
+    while clients.iter().any(|c| has_pending_input(c)) {
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
 }
 
 /// True when a reply being built already passes the normal class's hard
@@ -337,11 +437,14 @@ mod tests {
 
     #[test]
     fn partial_requests() {
-        assert_eq!(partial_request_usage(b"PING"), (4, 0));
-        assert_eq!(partial_request_usage(b"*2\r\n$3\r\nget\r\n$1"), (2, 3));
-        assert_eq!(partial_request_usage(b"*2\r\n$3\r\nget\r\n$1\r\n"), (4, 3));
+        assert_eq!(partial_request_usage(b"PING"), (4, 0, 4));
+        assert_eq!(partial_request_usage(b"*2\r\n$3\r\nget\r\n$1"), (2, 3, 2));
+        assert_eq!(
+            partial_request_usage(b"*2\r\n$3\r\nget\r\n$1\r\n"),
+            (4, 3, 4)
+        );
         let mut big = b"*1\r\n$40000\r\n".to_vec();
         big.extend(std::iter::repeat_n(b'v', 1000));
-        assert_eq!(partial_request_usage(&big), (1000, 0));
+        assert_eq!(partial_request_usage(&big), (1000, 0, 40002));
     }
 }

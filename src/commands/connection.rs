@@ -227,7 +227,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -241,6 +241,9 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         info.sub_counts[2].load(Ordering::Relaxed),
         info.multi_len.load(Ordering::Relaxed),
         qbuf,
+        mem.qbuf_alloc_bytes
+            .load(Ordering::Relaxed)
+            .saturating_sub(qbuf),
         mem.argv_bytes.load(Ordering::Relaxed),
         mem.multi_bytes.load(Ordering::Relaxed),
         oll,
@@ -404,6 +407,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     _ => return Err(CmdError::Syntax),
                 }
             }
+            crate::client_memory::settle_other_clients(ctx.server, ctx.client.id);
             let clients: Vec<_> = ctx
                 .server
                 .clients
