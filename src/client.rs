@@ -220,10 +220,16 @@ pub fn detached_client(server: &Server) -> ClientState {
 pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
     let _ = stream.set_nodelay(true);
     let stream = Arc::new(stream);
+    // A Unix socket client has no IP address: Redis shows the socket path.
+    let unix_path = || format!("{}:0", server.config().get("unixsocket").unwrap_or(""));
+    let (addr, laddr) = match (stream.peer_addr(), stream.local_addr()) {
+        (Err(_), Err(_)) => (unix_path(), unix_path()),
+        (peer, local) => (addr_string(peer), addr_string(local)),
+    };
     let info = Arc::new(ClientInfo {
         id,
-        addr: addr_string(stream.peer_addr()),
-        laddr: addr_string(stream.local_addr()),
+        addr,
+        laddr,
         created_ms: now_ms(),
         last_interaction_ms: AtomicI64::new(now_ms()),
         name: Mutex::new(Vec::new()),

@@ -490,6 +490,60 @@ pub fn rebind(
     }
 }
 
+/// Listens on the `unixsocket` path, if one is configured: any stale
+/// socket file is replaced, and `unixsocketperm` (octal) applied.
+fn start_unix_listener(server: &Arc<Server>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let (path, perm) = {
+        let config = server.config();
+        (
+            config.get("unixsocket").unwrap_or("").to_string(),
+            config.get("unixsocketperm").unwrap_or("0").to_string(),
+        )
+    };
+    if path.is_empty() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    // unixsocketperm is written in octal in redis.conf (700, 0770 ...).
+    if let Ok(mode) = u32::from_str_radix(&perm, 8) {
+        if mode != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    log::info!("The server is now ready to accept connections at {path}");
+    let server = Arc::clone(server);
+    std::thread::Builder::new()
+        .name("accept-unix".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                if server.shutdown.load(Ordering::Relaxed) {
+                    break;
+                }
+                match stream {
+                    Ok(stream) => {
+                        use std::os::fd::{FromRawFd, IntoRawFd};
+                        // SAFETY: the descriptor is a connected stream
+                        // socket we own (into_raw_fd gave up the
+                        // UnixStream's ownership). The client code uses
+                        // only generic socket calls (read, write, shutdown,
+                        // timeouts, peek), which work on a Unix socket too;
+                        // the TCP-only ones (nodelay, addresses) fail
+                        // harmlessly.
+                        let stream = unsafe { TcpStream::from_raw_fd(stream.into_raw_fd()) };
+                        accept(&server, stream);
+                    }
+                    Err(e) => {
+                        log::warn!("accept failed: {e}");
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
 /// Accepts connections until shutdown, one thread per client (and one
 /// accept thread per listening address).
 pub fn serve(server: Arc<Server>, listeners: Vec<TcpListener>) {
@@ -498,6 +552,10 @@ pub fn serve(server: Arc<Server>, listeners: Vec<TcpListener>) {
     }
     if let Err(e) = install_listeners(&server, listeners) {
         log::error!("could not start an accept thread: {e}");
+        return;
+    }
+    if let Err(e) = start_unix_listener(&server) {
+        log::error!("Failed opening Unix socket: {e}");
         return;
     }
     // The process ends with exit() on SHUTDOWN or a signal.
