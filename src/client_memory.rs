@@ -265,10 +265,10 @@ pub fn over_limit(server: &Server) -> bool {
 /// Closes the biggest evictable clients until the clients' memory is under
 /// `maxmemory-clients`. Returns how many were evicted.
 pub fn evict_clients(server: &Server) -> usize {
-    if !over_limit(server) {
+    let limit = server.maxmemory_clients_bytes.load(Ordering::Relaxed) as usize;
+    if limit == 0 {
         return 0;
     }
-    let limit = server.maxmemory_clients_bytes.load(Ordering::Relaxed) as usize;
     let clients: Vec<Arc<ClientInfo>> = server
         .clients
         .lock()
@@ -279,6 +279,9 @@ pub fn evict_clients(server: &Server) -> usize {
     // Refresh everyone's figure first (mailboxes change under us).
     for c in &clients {
         account(server, c);
+    }
+    if !over_limit(server) {
+        return 0;
     }
     let mut candidates: Vec<(usize, &Arc<ClientInfo>)> = clients
         .iter()
