@@ -283,6 +283,19 @@ pub fn evict_clients(server: &Server) -> usize {
     if !over_limit(server) {
         return 0;
     }
+    // A client whose peer hung up and that has nothing in flight is about
+    // to go: its thread has not read the EOF yet. Let it go now rather than
+    // evict someone else in its place (Redis would have seen the close
+    // first, its event loop handles events in order).
+    for c in &clients {
+        if !c.memory.busy.load(Ordering::SeqCst) && output_bytes(c) == 0 && peer_closed(c) {
+            c.kill();
+            account(server, c);
+        }
+    }
+    if !over_limit(server) {
+        return 0;
+    }
     let mut candidates: Vec<(usize, &Arc<ClientInfo>)> = clients
         .iter()
         .filter(|c| !c.memory.no_evict.load(Ordering::Relaxed))
@@ -331,6 +344,26 @@ fn has_pending_input(info: &ClientInfo) -> bool {
     // writes one int to the valid pointer we pass.
     let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut unread) };
     rc == 0 && unread > 0
+}
+
+/// True when the client's peer closed the connection (poll reports a
+/// hang-up) and no unread input is left.
+fn peer_closed(info: &ClientInfo) -> bool {
+    use std::os::fd::AsRawFd;
+    let Some(stream) = &info.stream else {
+        return false;
+    };
+    let mut pfd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for a socket kept open by our Arc; a zero
+    // timeout never blocks.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    rc == 1
+        && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+        && !has_pending_input(info)
 }
 
 /// Before CLIENT LIST reports the clients: waits a little (at most
