@@ -25,6 +25,14 @@
 //! pushed into the client's [`Mailbox`], where
 //! published messages arrive too, and the writer writes them in order. See
 //! the header of pubsub.rs for the threads involved.
+//!
+//! Replies are written without waiting (`MSG_DONTWAIT`). When the socket
+//! cannot take a whole batch (the client is not reading), the rest goes to
+//! a writer thread the same way, and the client keeps being served: its
+//! pending output is then Redis's output buffer, shown as `omem` and held
+//! to `client-output-buffer-limit` and `maxmemory-clients`
+//! (client_memory.rs). After each batch the connection publishes its
+//! memory figures and evicts clients if the total is over the limit.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

@@ -367,7 +367,7 @@ fn peer_closed(info: &ClientInfo) -> bool {
 }
 
 /// Before CLIENT LIST reports the clients: waits a little (at most
-/// [`SETTLE_MAX_MS`]) for requests that reached other clients before this
+/// `SETTLE_MAX_MS`) for requests that reached other clients before this
 /// one to be processed. Redis's single event loop gives that order for
 /// free; with a thread per client the other threads may still be running.
 pub fn settle_other_clients(server: &Server, me: u64) {

@@ -8,10 +8,16 @@
 //! all of them share Arc<Server> { store: RwLock<Store>, config, clients, stats }
 //! ```
 //!
-//! The accept loop owns the `TcpListener`. Each accepted socket gets its own
-//! named OS thread with a small stack; the thread owns the socket until the
-//! client leaves. Above `maxclients` connections the new socket is answered
-//! with Redis's error and closed.
+//! Each listening socket (one per `bind` address, plus `unixsocket`) has an
+//! accept thread. Each accepted socket gets its own named OS thread with a
+//! small stack; the thread owns the socket until the client leaves. Above
+//! `maxclients` connections the new socket is answered with Redis's error
+//! and closed.
+//!
+//! CONFIG SET port / bind call [`rebind`]: the old listeners are closed
+//! (shutdown(2) wakes their accept threads, which are joined so the port is
+//! free), the new ones bound; if that fails the old ones are bound again and
+//! CONFIG SET reports Redis's error with nothing changed.
 
 use std::collections::BTreeMap;
 use std::io::Write;
