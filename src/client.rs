@@ -102,10 +102,15 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     /// Bytes and frames waiting in this client's mailbox (omem, oll).
+    /// Counts what the writer thread took from the mailbox and is still
+    /// writing, as Redis's output buffer still holds it.
     pub fn output_queued(&self) -> (usize, usize) {
-        self.mailbox
+        let writing = self.memory.writing_bytes.load(Ordering::Relaxed);
+        let (bytes, frames) = self
+            .mailbox
             .get()
-            .map_or((0, 0), |m| (m.queued_bytes(), m.queued_frames()))
+            .map_or((0, 0), |m| (m.queued_bytes(), m.queued_frames()));
+        (bytes + writing, frames + usize::from(writing > 0))
     }
 
     /// Redis's CLIENT LIST flags letters for this client.
@@ -601,7 +606,12 @@ pub fn start_writer(
                         None => break,
                     }
                 }
-                if stream.write_all(&out).is_err() {
+                info.memory
+                    .writing_bytes
+                    .store(out.len(), Ordering::Relaxed);
+                let written = stream.write_all(&out);
+                info.memory.writing_bytes.store(0, Ordering::Relaxed);
+                if written.is_err() {
                     mailbox.close();
                     info.kill();
                     return;

@@ -87,6 +87,8 @@ pub struct ClientMemory {
     pub reply_bytes: AtomicUsize,
     /// The tot-mem last added to the server's sum.
     pub accounted_bytes: AtomicUsize,
+    /// Output the writer thread took from the mailbox and is writing.
+    pub writing_bytes: AtomicUsize,
     /// CLIENT NO-EVICT on.
     pub no_evict: AtomicBool,
     /// Between reading input and finishing the batch it held.

@@ -157,7 +157,9 @@ fn unread_output_is_queued_and_evicted() {
     // the server (omem) and the client keeps being served.
     let mut grew = false;
     for _ in 0..200 {
-        c.send(&["GET", "k"]);
+        for _ in 0..4 {
+            c.send(&["GET", "k"]);
+        }
         if wait_for(1, || {
             client_line(&mut control, "reader").is_some_and(|l| field(&l, "omem") > 0)
         }) {
@@ -250,7 +252,7 @@ fn soft_output_limit_closes_an_idle_subscriber() {
     let mut sub = named_client(&s, "slowsub");
     sub.send(&["SUBSCRIBE", "ch"]);
     let _ = sub.read_reply();
-    let message = "x".repeat(10_000);
+    let message = "x".repeat(100_000);
     // Publish until the subscriber's queued output passes the soft limit,
     // then stop: the cron closes it a second later without more traffic.
     assert!(wait_for(30, || {
