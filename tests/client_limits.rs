@@ -253,11 +253,13 @@ fn soft_output_limit_closes_an_idle_subscriber() {
     sub.send(&["SUBSCRIBE", "ch"]);
     let _ = sub.read_reply();
     let message = "x".repeat(100_000);
-    // Publish until the subscriber's queued output passes the soft limit,
+    // Publish until the subscriber's queued output is over the soft limit,
     // then stop: the cron closes it a second later without more traffic.
     assert!(wait_for(30, || {
         control.cmd(&["PUBLISH", "ch", &message]);
-        client_line(&mut control, "slowsub").is_none_or(|l| field(&l, "omem") > 100_000)
+        // Well past the limit: a few messages queued behind the one the
+        // kernel buffers may still swallow.
+        client_line(&mut control, "slowsub").is_none_or(|l| field(&l, "omem") > 400_000)
     }));
     assert!(wait_for(10, || client_line(&mut control, "slowsub").is_none()));
 }
