@@ -562,7 +562,8 @@ fn wait_once(server: &Server, ctx: &mut Ctx, waiter: &Arc<Waiter>, watched: &mut
 /// batch, as Redis does, instead of holding them until this command is
 /// served. (The blocked command itself has written nothing yet.)
 fn flush_earlier_replies(ctx: &mut Ctx) {
-    if ctx.reply.buf.is_empty() {
+    // Once a writer thread owns the output, the replies go with the rest.
+    if ctx.reply.buf.is_empty() || ctx.client.pubsub.subscriber.is_some() {
         return;
     }
     let Some(mut stream) = ctx.client.info.stream.as_deref() else {
@@ -598,6 +599,12 @@ pub fn wait(
     let server = Arc::clone(ctx.server);
     let mut watched = false;
     flush_earlier_replies(ctx);
+    // A blocked client is not busy: CLIENT LIST need not wait for it.
+    ctx.client
+        .info
+        .memory
+        .busy
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     loop {
         match wait_once(&server, ctx, &waiter, &mut watched) {
             WaitEnd::Woken => {

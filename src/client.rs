@@ -25,6 +25,14 @@
 //! pushed into the client's [`Mailbox`], where
 //! published messages arrive too, and the writer writes them in order. See
 //! the header of pubsub.rs for the threads involved.
+//!
+//! Replies are written without waiting (`MSG_DONTWAIT`). When the socket
+//! cannot take a whole batch (the client is not reading), the rest goes to
+//! a writer thread the same way, and the client keeps being served: its
+//! pending output is then Redis's output buffer, shown as `omem` and held
+//! to `client-output-buffer-limit` and `maxmemory-clients`
+//! (client_memory.rs). After each batch the connection publishes its
+//! memory figures and evicts clients if the total is over the limit.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -32,6 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::client_memory::{self, ClientMemory};
 use crate::commands::multi::TxState;
 use crate::commands::{self, Ctx};
 use crate::pubsub::{ClientPubSub, Mailbox, WRITE_BATCH_BYTES};
@@ -76,8 +85,9 @@ pub struct ClientInfo {
     pub last_cmd: Mutex<String>,
     /// The ACL user this connection is authenticated as.
     pub user: Mutex<String>,
-    /// Unprocessed input, from the running command on (CLIENT LIST qbuf).
-    pub qbuf_bytes: AtomicUsize,
+    /// Memory figures (CLIENT LIST qbuf, argv-mem, multi-mem, tot-mem)
+    /// and CLIENT NO-EVICT; see client_memory.rs.
+    pub memory: ClientMemory,
     /// Set by CLIENT KILL; the thread closes the connection when it sees it.
     pub killed: AtomicBool,
     /// The socket, shared with the connection's thread (which reads and
@@ -95,10 +105,15 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     /// Bytes and frames waiting in this client's mailbox (omem, oll).
+    /// Counts what the writer thread took from the mailbox and is still
+    /// writing, as Redis's output buffer still holds it.
     pub fn output_queued(&self) -> (usize, usize) {
-        self.mailbox
+        let writing = self.memory.writing_bytes.load(Ordering::Relaxed);
+        let (bytes, frames) = self
+            .mailbox
             .get()
-            .map_or((0, 0), |m| (m.queued_bytes(), m.queued_frames()))
+            .map_or((0, 0), |m| (m.queued_bytes(), m.queued_frames()));
+        (bytes + writing, frames + usize::from(writing > 0))
     }
 
     /// Redis's CLIENT LIST flags letters for this client.
@@ -207,7 +222,7 @@ pub fn detached_client(server: &Server) -> ClientState {
             resp: AtomicU8::new(2),
             last_cmd: Mutex::new("NULL".into()),
             user: Mutex::new("default".into()),
-            qbuf_bytes: AtomicUsize::new(0),
+            memory: ClientMemory::default(),
             killed: AtomicBool::new(false),
             stream: None,
             sub_counts: Default::default(),
@@ -221,10 +236,16 @@ pub fn detached_client(server: &Server) -> ClientState {
 pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
     let _ = stream.set_nodelay(true);
     let stream = Arc::new(stream);
+    // A Unix socket client has no IP address: Redis shows the socket path.
+    let unix_path = || format!("{}:0", server.config().get("unixsocket").unwrap_or(""));
+    let (addr, laddr) = match (stream.peer_addr(), stream.local_addr()) {
+        (Err(_), Err(_)) => (unix_path(), unix_path()),
+        (peer, local) => (addr_string(peer), addr_string(local)),
+    };
     let info = Arc::new(ClientInfo {
         id,
-        addr: addr_string(stream.peer_addr()),
-        laddr: addr_string(stream.local_addr()),
+        addr,
+        laddr,
         created_ms: now_ms(),
         last_interaction_ms: AtomicI64::new(now_ms()),
         name: Mutex::new(Vec::new()),
@@ -233,7 +254,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         resp: AtomicU8::new(2),
         last_cmd: Mutex::new("NULL".into()),
         user: Mutex::new("default".into()),
-        qbuf_bytes: AtomicUsize::new(0),
+        memory: ClientMemory::default(),
         killed: AtomicBool::new(false),
         stream: Some(Arc::clone(&stream)),
         sub_counts: Default::default(),
@@ -274,6 +295,9 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
+    // Its memory leaves the clients' sum with it.
+    state.info.killed.store(true, Ordering::Relaxed);
+    client_memory::account(&server, &state.info);
     log::debug!("client {id} disconnected");
 }
 
@@ -338,6 +362,7 @@ fn connection_loop(
             filled += n;
             n
         };
+        state.info.memory.busy.store(true, Ordering::SeqCst);
         let read_buf = &input[..filled];
         if state.info.killed.load(Ordering::Relaxed) {
             return Ok(());
@@ -367,25 +392,39 @@ fn connection_loop(
                     }
                     state
                         .info
-                        .qbuf_bytes
+                        .memory
+                        .running_qbuf_bytes
                         .store(pending.len(), Ordering::Relaxed);
+                    if client_memory::check_before_command(
+                        server,
+                        &state.info,
+                        len,
+                        pending.len() - len,
+                        reply.buf.len(),
+                    ) {
+                        return Ok(());
+                    }
                     let mut ctx = Ctx::new(server, state, &mut reply);
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
                     // client-output-buffer-limit normal: replies piling up
                     // past the hard limit close the client, unsent (Redis).
-                    let hard = server
-                        .normal_output_limit
-                        .hard_bytes
-                        .load(Ordering::Relaxed);
-                    if hard > 0
-                        && state.pubsub.subscriber.is_none()
-                        && reply.buf.len() as u64 > hard
-                    {
-                        log::warn!(
-                            "closing client {}: output buffer over client-output-buffer-limit",
-                            state.id
-                        );
-                        return Ok(());
+                    // Queued output counts too once a writer thread sends it.
+                    let queued = state.info.output_queued().0;
+                    if state.pubsub.subscriber.is_none() || !state.pubsub.is_subscribed() {
+                        let hard = server
+                            .normal_output_limit
+                            .hard_bytes
+                            .load(Ordering::Relaxed);
+                        if hard > 0 && (reply.buf.len() + queued) as u64 > hard {
+                            log::warn!(
+                                "Client id={} addr={} closed for overcoming of output buffer limits.",
+                                state.id,
+                                state.info.addr
+                            );
+                            state.info.kill();
+                            client_memory::account(server, &state.info);
+                            return Ok(());
+                        }
                     }
                 }
                 Ok(None) => break,
@@ -399,6 +438,11 @@ fn connection_loop(
         // Keep the partial request (if any) at the front for the next read.
         input.copy_within(consumed..filled, 0);
         filled -= consumed;
+        state
+            .info
+            .memory
+            .running_qbuf_bytes
+            .store(0, Ordering::Relaxed);
         // client-query-buffer-limit: unparsed input past it closes the client.
         if filled as u64 > server.query_buf_limit.load(Ordering::Relaxed) {
             log::warn!(
@@ -413,25 +457,43 @@ fn connection_loop(
             .last_interaction_ms
             .store(now_ms(), Ordering::Relaxed);
 
-        // One write for the whole batch; once subscribed, the writer
-        // thread does the writing (see pubsub.rs).
+        // One write for the whole batch; once subscribed (or once the
+        // socket could not take a batch), the writer thread does the
+        // writing (see pubsub.rs).
         if let Some(sub) = &state.pubsub.subscriber {
             if !reply.buf.is_empty() {
                 let batch = std::mem::replace(&mut reply.buf, Vec::with_capacity(256));
-                // Only a subscribed client is in the pubsub class of
-                // client-output-buffer-limit (normal clients: no limit).
-                let limit = state.pubsub.is_subscribed().then_some(&server.pubsub.limit);
-                if sub.mailbox.push(Arc::new(batch), limit).is_err() {
+                // A subscribed client is in the pubsub class of
+                // client-output-buffer-limit, any other in the normal one.
+                let limit = if state.pubsub.is_subscribed() {
+                    &server.pubsub.limit
+                } else {
+                    &server.normal_output_limit
+                };
+                if sub.mailbox.push(Arc::new(batch), Some(limit)).is_err() {
+                    log::warn!(
+                        "Client id={} addr={} closed for overcoming of output buffer limits.",
+                        state.id,
+                        state.info.addr
+                    );
                     state.info.kill();
+                    client_memory::account(server, &state.info);
                     return Ok(());
                 }
             }
         } else if !reply.buf.is_empty() {
-            stream.write_all(&reply.buf)?;
+            let sent = send_nonblocking(stream, &reply.buf)?;
             server
                 .stats
                 .net_output_bytes
-                .fetch_add(reply.buf.len() as u64, Ordering::Relaxed);
+                .fetch_add(sent as u64, Ordering::Relaxed);
+            if sent < reply.buf.len() {
+                // The client is not reading: keep serving its requests and
+                // queue the rest of the output for a writer thread, so the
+                // output shows in omem and the limits apply (Redis's
+                // output buffer).
+                hand_over_output(server, stream, state, reply.buf.split_off(sent))?;
+            }
             reply.buf.clear();
             // Give back the memory of a big reply, so idle clients stay
             // small and used_memory does not keep the last INFO's bytes
@@ -439,6 +501,14 @@ fn connection_loop(
             if reply.buf.capacity() > REPLY_KEEP_BYTES {
                 reply.buf = Vec::new();
             }
+        }
+        client_memory::update(server, state, &input[..filled]);
+        if client_memory::over_limit(server) {
+            client_memory::evict_clients(server);
+        }
+        state.info.memory.busy.store(false, Ordering::SeqCst);
+        if state.info.killed.load(Ordering::Relaxed) {
+            return Ok(());
         }
         if input.len() > 1024 * 1024 && filled < READ_CHUNK_BYTES {
             input.truncate(READ_CHUNK_BYTES);
@@ -457,6 +527,64 @@ fn connection_loop(
             return Ok(());
         }
     }
+}
+
+/// Writes as much of `buf` as the socket takes without waiting; returns
+/// how many bytes were sent.
+fn send_nonblocking(stream: &TcpStream, buf: &[u8]) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    let mut sent = 0;
+    while sent < buf.len() {
+        let rest = &buf[sent..];
+        // SAFETY: `fd` is this connection's open socket for the duration of
+        // the call and `rest` a valid readable slice of `rest.len()` bytes.
+        let n = unsafe {
+            libc::send(
+                fd,
+                rest.as_ptr().cast(),
+                rest.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            sent += n as usize;
+            continue;
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
+            ErrorKind::Interrupted => continue,
+            ErrorKind::WouldBlock => break,
+            _ => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
+/// Gives the connection's output to a writer thread, as a subscriber has,
+/// starting with `rest`: the part of a batch the socket did not take.
+fn hand_over_output(
+    server: &Arc<Server>,
+    stream: &TcpStream,
+    state: &mut ClientState,
+    rest: Vec<u8>,
+) -> std::io::Result<()> {
+    let mailbox = Arc::clone(state.info.mailbox.get_or_init(Default::default));
+    let writer = start_writer(
+        server,
+        &state.info,
+        stream.try_clone()?,
+        Arc::clone(&mailbox),
+    )?;
+    let sub = Arc::new(crate::pubsub::Subscriber {
+        id: state.id,
+        mailbox,
+        info: Arc::clone(&state.info),
+    });
+    let _ = sub.mailbox.push(Arc::new(rest), None);
+    state.pubsub.subscriber = Some(sub);
+    state.pubsub.writer = Some(writer);
+    Ok(())
 }
 
 /// Starts the writer thread of a client that just subscribed: it drains
@@ -483,7 +611,12 @@ pub fn start_writer(
                         None => break,
                     }
                 }
-                if stream.write_all(&out).is_err() {
+                info.memory
+                    .writing_bytes
+                    .store(out.len(), Ordering::Relaxed);
+                let written = stream.write_all(&out);
+                info.memory.writing_bytes.store(0, Ordering::Relaxed);
+                if written.is_err() {
                     mailbox.close();
                     info.kill();
                     return;

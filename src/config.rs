@@ -551,7 +551,11 @@ impl Config {
         if !param.mutable && !startup {
             return Err(ConfigError("can't set immutable config".into()));
         }
-        let normalized = normalize(param, value)?;
+        let normalized = if param.name == "client-output-buffer-limit" {
+            merge_obuf_limit(&self.values[param.name], &normalize_obuf_limit(value)?)
+        } else {
+            normalize(param, value)?
+        };
         self.values.insert(param.name, normalized);
         Ok(())
     }
@@ -645,6 +649,45 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Checks a client-output-buffer-limit value (`<class> <hard> <soft>
+/// <seconds>` groups) and returns it with bytes for memory units and
+/// `slave` for the replica class, with Redis's error texts.
+fn normalize_obuf_limit(value: &str) -> Result<String, ConfigError> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err(ConfigError(
+            "Wrong number of arguments in buffer limit configuration.".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => "normal",
+            "replica" | "slave" => "slave",
+            "pubsub" => "pubsub",
+            _ => {
+                return Err(ConfigError(
+                    "Invalid client class specified in buffer limit configuration.".into(),
+                ))
+            }
+        };
+        let bad = || {
+            ConfigError(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            )
+        };
+        let hard = parse_memory(group[1]).filter(|v| *v >= 0).ok_or_else(bad)?;
+        let soft = parse_memory(group[2]).filter(|v| *v >= 0).ok_or_else(bad)?;
+        let secs = group[3]
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or_else(bad)?;
+        out.push(format!("{class} {hard} {soft} {secs}"));
+    }
+    Ok(out.join(" "))
 }
 
 /// Replaces one class of a client-output-buffer-limit value.

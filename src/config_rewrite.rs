@@ -90,7 +90,7 @@ fn directive_lines(name: &str, kind: ParamKind, value: &str) -> Vec<String> {
             .parse::<i64>()
             .map(format_memory)
             .unwrap_or_else(|_| value.to_string()),
-        ParamKind::Str if WORD_LISTS.contains(&name) => value.to_string(),
+        ParamKind::Str if WORD_LISTS.contains(&name) && !value.is_empty() => value.to_string(),
         ParamKind::Str => quote(value),
         _ => value.to_string(),
     };

@@ -7,6 +7,8 @@
 //! 1. [`server`]: the listener; one OS thread per connected client.
 //! 2. [`client`]: a client's loop: read bytes, parse every complete request,
 //!    run each, write all the replies with one write (pipelining).
+//!    [`client_memory`]: what each client's buffers cost (CLIENT LIST
+//!    tot-mem), output buffer limits and client eviction (maxmemory-clients).
 //! 3. [`resp`]: the protocol: [`resp::parser`] turns bytes into arguments,
 //!    [`resp::writer`] turns replies into RESP2 or RESP3 bytes.
 //! 4. [`commands`]: THE command table and the dispatcher (`commands/mod.rs`),
@@ -29,6 +31,7 @@
 pub mod acl;
 pub mod blocking;
 pub mod client;
+pub mod client_memory;
 pub mod commands;
 pub mod config;
 pub mod config_rewrite;

@@ -143,6 +143,8 @@ pub fn wait_if_paused(ctx: &mut Ctx, command: &Command) {
     }
     let blocked = &ctx.server.blocked_clients;
     blocked.fetch_add(1, Ordering::Relaxed);
+    // A paused client is not busy: CLIENT LIST need not wait for it.
+    ctx.client.info.memory.busy.store(false, Ordering::SeqCst);
     pause.wait(is_write);
     blocked.fetch_sub(1, Ordering::Relaxed);
     ctx.now_ms = now_ms();

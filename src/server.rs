@@ -8,10 +8,16 @@
 //! all of them share Arc<Server> { store: RwLock<Store>, config, clients, stats }
 //! ```
 //!
-//! The accept loop owns the `TcpListener`. Each accepted socket gets its own
-//! named OS thread with a small stack; the thread owns the socket until the
-//! client leaves. Above `maxclients` connections the new socket is answered
-//! with Redis's error and closed.
+//! Each listening socket (one per `bind` address, plus `unixsocket`) has an
+//! accept thread. Each accepted socket gets its own named OS thread with a
+//! small stack; the thread owns the socket until the client leaves. Above
+//! `maxclients` connections the new socket is answered with Redis's error
+//! and closed.
+//!
+//! CONFIG SET port / bind call [`rebind`]: the old listeners are closed
+//! (shutdown(2) wakes their accept threads, which are joined so the port is
+//! free), the new ones bound; if that fails the old ones are bound again and
+//! CONFIG SET reports Redis's error with nothing changed.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -62,6 +68,8 @@ pub struct Stats {
     pub net_input_bytes: AtomicU64,
     /// Bytes written to clients.
     pub net_output_bytes: AtomicU64,
+    /// Clients closed by maxmemory-clients (INFO evicted_clients).
+    pub evicted_clients: AtomicU64,
     /// Per-command counters, indexed like the command table.
     pub commands: Vec<CommandStat>,
     /// Per-subcommand counters of container commands ("config|set"), which
@@ -188,6 +196,10 @@ pub struct Server {
     /// client-query-buffer-limit, bytes: a client whose unparsed input
     /// grows past it is closed.
     pub query_buf_limit: AtomicU64,
+    /// The sum of every client's tot-mem (client_memory.rs).
+    pub clients_mem_bytes: AtomicUsize,
+    /// maxmemory-clients in bytes (0 = no limit).
+    pub maxmemory_clients_bytes: AtomicU64,
     /// client-output-buffer-limit for normal clients.
     pub normal_output_limit: crate::pubsub::OutputLimit,
     /// `timeout`, seconds (0 = never): idle clients are closed.
@@ -209,7 +221,9 @@ pub struct Server {
     pub active_expire_enabled: AtomicBool,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION switch: RESTORE skips the CRC-64.
     pub skip_checksum_validation: AtomicBool,
-    /// The address the listener is bound to.
+    /// The TCP listeners (CONFIG SET port / bind replace them).
+    pub listeners: Mutex<Vec<ListenerSlot>>,
+    /// The address the first listener is bound to.
     pub local_addr: Mutex<Option<SocketAddr>>,
     /// Channels, patterns and subscribers' mailboxes (pubsub.rs).
     pub pubsub: crate::pubsub::PubSub,
@@ -248,6 +262,8 @@ impl Server {
             query_buf_limit: AtomicU64::new(1024 * 1024 * 1024),
             idle_timeout_s: AtomicU64::new(0),
             normal_output_limit: Default::default(),
+            clients_mem_bytes: AtomicUsize::new(0),
+            maxmemory_clients_bytes: AtomicU64::new(0),
             requirepass_set: AtomicBool::new(false),
             acl_default_restricted: AtomicBool::new(false),
             applied_requirepass: Mutex::new(String::new()),
@@ -257,6 +273,7 @@ impl Server {
             skip_checksum_validation: AtomicBool::new(false),
             notify_enabled: AtomicBool::new(false),
             local_addr: Mutex::new(None),
+            listeners: Mutex::new(Vec::new()),
             pubsub: crate::pubsub::PubSub::new(),
             watches: Default::default(),
             rdb: crate::persistence::SaveState::new(),
@@ -311,6 +328,10 @@ impl Server {
         );
         self.idle_timeout_s
             .store(config.get_i64("timeout").max(0) as u64, Ordering::Relaxed);
+        self.maxmemory_clients_bytes.store(
+            crate::client_memory::limit_from_config(&config),
+            Ordering::Relaxed,
+        );
         crate::acl::LOG_MAX_LEN.store(
             config.get_i64("acllog-max-len").max(0) as usize,
             Ordering::Relaxed,
@@ -346,6 +367,8 @@ impl Server {
         }
         drop(applied);
         self.refresh_acl_flags();
+        // A lower maxmemory-clients takes effect at once.
+        crate::client_memory::evict_clients(self);
     }
 
     /// Recomputes the flags the dispatcher reads from the default user:
@@ -387,21 +410,16 @@ impl Server {
     }
 }
 
-/// Binds the listener on the configured address and port.
-pub fn bind(server: &Server) -> std::io::Result<TcpListener> {
-    let (bind, port) = {
-        let config = server.config();
-        (
-            config.get("bind").unwrap_or("*").to_string(),
-            config.get_i64("port"),
-        )
-    };
+/// Binds one listener per address of `bind` (space separated; `*` is
+/// every IPv4 address, `::*` every IPv6 one; a leading `-` marks an
+/// address that may be unavailable) on `port`. An empty `bind` means no
+/// TCP listener at all. Fails if a required address cannot be bound.
+pub fn bind_addresses(bind: &str, port: i64) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
     let mut last_err = None;
-    // Redis's default "* -::*" means every IPv4 and IPv6 address; we bind
-    // the first address that works (IPv4 wildcard for the default).
     for addr in bind.split_whitespace() {
-        let host = addr.trim_start_matches('-');
-        let host = match host {
+        let optional = addr.starts_with('-');
+        let host = match addr.trim_start_matches('-') {
             "*" => "0.0.0.0",
             "::*" => "::",
             h => h,
@@ -412,18 +430,196 @@ pub fn bind(server: &Server) -> std::io::Result<TcpListener> {
             format!("{host}:{port}")
         };
         match TcpListener::bind(&target) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last_err = Some(e),
+            Ok(listener) => listeners.push(listener),
+            // "::" fails where IPv4 "*" already took the port on a dual
+            // stack host; an optional address may be missing.
+            Err(e) if optional => last_err = Some(e),
+            Err(e) => return Err(e),
         }
     }
-    Err(last_err.unwrap_or_else(|| std::io::Error::other("no bind address")))
+    if listeners.is_empty() && !bind.trim().is_empty() {
+        return Err(last_err.unwrap_or_else(|| std::io::Error::other("no bind address")));
+    }
+    Ok(listeners)
 }
 
-/// Accepts connections until shutdown, one thread per client.
-pub fn serve(server: Arc<Server>, listener: TcpListener) {
-    *server.local_addr.lock().unwrap_or_else(|p| p.into_inner()) = listener.local_addr().ok();
+/// Binds the listeners on the configured addresses and port.
+pub fn bind(server: &Server) -> std::io::Result<Vec<TcpListener>> {
+    let (bind, port) = {
+        let config = server.config();
+        (
+            config.get("bind").unwrap_or("*").to_string(),
+            config.get_i64("port"),
+        )
+    };
+    bind_addresses(&bind, port)
+}
+
+/// One listening socket and the thread accepting on it.
+pub struct ListenerSlot {
+    listener: Arc<TcpListener>,
+    retired: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ListenerSlot {
+    /// Stops accepting and closes the socket before returning, so the
+    /// port can be bound again at once.
+    fn retire(mut self) {
+        use std::os::fd::AsRawFd;
+        self.retired.store(true, Ordering::SeqCst);
+        // SAFETY: the listener is kept open by our Arc for the whole call;
+        // shutdown(2) on a listening socket makes a blocked accept(2)
+        // return, which is how its thread learns to stop.
+        unsafe {
+            libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts an accept thread on each listener and records them as the
+/// server's current listeners.
+fn install_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) -> std::io::Result<()> {
+    let mut slots = server.listeners.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(first) = listeners.first() {
+        *server.local_addr.lock().unwrap_or_else(|p| p.into_inner()) = first.local_addr().ok();
+    }
+    for listener in listeners {
+        let listener = Arc::new(listener);
+        let retired = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (server, listener, retired) = (
+                Arc::clone(server),
+                Arc::clone(&listener),
+                Arc::clone(&retired),
+            );
+            std::thread::Builder::new()
+                .name("accept".into())
+                .spawn(move || accept_loop(&server, &listener, &retired))?
+        };
+        slots.push(ListenerSlot {
+            listener,
+            retired,
+            thread: Some(thread),
+        });
+    }
+    Ok(())
+}
+
+/// CONFIG SET port / bind: closes the current listeners and opens the
+/// new ones; if that fails, reopens the old ones (Redis's rollback) and
+/// returns the reason CONFIG SET reports.
+pub fn rebind(
+    server: &Arc<Server>,
+    old: (&str, i64),
+    new: (&str, i64),
+    port_changed: bool,
+) -> Result<(), String> {
+    let old_slots: Vec<ListenerSlot> =
+        std::mem::take(&mut *server.listeners.lock().unwrap_or_else(|p| p.into_inner()));
+    for slot in old_slots {
+        slot.retire();
+    }
+    let reason = if port_changed {
+        "Unable to listen on this port. Check server logs."
+    } else {
+        "Failed to bind to specified addresses."
+    };
+    match bind_addresses(new.0, new.1) {
+        Ok(listeners) => {
+            log::info!("Listening on '{}' port {}", new.0, new.1);
+            install_listeners(server, listeners).map_err(|_| reason.to_string())
+        }
+        Err(e) => {
+            log::warn!("Failed to bind '{}' port {}: {e}", new.0, new.1);
+            if let Ok(listeners) = bind_addresses(old.0, old.1) {
+                let _ = install_listeners(server, listeners);
+            }
+            Err(reason.to_string())
+        }
+    }
+}
+
+/// Listens on the `unixsocket` path, if one is configured: any stale
+/// socket file is replaced, and `unixsocketperm` (octal) applied.
+fn start_unix_listener(server: &Arc<Server>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let (path, perm) = {
+        let config = server.config();
+        (
+            config.get("unixsocket").unwrap_or("").to_string(),
+            config.get("unixsocketperm").unwrap_or("0").to_string(),
+        )
+    };
+    if path.is_empty() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    // unixsocketperm is written in octal in redis.conf (700, 0770 ...).
+    if let Ok(mode) = u32::from_str_radix(&perm, 8) {
+        if mode != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    log::info!("The server is now ready to accept connections at {path}");
+    let server = Arc::clone(server);
+    std::thread::Builder::new()
+        .name("accept-unix".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                if server.shutdown.load(Ordering::Relaxed) {
+                    break;
+                }
+                match stream {
+                    Ok(stream) => {
+                        use std::os::fd::{FromRawFd, IntoRawFd};
+                        // SAFETY: the descriptor is a connected stream
+                        // socket we own (into_raw_fd gave up the
+                        // UnixStream's ownership). The client code uses
+                        // only generic socket calls (read, write, shutdown,
+                        // timeouts, peek), which work on a Unix socket too;
+                        // the TCP-only ones (nodelay, addresses) fail
+                        // harmlessly.
+                        let stream = unsafe { TcpStream::from_raw_fd(stream.into_raw_fd()) };
+                        accept(&server, stream);
+                    }
+                    Err(e) => {
+                        log::warn!("accept failed: {e}");
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Accepts connections until shutdown, one thread per client (and one
+/// accept thread per listening address).
+pub fn serve(server: Arc<Server>, listeners: Vec<TcpListener>) {
+    if let Err(e) = crate::client_memory::start_cron(Arc::clone(&server)) {
+        log::warn!("could not start the clients-cron thread: {e}");
+    }
+    if let Err(e) = install_listeners(&server, listeners) {
+        log::error!("could not start an accept thread: {e}");
+        return;
+    }
+    if let Err(e) = start_unix_listener(&server) {
+        log::error!("Failed opening Unix socket: {e}");
+        return;
+    }
+    // The process ends with exit() on SHUTDOWN or a signal.
+    while !server.shutdown.load(Ordering::Relaxed) {
+        std::thread::park_timeout(std::time::Duration::from_secs(1));
+    }
+}
+
+fn accept_loop(server: &Arc<Server>, listener: &TcpListener, retired: &AtomicBool) {
     for stream in listener.incoming() {
-        if server.shutdown.load(Ordering::Relaxed) {
+        if server.shutdown.load(Ordering::Relaxed) || retired.load(Ordering::SeqCst) {
             break;
         }
         let stream = match stream {
@@ -436,7 +632,7 @@ pub fn serve(server: Arc<Server>, listener: TcpListener) {
                 continue;
             }
         };
-        accept(&server, stream);
+        accept(server, stream);
     }
 }
 

@@ -185,3 +185,75 @@ fn selectors_channels_and_dryrun() {
         err("NOPERM this user has no permissions to access one of the channels used as arguments")
     );
 }
+
+#[test]
+fn sort_patterns_need_read_access_to_every_key() {
+    let s = Server::start(&[]);
+    let mut admin = s.conn();
+    assert_eq!(admin.cmd(&["SET", "v1", "1"]), Reply::Status("OK".into()));
+    assert_eq!(admin.cmd(&["LPUSH", "mylist", "1"]), Reply::Int(1));
+    let setuser = |admin: &mut common::Conn, rule: &str| {
+        assert_eq!(
+            admin.cmd(&["ACL", "SETUSER", "sorter", "reset", "on", "nopass", rule]),
+            Reply::Status("OK".into())
+        );
+    };
+    setuser(&mut admin, "(+sort ~mylist %W~*)");
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["AUTH", "sorter", "x"]), Reply::Status("OK".into()));
+    assert_eq!(
+        c.cmd(&["SORT", "mylist", "BY", "v*"]),
+        err("ERR BY option of SORT denied due to insufficient ACL permissions.")
+    );
+    assert_eq!(
+        c.cmd(&["SORT", "mylist", "GET", "v*"]),
+        err("ERR GET option of SORT denied due to insufficient ACL permissions.")
+    );
+    // BY without '*' reads no key: allowed.
+    assert_eq!(
+        c.cmd(&["SORT", "mylist", "BY", "nosort"]),
+        Reply::Array(vec![bulk("1")])
+    );
+    setuser(&mut admin, "(+sort ~mylist %R~*)");
+    assert_eq!(
+        c.cmd(&["SORT", "mylist", "BY", "v*"]),
+        Reply::Array(vec![bulk("1")])
+    );
+}
+
+#[test]
+fn acl_log_names_the_key_of_the_selector_that_got_furthest() {
+    let s = Server::start(&[]);
+    let mut admin = s.conn();
+    assert_eq!(
+        admin.cmd(&[
+            "ACL",
+            "SETUSER",
+            "sel",
+            "on",
+            "nopass",
+            "+mget",
+            "~key",
+            "(+mget ~key ~otherkey)"
+        ]),
+        Reply::Status("OK".into())
+    );
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["AUTH", "sel", "x"]), Reply::Status("OK".into()));
+    assert!(c
+        .cmd(&["MGET", "otherkey", "someotherkey"])
+        .text()
+        .starts_with("NOPERM"));
+    let log = admin.cmd(&["ACL", "LOG", "1"]);
+    let Reply::Array(entries) = log else {
+        panic!("{log:?}")
+    };
+    let Some(Reply::Array(entry)) = entries.first() else {
+        panic!("no entry")
+    };
+    let object = entry
+        .chunks(2)
+        .find(|kv| kv[0].text() == "object")
+        .map(|kv| kv[1].text());
+    assert_eq!(object.as_deref(), Some("someotherkey"));
+}

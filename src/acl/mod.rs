@@ -265,19 +265,45 @@ impl User {
                 Err(Denied::Command)
             };
         };
+        // Redis reports the most telling denial of all selectors: a
+        // channel over a key over a command, and between two of the same
+        // kind the later argument (the selector that got further).
+        fn rank(d: &Denied) -> (u8, usize) {
+            match d {
+                Denied::Command => (1, 0),
+                Denied::Key(i) => (2, *i),
+                Denied::Channel(i) => (4, *i),
+            }
+        }
         let mut relevant = Denied::Command;
         for s in &self.selectors {
             match s.check(m, id, args) {
                 Ok(()) => return Ok(()),
-                // Redis keeps the first key/channel denial over a command one.
                 Err(d) => {
-                    if relevant == Denied::Command {
+                    if rank(&d) > rank(&relevant) {
                         relevant = d;
                     }
                 }
             }
         }
         Err(relevant)
+    }
+
+    /// True when a selector that allows `args` also reads every key
+    /// (`allkeys`, `~*` or `%R~*`): what SORT's BY and GET options need,
+    /// since the keys they read are not known in advance.
+    pub fn reads_all_keys(&self, args: &[&[u8]]) -> bool {
+        let m = meta();
+        let Some(id) = m.resolve(args) else {
+            return false;
+        };
+        self.selectors.iter().any(|s| {
+            s.check(m, id, args).is_ok()
+                && (s.all_keys
+                    || s.patterns
+                        .iter()
+                        .any(|(flags, p)| flags & table::PERM_READ != 0 && p.as_slice() == b"*"))
+        })
     }
 
     /// True when some selector lets this user use `channel` (or subscribe

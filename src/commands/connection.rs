@@ -213,6 +213,11 @@ pub fn record_last_command(info: &ClientInfo, name: &str, args: &[&[u8]]) {
 /// One CLIENT LIST / CLIENT INFO line, with Redis's fields.
 pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
     let (omem, oll) = info.output_queued();
+    let mem = &info.memory;
+    let qbuf = match mem.running_qbuf_bytes.load(Ordering::Relaxed) {
+        0 => mem.qbuf_bytes.load(Ordering::Relaxed),
+        running => running,
+    };
     let name =
         String::from_utf8_lossy(&info.name.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     let (lib_name, lib_ver) = info.lib.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -222,7 +227,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -235,10 +240,15 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         info.sub_counts[1].load(Ordering::Relaxed),
         info.sub_counts[2].load(Ordering::Relaxed),
         info.multi_len.load(Ordering::Relaxed),
-        info.qbuf_bytes.load(Ordering::Relaxed),
+        qbuf,
+        mem.qbuf_alloc_bytes
+            .load(Ordering::Relaxed)
+            .saturating_sub(qbuf),
+        mem.argv_bytes.load(Ordering::Relaxed),
+        mem.multi_bytes.load(Ordering::Relaxed),
         oll,
         omem,
-        omem,
+        crate::client_memory::total_bytes(info),
         last_cmd,
         info.user.lock().unwrap_or_else(|p| p.into_inner()),
         info.resp.load(Ordering::Relaxed),
@@ -424,6 +434,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     _ => return Err(CmdError::Syntax),
                 }
             }
+            crate::client_memory::settle_other_clients(ctx.server, ctx.client.id);
             let clients: Vec<_> = ctx
                 .server
                 .clients
@@ -534,10 +545,15 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             );
             ctx.reply.integer(killed as i64);
         }
-        (b"NO-EVICT", 3) => match args[2].to_ascii_lowercase().as_slice() {
-            b"on" | b"off" => ctx.reply.ok(),
-            _ => return Err(CmdError::Syntax),
-        },
+        (b"NO-EVICT", 3) => {
+            let on = match args[2].to_ascii_lowercase().as_slice() {
+                b"on" => true,
+                b"off" => false,
+                _ => return Err(CmdError::Syntax),
+            };
+            ctx.client.info.memory.no_evict.store(on, Ordering::Relaxed);
+            ctx.reply.ok();
+        }
         (b"REPLY", 3) => match args[2].to_ascii_lowercase().as_slice() {
             b"on" => {
                 ctx.client.reply_mode = ReplyMode::On;

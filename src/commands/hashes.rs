@@ -526,7 +526,13 @@ fn hrandfield_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult
     } else if count < 0 || wanted == 1 {
         // Repeats allowed: independent uniform picks.
         ctx.reply.array(wanted as usize * items_per);
-        for _ in 0..wanted {
+        for i in 0..wanted {
+            // Stop once the client is over its output limit: it will be
+            // closed and the reply dropped (Redis checks CLOSE_ASAP here).
+            if i % 1024 == 0 && crate::client_memory::reply_over_output_limit(ctx.server, ctx.reply)
+            {
+                break;
+            }
             if let Some((field, value)) = hash.random_pair() {
                 reply_field(ctx, &field, &value, with_values);
             }

@@ -754,7 +754,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:{}\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:{}\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:{}\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 get(&s.total_connections_received),
                 get(&s.total_commands_processed),
                 get(&s.net_input_bytes),
@@ -762,6 +762,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 get(&s.rejected_connections),
                 store.expired_keys(),
                 crate::evict::evicted_keys(),
+                get(&s.evicted_clients),
                 get(&s.keyspace_hits),
                 get(&s.keyspace_misses),
                 ctx.server.pubsub.count(crate::pubsub::Kind::Channel),
@@ -940,7 +941,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             }
         }
         b"SET" if args.len().is_multiple_of(2) => {
-            let mut config = ctx.server.config.write().unwrap_or_else(|p| p.into_inner());
+            let config = ctx.server.config.read().unwrap_or_else(|p| p.into_inner());
             // Validate every pair on a copy, then apply at once (atomic).
             let mut next = config.clone();
             let mut names = std::collections::HashSet::new();
@@ -967,8 +968,13 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     ))
                 })?;
             }
-            *config = next;
+            // Port and bind take effect here; a failure leaves everything
+            // as it was. (The lock is released first: accept threads read
+            // the configuration while we wait for them to stop.)
+            let old = config.clone();
             drop(config);
+            apply_listen_change(ctx, &old, &next)?;
+            *ctx.server.config.write().unwrap_or_else(|p| p.into_inner()) = next;
             ctx.server.refresh_hot_config();
             crate::persistence::aof::on_config_change(ctx.server);
             ctx.reply.ok();
@@ -1009,6 +1015,35 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     }
     Ok(())
+}
+
+/// Rebinds the listeners when CONFIG SET changes `port` or `bind`.
+fn apply_listen_change(
+    ctx: &Ctx,
+    old: &crate::config::Config,
+    next: &crate::config::Config,
+) -> CmdResult {
+    let (old_bind, new_bind) = (
+        old.get("bind").unwrap_or(""),
+        next.get("bind").unwrap_or(""),
+    );
+    let (old_port, new_port) = (old.get_i64("port"), next.get_i64("port"));
+    if old_bind == new_bind && old_port == new_port {
+        return Ok(());
+    }
+    let port_changed = old_port != new_port;
+    crate::server::rebind(
+        ctx.server,
+        (old_bind, old_port),
+        (new_bind, new_port),
+        port_changed,
+    )
+    .map_err(|reason| {
+        let name = if port_changed { "port" } else { "bind" };
+        CmdError::err(format!(
+            "CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+        ))
+    })
 }
 
 /// TIME — [unix seconds, microseconds] as bulk strings.
@@ -1063,6 +1098,9 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         (b"SEGFAULT", 2) => crate::crash::segfault(),
+        // Our reply buffers are not resized in the background, so
+        // DEBUG REPLYBUFFER PEAK-RESET-TIME / RESIZING have nothing to change.
+        (b"REPLYBUFFER", 4) => ctx.reply.ok(),
         (b"SET-ACTIVE-EXPIRE", 3) => {
             let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
             ctx.server

@@ -366,11 +366,39 @@ fn reply_rows(ctx: &mut Ctx, rows: &[Vec<Option<Vec<u8>>>]) {
     }
 }
 
+/// BY with a real pattern and GET read keys nobody can check in advance,
+/// so Redis allows them only to users who may read every key.
+fn check_pattern_acl(ctx: &Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
+    let opts = parse_options(args, readonly)?;
+    let by_pattern = opts.by.is_some_and(|p| p.contains(&b'*'));
+    if !by_pattern && opts.gets.is_empty() {
+        return Ok(());
+    }
+    let acl = ctx.server.acl.read().unwrap_or_else(|p| p.into_inner());
+    let full = acl
+        .users
+        .get(&ctx.client.user)
+        .is_none_or(|u| u.reads_all_keys(args));
+    drop(acl);
+    if full {
+        Ok(())
+    } else if by_pattern {
+        Err(CmdError::err(
+            "BY option of SORT denied due to insufficient ACL permissions.",
+        ))
+    } else {
+        Err(CmdError::err(
+            "GET option of SORT denied due to insufficient ACL permissions.",
+        ))
+    }
+}
+
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC]
 /// [ALPHA] [STORE destination] — array of the sorted elements (or of their
 /// GET values, null for missing ones); with STORE, the number of values
 /// stored as a list in destination (missing GET values stored as "").
 fn sort_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
+    check_pattern_acl(ctx, args, false)?;
     let result = sort_generic(ctx.db(store), ctx.now_ms, args, false)?;
     // Redis converts a sorted set it sorts to the skip list encoding.
     if let Some(Value::ZSet(z)) = ctx.db_mut(store).get_value_mut(args[1], ctx.now_ms) {
@@ -405,6 +433,7 @@ fn sort_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
 /// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...]
 /// [ASC|DESC] [ALPHA] — as SORT without STORE (which is a syntax error here).
 fn sort_ro_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+    check_pattern_acl(ctx, args, true)?;
     let result = sort_generic(ctx.db(store), ctx.now_ms, args, true)?;
     reply_rows(ctx, &result.rows);
     Ok(())
