@@ -484,7 +484,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error(&e.to_string());
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
-    introspection::record_slow_command(ctx, args, elapsed_us);
+    introspection::record_slow_command(ctx, found, args, elapsed_us);
     let index = found.map(|(i, _)| i);
     match result.as_ref().err() {
         _ if queued => {}

@@ -877,7 +877,7 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             };
             let encoding = super::keys::encoding_name(&entry.value);
             let serialized = match &entry.value {
-                crate::store::Value::Str(s) => s.bytes.len() + 1,
+                crate::store::Value::Str(s) => s.len() + 1,
                 _ => 0,
             };
             // The address is the value's real place in memory: it stays the

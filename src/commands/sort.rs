@@ -160,7 +160,7 @@ fn lookup_by_pattern<'a>(
     key.extend_from_slice(postfix);
     match (db.get_value(&key, now_ms)?, field) {
         (Value::Hash(h), Some(field)) => hash_field(h, field),
-        (Value::Str(s), None) => Some(&s.bytes),
+        (Value::Str(s), None) => Some(s.as_bytes()),
         _ => None,
     }
 }

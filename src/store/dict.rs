@@ -29,12 +29,15 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
+use super::bytes::CompactBytes;
 use crate::util::random_u64;
 
 const MIN_BUCKETS: usize = 4;
 
+/// One entry. The key is a [`CompactBytes`], so a short key lives inside
+/// the node: a key and its value cost one allocation, not two or three.
 struct Node<V> {
-    key: Box<[u8]>,
+    key: CompactBytes,
     value: V,
     next: Option<Box<Node<V>>>,
 }
@@ -56,7 +59,7 @@ impl<V: Clone> Clone for Dict<V> {
     fn clone(&self) -> Self {
         let mut d = Dict::with_capacity(self.len);
         for (k, v) in self.iter() {
-            d.insert_new(k.into(), v.clone());
+            d.insert_new(k, v.clone());
         }
         d
     }
@@ -204,12 +207,13 @@ impl<V> Dict<V> {
                 return None;
             }
         }
-        self.insert_new(key.into(), value);
+        self.insert_new(key, value);
         None
     }
 
     /// Inserts a key known to be absent (the caller checked).
-    pub fn insert_new(&mut self, key: Box<[u8]>, value: V) {
+    pub fn insert_new(&mut self, key: impl Into<CompactBytes>, value: V) {
+        let key = key.into();
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }
@@ -222,13 +226,13 @@ impl<V> Dict<V> {
     /// Returns the value for `key`, inserting `make()` first when absent.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
         if !self.contains_key(key) {
-            self.insert_new(key.into(), make());
+            self.insert_new(key, make());
         }
         self.get_mut(key).expect("the key was just ensured present")
     }
 
     /// Removes `key`, returning its stored key and value.
-    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(CompactBytes, V)> {
         if self.len == 0 {
             return None;
         }

@@ -18,6 +18,7 @@
 //! writers delete it on touch ([`Db::get_mut`], lazy expiry), and the
 //! background cycle in `expire.rs` deletes the ones nobody touches.
 
+pub mod bytes;
 pub mod dict;
 pub mod digest;
 pub mod geohash;
@@ -25,6 +26,7 @@ pub mod glob;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod listpack;
 pub mod lru;
 pub mod number;
 pub mod set;

@@ -144,7 +144,7 @@ impl Set {
         if d.contains_key(member) {
             return false;
         }
-        d.insert_new(member.into(), ());
+        d.insert_new(member, ());
         true
     }
 
@@ -214,7 +214,7 @@ impl Set {
         if let Repr::Intset(v) = &self.repr {
             let mut d = Dict::with_capacity(v.len());
             for n in v {
-                d.insert_new(n.to_string().into_bytes().into(), ());
+                d.insert_new(n.to_string().into_bytes(), ());
             }
             self.repr = Repr::Table(Box::new(d));
         }
