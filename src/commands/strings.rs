@@ -213,7 +213,7 @@ fn set_generic(
     if !allowed {
         return Ok(false);
     }
-    let v = Value::Str(RString::new(value.to_vec()));
+    let v = Value::Str(RString::from_slice(value));
     match opts.expire {
         ExpireChange::Keep => db.set_keep_ttl(key, v, now),
         ExpireChange::At(at) if at <= now => {
@@ -377,7 +377,7 @@ fn mset_generic(
         return Ok(false);
     }
     for kv in args[1..].chunks(2) {
-        db.set(kv[0], Value::string(kv[1]), now);
+        db.set(kv[0], Value::Str(RString::from_slice(kv[1])), now);
         ctx.notify('$', "set", kv[0]);
     }
     ctx.dirty += (args.len() / 2) as u64;
@@ -414,7 +414,7 @@ fn append_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
     let db = ctx.db_mut(store);
     let len = match db.get_value_mut(args[1], now) {
         None => {
-            db.set(args[1], Value::string(args[2]), now);
+            db.set(args[1], Value::Str(RString::from_slice(args[2])), now);
             args[2].len()
         }
         Some(Value::Str(s)) => {

@@ -8,6 +8,12 @@
 //! pop at either end in O(1), indexing in O(1) (quicklist: O(n / node
 //! size)), insertion and removal in the middle in O(n).
 //!
+//! Each element is a [`CompactBytes`]: up to 22 bytes live in the ring
+//! buffer's own slot (24 bytes), longer ones in one exactly sized block.
+//! A quicklist packs short elements tighter still (about 9 bytes for a
+//! 7-byte element); a chunked packed representation behind this same API
+//! would close that gap.
+//!
 //! The representation is private: commands (commands/lists.rs) and the RDB
 //! code use only the small API below, so it could become a real quicklist
 //! without touching them.
@@ -17,11 +23,13 @@
 
 use std::collections::VecDeque;
 
+use super::bytes::CompactBytes;
+
 /// A Redis list. Commands never leave an empty list under a key: when the
 /// last element goes, the key is deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct List {
-    items: VecDeque<Vec<u8>>,
+    items: VecDeque<CompactBytes>,
 }
 
 impl List {
@@ -42,34 +50,34 @@ impl List {
 
     /// Appends at the tail (RPUSH).
     pub fn push_back(&mut self, value: Vec<u8>) {
-        self.items.push_back(value);
+        self.items.push_back(value.into());
     }
 
     /// Prepends at the head (LPUSH).
     pub fn push_front(&mut self, value: Vec<u8>) {
-        self.items.push_front(value);
+        self.items.push_front(value.into());
     }
 
     /// Removes and returns the head element (LPOP).
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        self.items.pop_front()
+        self.items.pop_front().map(CompactBytes::into_vec)
     }
 
     /// Removes and returns the tail element (RPOP).
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
-        self.items.pop_back()
+        self.items.pop_back().map(CompactBytes::into_vec)
     }
 
     /// The element at position `index` from the head.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        self.items.get(index).map(Vec::as_slice)
+        self.items.get(index).map(CompactBytes::as_slice)
     }
 
     /// Replaces the element at `index`; false when out of range.
     pub fn set(&mut self, index: usize, value: Vec<u8>) -> bool {
         match self.items.get_mut(index) {
             Some(slot) => {
-                *slot = value;
+                *slot = value.into();
                 true
             }
             None => false,
@@ -79,12 +87,12 @@ impl List {
     /// Inserts `value` so that it ends up at position `index`
     /// (`index == len()` appends).
     pub fn insert(&mut self, index: usize, value: Vec<u8>) {
-        self.items.insert(index.min(self.items.len()), value);
+        self.items.insert(index.min(self.items.len()), value.into());
     }
 
     /// Removes and returns the element at `index`.
     pub fn remove(&mut self, index: usize) -> Option<Vec<u8>> {
-        self.items.remove(index)
+        self.items.remove(index).map(CompactBytes::into_vec)
     }
 
     /// Keeps only the elements in positions `start..=end` (LTRIM); an
@@ -138,7 +146,7 @@ impl List {
 
     /// The elements from head to tail.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator + '_ {
-        self.items.iter().map(Vec::as_slice)
+        self.items.iter().map(CompactBytes::as_slice)
     }
 
     /// The elements in positions `start..=end`, head to tail (LRANGE);
@@ -151,14 +159,14 @@ impl List {
         } else {
             (0, 0)
         };
-        self.items.range(from..to).map(Vec::as_slice)
+        self.items.range(from..to).map(CompactBytes::as_slice)
     }
 }
 
 impl FromIterator<Vec<u8>> for List {
     fn from_iter<I: IntoIterator<Item = Vec<u8>>>(iter: I) -> Self {
         List {
-            items: iter.into_iter().collect(),
+            items: iter.into_iter().map(CompactBytes::from_vec).collect(),
         }
     }
 }

@@ -217,10 +217,13 @@ impl Db {
     pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire_ms: i64, now_ms: i64) {
         // Under an LFU policy an overwritten key keeps its counter
         // (Redis's dbOverwrite); otherwise the new value is fresh.
-        let access = match self.dict.get(key) {
-            Some(old) if lru::lfu_policy() => old.access.clone(),
-            _ => Access::new(now_ms),
+        // (The policy is checked first: without LFU, SET hashes the key once.)
+        let old_access = if lru::lfu_policy() {
+            self.dict.get(key).map(|old| old.access.clone())
+        } else {
+            None
         };
+        let access = old_access.unwrap_or_else(|| Access::new(now_ms));
         let entry = Entry {
             value,
             expire_ms,
