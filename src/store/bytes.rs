@@ -28,6 +28,10 @@ use std::ops::Deref;
 /// Longest content stored inline (24 bytes minus the tag and length bytes).
 pub const INLINE_MAX: usize = 22;
 
+// `Box<Vec>`, not `Vec`: a `Vec` (24 bytes) would make every
+// `CompactBytes` 32 bytes; the extra indirection is paid only by strings
+// edited in place.
+#[allow(clippy::box_collection)]
 #[derive(Clone)]
 enum Repr {
     Inline { len: u8, buf: [u8; INLINE_MAX] },

@@ -25,7 +25,7 @@ pub struct Listpack {
 }
 
 /// Reads the varint at `buf[at..]`: (value, bytes it took).
-fn read_varint(buf: &[u8], at: usize) -> (usize, usize) {
+pub(crate) fn read_varint(buf: &[u8], at: usize) -> (usize, usize) {
     let mut value = 0usize;
     let mut shift = 0;
     let mut i = at;
@@ -40,7 +40,7 @@ fn read_varint(buf: &[u8], at: usize) -> (usize, usize) {
     (value, i - at)
 }
 
-fn push_varint(out: &mut Vec<u8>, mut value: usize) {
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut value: usize) {
     while value >= 0x80 {
         out.push((value as u8 & 0x7f) | 0x80);
         value >>= 7;

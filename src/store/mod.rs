@@ -390,3 +390,22 @@ impl Store {
         self.dbs.iter().map(|d| d.expired_keys).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key's dict node is `next` (8 bytes), the key (24, inline up to
+    /// 22 bytes) and the Entry: at most 88 bytes, glibc's 96-byte chunk.
+    /// One field more and every key costs 16 bytes more (the 1M-strings
+    /// memory row).
+    #[test]
+    fn a_key_fits_one_96_byte_chunk() {
+        assert!(
+            std::mem::size_of::<Entry>() <= 56,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
+        assert_eq!(std::mem::size_of::<bytes::CompactBytes>(), 24);
+    }
+}

@@ -101,7 +101,7 @@ impl RString {
     /// Redis's encoding name for this string.
     pub fn encoding(&self) -> &'static str {
         let raw = self.is_raw();
-        if !raw && self.len() <= 20 && parse_i64(self).is_some() {
+        if !raw && !self.is_empty() && self.len() <= 20 && parse_i64(self).is_some() {
             "int"
         } else if !raw && self.len() <= EMBSTR_MAX_BYTES {
             "embstr"
