@@ -27,6 +27,8 @@
 //! from CONFIG once per command ([`Hash::set_limits`]), the RDB loader builds
 //! with the limits it was given ([`Hash::with_limits`]).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use super::dict::Dict;
 use super::listpack::{self, Listpack};
 use crate::config::Config;
@@ -53,7 +55,28 @@ impl Default for HashLimits {
     }
 }
 
+/// The configured limits, copied here by [`apply_config`] after every
+/// configuration change so HSET does not search the configuration (two
+/// lookups by name cost more than the insert itself).
+static CONFIGURED: [AtomicU32; 2] = [AtomicU32::new(512), AtomicU32::new(64)];
+
+/// Copies hash-max-listpack-entries/-value from `config` (called by the
+/// server after every configuration change).
+pub fn apply_config(config: &Config) {
+    let l = HashLimits::from_config(config);
+    CONFIGURED[0].store(l.max_listpack_entries, Ordering::Relaxed);
+    CONFIGURED[1].store(l.max_listpack_value_bytes, Ordering::Relaxed);
+}
+
 impl HashLimits {
+    /// The limits configured right now (see [`apply_config`]).
+    pub fn current() -> Self {
+        HashLimits {
+            max_listpack_entries: CONFIGURED[0].load(Ordering::Relaxed),
+            max_listpack_value_bytes: CONFIGURED[1].load(Ordering::Relaxed),
+        }
+    }
+
     /// The limits currently configured (hash-max-listpack-entries and
     /// hash-max-listpack-value, also known by their old `ziplist` names).
     pub fn from_config(config: &Config) -> Self {

@@ -66,6 +66,25 @@ pub fn max_intset_entries(config: &Config) -> usize {
     config.get_i64("set-max-intset-entries").max(0) as usize
 }
 
+/// set-max-intset-entries, copied by [`apply_config`] after every
+/// configuration change so SADD does not search the configuration.
+static CONFIGURED_MAX_INTSET: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(512);
+
+/// Copies set-max-intset-entries from `config` (called by the server after
+/// every configuration change).
+pub fn apply_config(config: &Config) {
+    CONFIGURED_MAX_INTSET.store(
+        max_intset_entries(config),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The set-max-intset-entries configured right now (see [`apply_config`]).
+pub fn current_max_intset_entries() -> usize {
+    CONFIGURED_MAX_INTSET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Set {
     /// An empty set (intset) with the default limit of 512 integers.
     pub fn new() -> Self {
