@@ -13,6 +13,8 @@ fields, one list of 1M elements and one sorted set of 1M members, and RSS
 per idle connection for 10,000 connections.
 
 Usage: bench/bench.py [--quick] [--rounds N] [--skip-memory] [--skip-scaling] [--skip-aof]
+                      [--memory-only [DATASET]] [--tests set,get,...]
+BENCH_QUICK=1 in the environment is the same as --quick (a smoke run).
 """
 
 import argparse
@@ -172,8 +174,9 @@ def load(srv, commands, batch=1000):
                 buf += data
 
 
-def memory(servers, scale):
-    sets = [
+def memory_sets(scale):
+    """The memory data sets: (title, element count, command generator)."""
+    return [
         ("1M small strings", 1_000_000 // scale,
          lambda n: [("SET", "key:%d" % i, "v" * 16) for i in range(n)]),
         ("100k hashes x 10 fields", 100_000 // scale,
@@ -183,62 +186,95 @@ def memory(servers, scale):
         ("zset of 1M members", 1_000_000 // scale,
          lambda n: [("ZADD", "bigzset") + tuple(x for j in range(i, min(i + 100, n)) for x in (j, "m%d" % j)) for i in range(0, n, 100)]),
     ]
-    lines = ["### Memory (RSS growth per element)", "",
-             "| data set | ferredis bytes/elem | redis bytes/elem | ratio |", "|---|---:|---:|---:|"]
-    for title, n, make in sets:
+
+
+def memory(scale, only=None):
+    """RSS growth per element, each data set loaded into a fresh server.
+
+    A fresh process per data set (ours and Redis's alike): an allocator
+    keeps the heap a FLUSHALL frees, so a reused server would show no
+    growth for the second data set. RSS is VmRSS from /proc/PID/status,
+    read before loading and after, once the server is idle.
+    """
+    lines = ["### Memory (RSS growth per element, fresh server per data set)", "",
+             "| data set | elements | ferredis bytes/elem | redis bytes/elem | ratio |", "|---|---:|---:|---:|---:|"]
+    for title, n, make in memory_sets(scale):
+        if only and only.lower() not in title.lower():
+            continue
         per = {}
         cmds = make(n)
-        for srv in servers:
-            srv.cmd("FLUSHALL")
-            time.sleep(0.3)
-            before = srv.rss_kb()
-            load(srv, cmds)
-            time.sleep(0.3)
-            per[srv.name] = (srv.rss_kb() - before) * 1024 / n
-            srv.cmd("FLUSHALL")
+        for name, argv in (("ferredis", ours), ("redis", redis)):
+            srv = Server(name, argv)
+            try:
+                time.sleep(0.3)
+                before = srv.rss_kb()
+                load(srv, cmds)
+                time.sleep(0.5)
+                per[name] = (srv.rss_kb() - before) * 1024 / n
+            finally:
+                srv.stop()
         o, r = per.get("ferredis", 0), per.get("redis", 0)
-        lines.append("| %s | %.1f | %.1f | %.2f |" % (title, o, r, o / r if r else 0))
-    # Idle connections.
+        lines.append("| %s | %d | %.1f | %.1f | %.2f |" % (title, n, o, r, o / r if r else 0))
+    if only:
+        return "\n".join(lines) + "\n"
+    # Idle connections, also on fresh servers.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, 30000)
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     count = min(10_000, want // 2 - 100) // (1 if scale == 1 else 10)
-    for srv in servers:
-        before = srv.rss_kb()
-        socks = []
-        for _ in range(count):
-            try:
-                socks.append(socket.create_connection(("127.0.0.1", srv.port)))
-            except OSError:
-                break
-        time.sleep(1.0)
-        per = (srv.rss_kb() - before) * 1024 / max(1, len(socks))
-        lines.append("| %d idle connections (%s) | bytes/conn: %.0f | | |" % (len(socks), srv.name, per))
-        for s in socks:
-            s.close()
-        time.sleep(0.5)
+    lines += ["", "| idle connections | server | bytes/conn |", "|---:|---|---:|"]
+    for name, argv in (("ferredis", ours), ("redis", redis)):
+        srv = Server(name, argv)
+        try:
+            time.sleep(0.3)
+            before = srv.rss_kb()
+            socks = []
+            for _ in range(count):
+                try:
+                    socks.append(socket.create_connection(("127.0.0.1", srv.port)))
+                except OSError:
+                    break
+            time.sleep(1.0)
+            per = (srv.rss_kb() - before) * 1024 / max(1, len(socks))
+            lines.append("| %d | %s | %.0f |" % (len(socks), name, per))
+            for s in socks:
+                s.close()
+        finally:
+            srv.stop()
     return "\n".join(lines) + "\n"
 
 
-def svg_chart(curves, path):
-    """Writes a small line chart of ours/Redis ratio per scaling point."""
-    w, h, pad = 640, 320, 40
-    colors = ["#d33", "#36c", "#393", "#c90"]
+def svg_chart(panels, path):
+    """Writes the scaling curves as an SVG line chart, one panel per axis
+    (clients, pipeline depth), one line per test, y = ours/Redis."""
+    pw, h, pad = 360, 320, 40
+    colors = {"SET": "#d33", "GET": "#36c"}
+    w = pw * len(panels)
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">' % (w, h),
              '<rect width="100%" height="100%" fill="white"/>']
-    ymax = max([1.5] + [v for _, pts in curves for _, v in pts])
+    ymax = max([1.5] + [v for _, curves in panels for _, pts in curves for _, v in pts])
     y = lambda v: h - pad - (h - 2 * pad) * v / ymax
-    parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#999" stroke-dasharray="4"/>' % (pad, y(1), w - pad, y(1)))
-    parts.append('<text x="%d" y="%.1f">1.0 = Redis</text>' % (w - pad - 70, y(1) - 4))
-    for ci, (name, pts) in enumerate(curves):
-        if not pts:
-            continue
-        step = (w - 2 * pad) / max(1, len(pts) - 1)
-        coords = ["%.1f,%.1f" % (pad + i * step, y(v)) for i, (_, v) in enumerate(pts)]
-        parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (colors[ci % 4], " ".join(coords)))
-        for i, (label, v) in enumerate(pts):
-            parts.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (pad + i * step, h - pad + 14 + 12 * (ci // 2), label))
-        parts.append('<text x="%d" y="%d" fill="%s">%s</text>' % (pad + 5, 15 + 14 * ci, colors[ci % 4], name))
+    for pi, (axis, curves) in enumerate(panels):
+        x0 = pi * pw
+        parts.append('<text x="%d" y="15" font-weight="bold">ours/Redis by %s</text>' % (x0 + pad, axis))
+        parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#999"/>' % (x0 + pad, y(0), x0 + pw - 10, y(0)))
+        parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#999" stroke-dasharray="4"/>' % (x0 + pad, y(1), x0 + pw - 10, y(1)))
+        for tick in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
+            if tick <= ymax:
+                parts.append('<text x="%d" y="%.1f" text-anchor="end">%.1f</text>' % (x0 + pad - 4, y(tick) + 4, tick))
+        for ci, (name, pts) in enumerate(curves):
+            if not pts:
+                continue
+            step = (pw - pad - 20) / max(1, len(pts) - 1)
+            coords = ["%.1f,%.1f" % (x0 + pad + i * step, y(v)) for i, (_, v) in enumerate(pts)]
+            color = colors.get(name, "#393")
+            parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (color, " ".join(coords)))
+            for i, (label, v) in enumerate(pts):
+                parts.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (x0 + pad + i * step, y(v), color))
+                if ci == 0:
+                    parts.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (x0 + pad + i * step, h - pad + 14, label))
+            parts.append('<text x="%d" y="%d" fill="%s">%s</text>' % (x0 + pw - 60, 30 + 14 * ci, color, name))
+        parts.append('<text x="%d" y="%d" text-anchor="middle">%s</text>' % (x0 + pad + (pw - pad) / 2, h - 8, axis))
     parts.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(parts))
@@ -305,31 +341,49 @@ def publish_table(servers, n, rounds):
     return "\n".join(lines) + "\n"
 
 
+def load_average():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="fewer requests and rounds")
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer requests, one round, a tenth of the memory data (also BENCH_QUICK=1)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-scaling", action="store_true")
     ap.add_argument("--skip-aof", action="store_true", help="skip SET with appendonly yes")
+    ap.add_argument("--memory-only", nargs="?", const="", metavar="DATASET",
+                    help="only the memory rows (optionally only data sets whose title contains DATASET)")
+    ap.add_argument("--tests", default=TESTS, help="comma-separated redis-benchmark tests")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
+    quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
         sys.exit("bench: redis-server and redis-benchmark are needed (apt-get install redis-server redis-tools)")
-    n = 20000 if args.quick else 100000
-    rounds = 1 if args.quick else args.rounds
+    n = 20000 if quick else 100000
+    rounds = 1 if quick else args.rounds
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 30000), hard))
-    servers = [Server("ferredis", ours), Server("redis", redis)]
+    if args.memory_only is not None:
+        print(memory(10 if quick else 1, args.memory_only or None))
+        return
     report = ["# ferredis vs Redis %s" % subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2],
-              "", "Machine: %s, %d cores, %s. Date: %s. Medians of %d round(s), alternating servers." % (
-                  platform.machine(), os.cpu_count(), platform.platform(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), rounds), ""]
+              "", "Machine: %s, %d cores, %s. Date: %s. Medians of %d round(s), alternating servers%s. "
+              "Load average at start: %s." % (
+                  platform.machine(), os.cpu_count(), platform.platform(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  rounds, " (quick mode)" if quick else "", load_average()), ""]
+    servers = [Server("ferredis", ours), Server("redis", redis)]
+    panels = []
     try:
-        report.append(table("50 clients", compare(servers, TESTS, 50, n, 1, rounds)))
-        report.append(table("50 clients, pipeline 16", compare(servers, TESTS, 50, n * 2, 16, rounds)))
-        report.append(table("1 client", compare(servers, TESTS, 1, n // 5, 1, rounds)))
+        report.append(table("50 clients", compare(servers, args.tests, 50, n, 1, rounds)))
+        report.append(table("50 clients, pipeline 16", compare(servers, args.tests, 50, n * 2, 16, rounds)))
+        report.append(table("1 client", compare(servers, args.tests, 1, n // 5, 1, rounds)))
         report.append(publish_table(servers, n // 2, rounds))
-        curves = []
         if not args.skip_scaling:
             by_clients = {}
             for c in [1, 10, 50, 200, 1000, 5000]:
@@ -337,32 +391,33 @@ def main():
             by_pipe = {}
             for p in [1, 4, 16, 64]:
                 by_pipe[p] = compare(servers, "set,get", 50, n * max(1, p // 2), p, rounds)
+
+            def ratio(med, t):
+                o = med.get(t, {}).get("ferredis", (0,))[0]
+                r = med.get(t, {}).get("redis", (0,))[0]
+                return o / r if r else 0
+
             lines = ["### Scaling (ours/Redis throughput ratio)", "", "| point | SET | GET |", "|---|---:|---:|"]
             for label, data in [("clients", by_clients), ("pipeline", by_pipe)]:
                 for k, med in data.items():
-                    ratios = []
-                    for t in ("SET", "GET"):
-                        o = med.get(t, {}).get("ferredis", (0,))[0]
-                        r = med.get(t, {}).get("redis", (0,))[0]
-                        ratios.append(o / r if r else 0)
-                    lines.append("| %s=%s | %.2f | %.2f |" % (label, k, ratios[0], ratios[1]))
+                    lines.append("| %s=%s | %.2f | %.2f |" % (label, k, ratio(med, "SET"), ratio(med, "GET")))
+                panels.append((label, [(t, [(str(k), ratio(m, t)) for k, m in data.items()]) for t in ("SET", "GET")]))
             report.append("\n".join(lines) + "\n")
-            for t in ("SET", "GET"):
-                curves.append(("%s by clients" % t, [(str(c), (m.get(t, {}).get("ferredis", (0,))[0] / (m.get(t, {}).get("redis", (1,))[0] or 1))) for c, m in by_clients.items()]))
-        if not args.skip_memory:
-            report.append(memory(servers, 10 if args.quick else 1))
     finally:
         for s in servers:
             s.stop()
+    if not args.skip_memory:
+        report.append(memory(10 if quick else 1))
     if not args.skip_aof:
         report.append(aof_tables(n, rounds))
+    report.append("Load average at end: %s.\n" % load_average())
     text = "\n".join(report)
     print(text)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
         f.write(text)
-    if curves:
-        svg_chart(curves, os.path.join(args.out, "scaling.svg"))
+    if panels:
+        svg_chart(panels, os.path.join(args.out, "scaling.svg"))
 
 
 if __name__ == "__main__":

@@ -291,6 +291,8 @@ impl Server {
         let config = self.config.read().unwrap_or_else(|p| p.into_inner());
         crate::evict::apply_config(&config);
         crate::commands::latency_histogram::apply_config(&config);
+        crate::store::hash::apply_config(&config);
+        crate::store::set::apply_config(&config);
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,

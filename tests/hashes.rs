@@ -364,3 +364,31 @@ fn hrandfield_is_uniform_on_a_hashtable() {
         "{counts:?}"
     );
 }
+
+/// The packed listpack encoding: replacing a value with a longer or
+/// shorter one, deleting from the middle, and keeping insertion order.
+#[test]
+fn listpack_edits_keep_order_and_values() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["HSET", "h", "a", "1", "b", "22", "c", "333", "d", ""]);
+    assert_eq!(encoding(&mut c, "h"), "listpack");
+    c.cmd(&["HSET", "h", "b", &"x".repeat(60)]);
+    c.cmd(&["HSET", "h", "c", "3"]);
+    assert_eq!(c.cmd(&["HDEL", "h", "a"]), int(1));
+    assert_eq!(
+        c.cmd(&["HGETALL", "h"]),
+        Reply::Array(vec![
+            bulk("b"),
+            bulk(&"x".repeat(60)),
+            bulk("c"),
+            bulk("3"),
+            bulk("d"),
+            bulk(""),
+        ])
+    );
+    assert_eq!(c.cmd(&["HLEN", "h"]), int(3));
+    assert_eq!(c.cmd(&["HGET", "h", "d"]), bulk(""));
+    assert_eq!(c.cmd(&["HDEL", "h", "b", "c", "d"]), int(3));
+    assert_eq!(c.cmd(&["EXISTS", "h"]), int(0));
+}

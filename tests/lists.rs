@@ -553,3 +553,54 @@ fn replies_before_a_blocked_command_in_a_pipeline_are_sent_at_once() {
     assert_eq!(w.read_reply(), bulk("y"));
     assert_eq!(c.cmd(&["LRANGE", "b", "0", "-1"]), arr(&["y", "x"]));
 }
+
+/// A list long enough to span many packed nodes, with elements of every
+/// length class (empty, short, 127/128 bytes at the length-prefix boundary,
+/// longer than a node): every read and edit must see one sequence.
+#[test]
+fn long_list_spanning_many_nodes() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let sizes = [0usize, 1, 7, 127, 128, 300, 2000];
+    let mut model: Vec<String> = Vec::new();
+    for i in 0..700 {
+        let e = format!("{i}:{}", "x".repeat(sizes[i % sizes.len()]));
+        if i % 3 == 0 {
+            c.cmd(&["LPUSH", "l", &e]);
+            model.insert(0, e);
+        } else {
+            c.cmd(&["RPUSH", "l", &e]);
+            model.push(e);
+        }
+    }
+    assert_eq!(c.cmd(&["LLEN", "l"]), Reply::Int(700));
+    for i in [0usize, 1, 349, 350, 698, 699] {
+        assert_eq!(c.cmd(&["LINDEX", "l", &i.to_string()]), bulk(&model[i]));
+    }
+    assert_eq!(c.cmd(&["LINDEX", "l", "-1"]), bulk(&model[699]));
+    let want: Vec<&str> = model[100..=150].iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&["LRANGE", "l", "100", "150"]), arr(&want));
+    assert_eq!(c.cmd(&["LSET", "l", "200", "changed"]), ok());
+    model[200] = "changed".into();
+    let pivot = model[300].clone();
+    assert_eq!(
+        c.cmd(&["LINSERT", "l", "BEFORE", &pivot, "ins"]),
+        Reply::Int(701)
+    );
+    model.insert(300, "ins".into());
+    // LPOS from the tail walks the nodes backwards.
+    c.cmd(&["RPUSH", "l", "dup"]);
+    c.cmd(&["LPUSH", "l", "dup"]);
+    model.push("dup".into());
+    model.insert(0, "dup".into());
+    assert_eq!(c.cmd(&["LPOS", "l", "dup", "RANK", "-1"]), Reply::Int(702));
+    assert_eq!(c.cmd(&["LREM", "l", "-1", "dup"]), Reply::Int(1));
+    model.pop();
+    assert_eq!(c.cmd(&["LTRIM", "l", "1", "-2"]), ok());
+    model.remove(0);
+    model.pop();
+    let all: Vec<&str> = model.iter().map(String::as_str).collect();
+    assert_eq!(c.cmd(&["LRANGE", "l", "0", "-1"]), arr(&all));
+    assert_eq!(c.cmd(&["RPOP", "l"]), bulk(&model[model.len() - 1]));
+    assert_eq!(c.cmd(&["LPOP", "l"]), bulk(&model[0]));
+}

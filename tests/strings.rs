@@ -222,3 +222,42 @@ fn lcs() {
     );
     assert_eq!(c.cmd(&["LCS", "a", "b", "FOO"]), err("ERR syntax error"));
 }
+
+/// Strings around the 22-byte inline limit keep their bytes and Redis's
+/// encodings: int, embstr up to 44 bytes, raw beyond or once edited in
+/// place, and int again after INCR (a new integer object in Redis).
+#[test]
+fn inline_and_heap_strings_keep_bytes_and_encodings() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let enc = |c: &mut common::Conn, k: &str| c.cmd(&["OBJECT", "ENCODING", k]);
+    for n in [0usize, 21, 22, 23, 44, 45, 100] {
+        let v = "v".repeat(n);
+        c.cmd(&["SET", "k", &v]);
+        assert_eq!(c.cmd(&["GET", "k"]), bulk(&v), "length {n}");
+        let want = if n <= 44 { "embstr" } else { "raw" };
+        assert_eq!(enc(&mut c, "k"), bulk(want), "length {n}");
+    }
+    c.cmd(&["SET", "k", "abc"]);
+    assert_eq!(
+        c.cmd(&["APPEND", "k", "defghijklmnopqrstuvwxyz"]),
+        Reply::Int(26)
+    );
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("abcdefghijklmnopqrstuvwxyz"));
+    assert_eq!(enc(&mut c, "k"), bulk("raw"));
+    c.cmd(&["SET", "n", "41"]);
+    c.cmd(&["APPEND", "n", "0"]);
+    assert_eq!(enc(&mut c, "n"), bulk("raw"));
+    assert_eq!(c.cmd(&["INCR", "n"]), Reply::Int(411));
+    assert_eq!(enc(&mut c, "n"), bulk("int"));
+    assert_eq!(
+        c.cmd(&["DECRBY", "n", "-9223372036854775396"]),
+        Reply::Int(i64::MAX)
+    );
+    assert_eq!(c.cmd(&["GET", "n"]), bulk("9223372036854775807"));
+    // Keys longer than the inline limit work as well as short ones.
+    let long_key = "k".repeat(300);
+    c.cmd(&["SET", &long_key, "x"]);
+    assert_eq!(c.cmd(&["GET", &long_key]), bulk("x"));
+    assert_eq!(c.cmd(&["EXISTS", &long_key]), Reply::Int(1));
+}

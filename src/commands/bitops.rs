@@ -82,19 +82,16 @@ fn string_for_bit_write<'a>(
         Some(_) => return Err(CmdError::WrongType),
     };
     if created {
-        let value = Value::Str(RString {
-            bytes: vec![0; len],
-            raw: true,
-        });
+        let value = Value::Str(RString::raw(vec![0; len]));
         db.set(key, value, now_ms);
     }
     match db.get_value_mut(key, now_ms) {
         Some(Value::Str(s)) => {
-            let grown = s.bytes.len() < len;
+            let bytes = s.make_raw();
+            let grown = bytes.len() < len;
             if grown {
-                s.bytes.resize(len, 0);
+                bytes.resize(len, 0);
             }
-            s.raw = true;
             Ok((s, created || grown))
         }
         _ => Err(CmdError::WrongType),
@@ -113,10 +110,10 @@ fn setbit_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
     let (s, grown) = string_for_bit_write(db, args[1], offset, now)?;
     let byte = (offset >> 3) as usize;
     let shift = 7 - (offset & 7) as u8;
-    let old = s.bytes.get(byte).map_or(0, |b| (b >> shift) & 1);
+    let old = s.get(byte).map_or(0, |b| (b >> shift) & 1);
     let changed = grown || old != on;
     if changed {
-        if let Some(b) = s.bytes.get_mut(byte) {
+        if let Some(b) = s.make_raw().get_mut(byte) {
             *b = (*b & !(1 << shift)) | (on << shift);
         }
         ctx.dirty += 1;

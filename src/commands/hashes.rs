@@ -4,7 +4,7 @@
 //! The hash type itself, with its listpack/hashtable encodings, lives in
 //! `store/hash.rs`; this file looks keys up, checks their type, and turns
 //! arguments into calls on [`Hash`](struct@Hash). The encoding limits are
-//! read from CONFIG once per writing command ([`HashLimits::from_config`])
+//! read once per writing command ([`HashLimits::current`], a copy of CONFIG)
 //! and handed to the hash, so `CONFIG SET hash-max-listpack-entries` takes effect on
 //! the next write, as in Redis.
 //!
@@ -230,8 +230,8 @@ fn hash_or_create<'a>(
 }
 
 /// The listpack limits configured right now.
-fn limits(ctx: &Ctx) -> HashLimits {
-    HashLimits::from_config(&ctx.server.config())
+fn limits(_ctx: &Ctx) -> HashLimits {
+    HashLimits::current()
 }
 
 /// The shared body of HSET and HMSET: sets every pair, returns how many

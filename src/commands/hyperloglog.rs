@@ -51,8 +51,8 @@ fn read_hll<'a>(db: &'a Db, key: &[u8], now_ms: i64) -> Result<Option<&'a [u8]>,
     match db.get_value(key, now_ms) {
         None => Ok(None),
         Some(Value::Str(s)) => {
-            hll::validate(&s.bytes).map_err(hll_error)?;
-            Ok(Some(&s.bytes))
+            hll::validate(s.as_bytes()).map_err(hll_error)?;
+            Ok(Some(s.as_bytes()))
         }
         Some(_) => Err(CmdError::WrongType),
     }
@@ -67,15 +67,12 @@ fn write_hll<'a>(
 ) -> Result<(&'a mut RString, bool), CmdError> {
     let created = read_hll(db, key, now_ms)?.is_none();
     if created {
-        let value = Value::Str(RString {
-            bytes: hll::new_sparse(),
-            raw: true,
-        });
+        let value = Value::Str(RString::raw(hll::new_sparse()));
         db.set(key, value, now_ms);
     }
     match db.get_value_mut(key, now_ms) {
         Some(Value::Str(s)) => {
-            s.raw = true;
+            s.make_raw();
             Ok((s, created))
         }
         _ => Err(CmdError::WrongType),
@@ -91,12 +88,12 @@ fn pfadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
     let (s, created) = write_hll(db, args[1], now)?;
     let mut updated = created as u64;
     for element in &args[2..] {
-        if hll::add(&mut s.bytes, element, max_bytes).map_err(|_| invalid_obj())? {
+        if hll::add(s.make_raw(), element, max_bytes).map_err(|_| invalid_obj())? {
             updated += 1;
         }
     }
     if updated > 0 {
-        hll::invalidate_cache(&mut s.bytes);
+        hll::invalidate_cache(s.make_raw());
         ctx.dirty += updated;
         ctx.notify('$', "pfadd", args[1]);
     }
@@ -127,12 +124,11 @@ fn pfcount_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     let Some(Value::Str(s)) = db.get_value_mut(args[1], now) else {
         return Err(CmdError::WrongType);
     };
-    let card = match hll::cached_count(&s.bytes) {
+    let card = match hll::cached_count(s.as_bytes()) {
         Some(card) => card,
         None => {
-            let card = hll::count(&s.bytes).map_err(|_| invalid_obj())?;
-            hll::set_cached_count(&mut s.bytes, card);
-            s.raw = true;
+            let card = hll::count(s.as_bytes()).map_err(|_| invalid_obj())?;
+            hll::set_cached_count(s.make_raw(), card);
             ctx.dirty += 1;
             card
         }
@@ -157,15 +153,15 @@ fn pfmerge_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     }
     let (s, _) = write_hll(db, args[1], now)?;
     if use_dense {
-        hll::sparse_to_dense(&mut s.bytes).map_err(|_| invalid_obj())?;
+        hll::sparse_to_dense(s.make_raw()).map_err(|_| invalid_obj())?;
     }
     for (index, &value) in max.iter().enumerate() {
         if value != 0 {
             // As in Redis, a damaged destination is not reported here.
-            let _ = hll::raise_register(&mut s.bytes, index, value, max_bytes);
+            let _ = hll::raise_register(s.make_raw(), index, value, max_bytes);
         }
     }
-    hll::invalidate_cache(&mut s.bytes);
+    hll::invalidate_cache(s.make_raw());
     ctx.dirty += 1;
     ctx.notify('$', "pfadd", args[1]);
     ctx.reply.ok();
@@ -186,24 +182,23 @@ fn pfdebug_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     };
     match args[1].to_ascii_lowercase().as_slice() {
         b"getreg" => {
-            if hll::sparse_to_dense(&mut s.bytes).map_err(|_| invalid_obj())? {
-                s.raw = true;
+            if hll::sparse_to_dense(s.make_raw()).map_err(|_| invalid_obj())? {
                 ctx.dirty += 1;
             }
-            let regs = hll::dense_registers(&s.bytes);
+            let regs = hll::dense_registers(s.as_bytes());
             ctx.reply.array(regs.len());
             for r in regs {
                 ctx.reply.integer(r as i64);
             }
         }
         b"decode" => {
-            if !hll::is_sparse(&s.bytes) {
+            if !hll::is_sparse(s.as_bytes()) {
                 return Err(CmdError::err("HLL encoding is not sparse"));
             }
-            ctx.reply.bulk(hll::decode_sparse(&s.bytes).as_bytes());
+            ctx.reply.bulk(hll::decode_sparse(s.as_bytes()).as_bytes());
         }
         b"encoding" => {
-            let name = if hll::is_sparse(&s.bytes) {
+            let name = if hll::is_sparse(s.as_bytes()) {
                 "sparse"
             } else {
                 "dense"
@@ -211,9 +206,8 @@ fn pfdebug_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
             ctx.reply.simple(name);
         }
         b"todense" => {
-            let converted = hll::sparse_to_dense(&mut s.bytes).map_err(|_| invalid_obj())?;
+            let converted = hll::sparse_to_dense(s.make_raw()).map_err(|_| invalid_obj())?;
             if converted {
-                s.raw = true;
                 ctx.dirty += 1;
             }
             ctx.reply.integer(converted as i64);

@@ -157,8 +157,7 @@ pub fn latencystats_section(server: &crate::server::Server, config: &Config, out
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect();
-    let mon = server.monitoring.lock().unwrap_or_else(|p| p.into_inner());
-    for (name, h) in &mon.histograms {
+    for (name, h) in &super::latency_histogram::snapshot(&server.monitoring) {
         let _ = write!(out, "latency_percentiles_usec_{name}:");
         for (i, p) in percentiles.iter().enumerate() {
             let sep = if i > 0 { "," } else { "" };
@@ -182,12 +181,7 @@ pub fn reset_stats(server: &crate::server::Server) {
     }
     drop(store);
     crate::evict::reset_stats();
-    server
-        .monitoring
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .histograms
-        .clear();
+    super::latency_histogram::reset(&server.monitoring);
 }
 
 /// (user, system, children user, children system) seconds from a

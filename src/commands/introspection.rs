@@ -176,22 +176,20 @@ pub fn feed_monitors(
 }
 
 /// Called by the dispatcher after every command with its duration.
-pub fn record_slow_command(ctx: &Ctx, args: &[&[u8]], duration_us: u64) {
+pub fn record_slow_command(
+    ctx: &Ctx,
+    found: Option<(usize, &Command)>,
+    args: &[&[u8]],
+    duration_us: u64,
+) {
     // Two atomic loads on the fast path; the config is read only for slow commands.
     let threshold_us = ctx.server.slowlog_threshold_us.load(Ordering::Relaxed);
     let latency_ms = ctx.server.latency_threshold_ms.load(Ordering::Relaxed);
     let slow = threshold_us >= 0 && duration_us as i64 >= threshold_us;
     let latent = latency_ms > 0 && (duration_us / 1000) as i64 >= latency_ms;
-    super::latency_histogram::record(
-        &mut ctx
-            .server
-            .monitoring
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .histograms,
-        args,
-        duration_us,
-    );
+    if let Some((index, command)) = found {
+        super::latency_histogram::record(&ctx.server.monitoring, index, command, args, duration_us);
+    }
     if !slow && !latent {
         return;
     }
@@ -485,7 +483,7 @@ fn latency_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 pub fn estimate_entry_bytes(key: &[u8], value: &Value) -> usize {
     const ENTRY_OVERHEAD: usize = 64;
     let payload = match value {
-        Value::Str(s) => s.bytes.capacity() + 16,
+        Value::Str(s) => s.heap_bytes() + 16,
         Value::List(l) => l.iter().map(|e| e.len() + 24).sum::<usize>() + 32,
         Value::Hash(h) => h.len() * 48 + 64,
         Value::Set(s) => s.len() * 32 + 64,

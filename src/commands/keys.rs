@@ -591,7 +591,7 @@ fn object_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
             // an LRU/LFU maxmemory policy (each key needs its own clock).
             let shared = !crate::evict::no_shared_integers()
                 && matches!(&entry.value, Value::Str(s) if s.encoding() == "int"
-                && parse_i64(&s.bytes).is_some_and(|n| (0..10000).contains(&n)));
+                && parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
             ctx.reply.integer(if shared { i32::MAX as i64 } else { 1 });
         }
         b"IDLETIME" => {

@@ -494,7 +494,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
                 || matches!(e, CmdError::Err(t) if t.starts_with("unknown subcommand '")))
     });
     if !refused {
-        introspection::record_slow_command(ctx, args, elapsed_us);
+        introspection::record_slow_command(ctx, found, args, elapsed_us);
     }
     let index = found.map(|(i, _)| i);
     match result.as_ref().err() {

@@ -23,7 +23,7 @@ use super::keys::reply_scan;
 use super::{cmd, Command, Ctx, Group, Handler};
 use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
-use crate::store::set::{max_intset_entries, Set};
+use crate::store::set::Set;
 use crate::store::{Db, Store, Value};
 use crate::util::random_below;
 
@@ -242,8 +242,8 @@ fn set_or_create<'a>(
 }
 
 /// set-max-intset-entries right now.
-fn max_intset(ctx: &Ctx) -> usize {
-    max_intset_entries(&ctx.server.config())
+fn max_intset(_ctx: &Ctx) -> usize {
+    crate::store::set::current_max_intset_entries()
 }
 
 /// Writes a whole set as a set reply.

@@ -52,8 +52,13 @@ pub const COMMANDS: &[Command] = &[
 // and hash types, so a change of their representation touches only them.
 
 /// A list's elements, head first.
-fn list_elements(list: &List) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
+fn list_elements(list: &List) -> impl Iterator<Item = &[u8]> {
     list.iter()
+}
+
+/// A list's elements, tail first.
+fn list_elements_rev(list: &List) -> impl Iterator<Item = &[u8]> {
+    list.iter_rev()
 }
 
 /// A set's members, in its own (arbitrary) order.
@@ -160,7 +165,7 @@ fn lookup_by_pattern<'a>(
     key.extend_from_slice(postfix);
     match (db.get_value(&key, now_ms)?, field) {
         (Value::Hash(h), Some(field)) => hash_field(h, field),
-        (Value::Str(s), None) => Some(&s.bytes),
+        (Value::Str(s), None) => Some(s.as_bytes()),
         _ => None,
     }
 }
@@ -187,8 +192,7 @@ fn load_elements(
         Some(Value::List(l)) if nosort => {
             let (skip, take) = cut(l.len());
             if desc {
-                list_elements(l)
-                    .rev()
+                list_elements_rev(l)
                     .skip(skip)
                     .take(take)
                     .map(Cow::Borrowed)

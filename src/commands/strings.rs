@@ -46,7 +46,7 @@ const STRING_MAX_BYTES: usize = 512 * 1024 * 1024;
 pub fn get_string<'a>(db: &'a Db, key: &[u8], now_ms: i64) -> Result<Option<&'a [u8]>, CmdError> {
     match db.get_value(key, now_ms) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(&s.bytes)),
+        Some(Value::Str(s)) => Ok(Some(s.as_bytes())),
         Some(_) => Err(CmdError::WrongType),
     }
 }
@@ -197,7 +197,7 @@ fn set_generic(
         if opts.get {
             match old.map(|e| &e.value) {
                 Some(Value::Str(s)) => {
-                    let bytes = s.bytes.clone();
+                    let bytes = s.to_vec();
                     ctx.reply.bulk(&bytes);
                 }
                 Some(_) => return Err(CmdError::WrongType),
@@ -213,7 +213,7 @@ fn set_generic(
     if !allowed {
         return Ok(false);
     }
-    let v = Value::Str(RString::new(value.to_vec()));
+    let v = Value::Str(RString::from_slice(value));
     match opts.expire {
         ExpireChange::Keep => db.set_keep_ttl(key, v, now),
         ExpireChange::At(at) if at <= now => {
@@ -353,7 +353,7 @@ fn mget_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     ctx.reply.array(args.len() - 1);
     for key in &args[1..] {
         match db.get_value(key, ctx.now_ms) {
-            Some(Value::Str(s)) => ctx.reply.bulk(&s.bytes),
+            Some(Value::Str(s)) => ctx.reply.bulk(s),
             _ => ctx.reply.null(),
         }
     }
@@ -377,7 +377,7 @@ fn mset_generic(
         return Ok(false);
     }
     for kv in args[1..].chunks(2) {
-        db.set(kv[0], Value::string(kv[1]), now);
+        db.set(kv[0], Value::Str(RString::from_slice(kv[1])), now);
         ctx.notify('$', "set", kv[0]);
     }
     ctx.dirty += (args.len() / 2) as u64;
@@ -414,14 +414,14 @@ fn append_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult
     let db = ctx.db_mut(store);
     let len = match db.get_value_mut(args[1], now) {
         None => {
-            db.set(args[1], Value::string(args[2]), now);
+            db.set(args[1], Value::Str(RString::from_slice(args[2])), now);
             args[2].len()
         }
         Some(Value::Str(s)) => {
-            check_string_length(s.bytes.len() + args[2].len())?;
-            s.bytes.extend_from_slice(args[2]);
-            s.raw = true;
-            s.bytes.len()
+            check_string_length(s.len() + args[2].len())?;
+            let bytes = s.make_raw();
+            bytes.extend_from_slice(args[2]);
+            bytes.len()
         }
         Some(_) => return Err(CmdError::WrongType),
     };
@@ -486,21 +486,21 @@ fn setrange_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
             let mut bytes = vec![0u8; offset];
             bytes.extend_from_slice(patch);
             let len = bytes.len();
-            db.set(args[1], Value::Str(RString { bytes, raw: true }), now);
+            db.set(args[1], Value::Str(RString::raw(bytes)), now);
             len
         }
         Some(Value::Str(s)) => {
             if patch.is_empty() {
-                ctx.reply.integer(s.bytes.len() as i64);
+                ctx.reply.integer(s.len() as i64);
                 return Ok(());
             }
             check_string_length(offset + patch.len())?;
-            if s.bytes.len() < offset + patch.len() {
-                s.bytes.resize(offset + patch.len(), 0);
+            let bytes = s.make_raw();
+            if bytes.len() < offset + patch.len() {
+                bytes.resize(offset + patch.len(), 0);
             }
-            s.bytes[offset..offset + patch.len()].copy_from_slice(patch);
-            s.raw = true;
-            s.bytes.len()
+            bytes[offset..offset + patch.len()].copy_from_slice(patch);
+            bytes.len()
         }
         Some(_) => return Err(CmdError::WrongType),
     };
@@ -526,11 +526,9 @@ fn incr_generic(ctx: &mut Ctx, store: &mut Store, key: &[u8], delta: i64) -> Cmd
             let Value::Str(s) = &mut entry.value else {
                 return Err(CmdError::WrongType);
             };
-            let current = parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?;
+            let current = parse_i64(s).ok_or(CmdError::NotInteger)?;
             let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-            s.bytes.clear();
-            crate::resp::writer::push_i64(&mut s.bytes, new);
-            s.raw = false;
+            s.set_integer(new);
             new
         }
     };
@@ -572,7 +570,7 @@ fn incrbyfloat_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdR
     let db = ctx.db_mut(store);
     let current = match db.get_value(args[1], now) {
         None => 0.0,
-        Some(Value::Str(s)) => parse_f64(&s.bytes).ok_or(CmdError::NotFloat)?,
+        Some(Value::Str(s)) => parse_f64(s).ok_or(CmdError::NotFloat)?,
         Some(_) => return Err(CmdError::WrongType),
     };
     let new = current + delta;
@@ -609,7 +607,7 @@ fn lcs_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let db = ctx.db(store);
     let fetch = |key: &[u8]| match db.get_value(key, ctx.now_ms) {
         None => Ok(&[][..]),
-        Some(Value::Str(s)) => Ok(&s.bytes[..]),
+        Some(Value::Str(s)) => Ok(s.as_bytes()),
         Some(_) => Err(CmdError::err(
             "The specified keys must contain string values",
         )),

@@ -133,7 +133,7 @@ impl SaveState {
 /// Copies a value into the codec's plain form.
 pub fn to_rdb_value(value: &Value) -> RdbValue {
     match value {
-        Value::Str(s) => RdbValue::String(s.bytes.clone()),
+        Value::Str(s) => RdbValue::String(s.to_vec()),
         Value::List(list) => RdbValue::List(list.iter().map(|item| item.to_vec()).collect()),
         Value::Set(set) => RdbValue::Set(set.iter().map(|m| m.to_vec()).collect()),
         Value::Hash(hash) => {

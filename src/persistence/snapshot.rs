@@ -160,7 +160,7 @@ impl Snapshot {
                 expires += u64::from(expire_ms.is_some());
                 let key = push(&mut arena, key);
                 let value = match &entry.value {
-                    Value::Str(s) => SnapValue::Str(push(&mut arena, &s.bytes)),
+                    Value::Str(s) => SnapValue::Str(push(&mut arena, s)),
                     other => SnapValue::Other(to_rdb_value(other)),
                 };
                 keys.push(SnapKey {

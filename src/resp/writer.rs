@@ -38,6 +38,11 @@ impl Default for ReplyBuf {
 
 /// Appends the decimal form of `v` without going through `fmt`.
 pub fn push_i64(out: &mut Vec<u8>, v: i64) {
+    // Lengths of short bulk strings and small counts: one digit.
+    if (0..10).contains(&v) {
+        out.push(b'0' + v as u8);
+        return;
+    }
     let mut tmp = [0u8; 20];
     let mut n = v.unsigned_abs();
     let mut i = tmp.len();

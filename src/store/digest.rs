@@ -39,7 +39,7 @@ fn xor(a: &mut Digest, b: Digest) {
 fn value_digest(value: &Value) -> Digest {
     let mut value_digest = [0u64; 3];
     match value {
-        Value::Str(s) => value_digest = hash_parts(&[b"string", &s.bytes]),
+        Value::Str(s) => value_digest = hash_parts(&[b"string", s]),
         Value::List(l) => {
             let mut h = DefaultHasher::new();
             for item in l.iter() {

@@ -17,8 +17,9 @@
 //! it, so this file follows the same rules: a new hash starts as a listpack,
 //! [`Hash::insert`] converts before storing a field or value that is too
 //! long and after an insert that makes the hash too big, and deleting never
-//! converts back. Our "listpack" is a small `Vec` of pairs in insertion
-//! order (the order HGETALL shows for a small hash in Redis too); the
+//! converts back. Our listpack ([`Listpack`]) packs the fields and values,
+//! alternating, in one buffer in insertion order (the order HGETALL shows
+//! for a small hash in Redis too); the
 //! hashtable is a [`Dict`], which gives HSCAN its cursor and HRANDFIELD its
 //! random samples.
 //!
@@ -26,7 +27,10 @@
 //! from CONFIG once per command ([`Hash::set_limits`]), the RDB loader builds
 //! with the limits it was given ([`Hash::with_limits`]).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use super::dict::Dict;
+use super::listpack::{self, Listpack};
 use crate::config::Config;
 use crate::util::random_below;
 
@@ -51,7 +55,28 @@ impl Default for HashLimits {
     }
 }
 
+/// The configured limits, copied here by [`apply_config`] after every
+/// configuration change so HSET does not search the configuration (two
+/// lookups by name cost more than the insert itself).
+static CONFIGURED: [AtomicU32; 2] = [AtomicU32::new(512), AtomicU32::new(64)];
+
+/// Copies hash-max-listpack-entries/-value from `config` (called by the
+/// server after every configuration change).
+pub fn apply_config(config: &Config) {
+    let l = HashLimits::from_config(config);
+    CONFIGURED[0].store(l.max_listpack_entries, Ordering::Relaxed);
+    CONFIGURED[1].store(l.max_listpack_value_bytes, Ordering::Relaxed);
+}
+
 impl HashLimits {
+    /// The limits configured right now (see [`apply_config`]).
+    pub fn current() -> Self {
+        HashLimits {
+            max_listpack_entries: CONFIGURED[0].load(Ordering::Relaxed),
+            max_listpack_value_bytes: CONFIGURED[1].load(Ordering::Relaxed),
+        }
+    }
+
     /// The limits currently configured (hash-max-listpack-entries and
     /// hash-max-listpack-value, also known by their old `ziplist` names).
     pub fn from_config(config: &Config) -> Self {
@@ -63,14 +88,11 @@ impl HashLimits {
     }
 }
 
-/// One field and its value, as a listpack holds them.
-type Pair = (Box<[u8]>, Box<[u8]>);
-
 /// The two representations.
 #[derive(Debug, Clone)]
 enum Repr {
-    /// Fields and values in insertion order, searched linearly.
-    Listpack(Vec<Pair>),
+    /// Fields and values alternating, in insertion order, searched linearly.
+    Listpack(Listpack),
     /// A hash table, for big hashes or long strings. Boxed so a hash (and
     /// so every `Value`) stays three words plus the limits.
     Table(Box<Dict<Box<[u8]>>>),
@@ -98,7 +120,7 @@ impl Hash {
     /// An empty hash (listpack) that converts according to `limits`.
     pub fn with_limits(limits: HashLimits) -> Self {
         Hash {
-            repr: Repr::Listpack(Vec::new()),
+            repr: Repr::Listpack(Listpack::new()),
             limits,
         }
     }
@@ -125,7 +147,7 @@ impl Hash {
     /// Number of fields.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(pairs) => pairs.len(),
+            Repr::Listpack(lp) => lp.len() / 2,
             Repr::Table(d) => d.len(),
         }
     }
@@ -138,7 +160,7 @@ impl Hash {
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
-            Repr::Listpack(pairs) => pairs.iter().find(|(f, _)| &**f == field).map(|(_, v)| &**v),
+            Repr::Listpack(lp) => pairs(lp).find(|p| p.field == field).map(|p| p.value),
             Repr::Table(d) => d.get(field).map(|v| &**v),
         }
     }
@@ -160,20 +182,22 @@ impl Hash {
             self.convert();
         }
         let added = match &mut self.repr {
-            Repr::Listpack(pairs) => match pairs.iter_mut().find(|(f, _)| &**f == field) {
-                Some((_, v)) => {
-                    *v = value.into();
+            Repr::Listpack(lp) => match pairs(lp).find(|p| p.field == field) {
+                Some(p) => {
+                    let at = p.value_offset;
+                    lp.replace(at, value);
                     false
                 }
                 None => {
-                    pairs.push((field.into(), value.into()));
+                    lp.push(field);
+                    lp.push(value);
                     true
                 }
             },
             Repr::Table(d) => d.insert(field, value.into()).is_none(),
         };
         let max_entries = self.limits.max_listpack_entries as usize;
-        if matches!(&self.repr, Repr::Listpack(p) if p.len() > max_entries) {
+        if matches!(&self.repr, Repr::Listpack(lp) if lp.len() / 2 > max_entries) {
             self.convert();
         }
         added
@@ -182,10 +206,12 @@ impl Hash {
     /// Deletes `field`; true when it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Listpack(pairs) => match pairs.iter().position(|(f, _)| &**f == field) {
-                Some(i) => {
-                    // `remove`, not `swap_remove`: a listpack keeps its order.
-                    pairs.remove(i);
+            Repr::Listpack(lp) => match pairs(lp).find(|p| p.field == field) {
+                Some(p) => {
+                    // Value first: removing the field would move it.
+                    let (field_at, value_at) = (p.field_offset, p.value_offset);
+                    lp.remove(value_at);
+                    lp.remove(field_at);
                     true
                 }
                 None => false,
@@ -198,7 +224,7 @@ impl Hash {
     /// for a hashtable.
     pub fn iter(&self) -> Iter<'_> {
         match &self.repr {
-            Repr::Listpack(pairs) => Iter::Listpack(pairs.iter()),
+            Repr::Listpack(lp) => Iter::Listpack(pairs(lp)),
             Repr::Table(d) => Iter::Table(d.iter()),
         }
     }
@@ -206,10 +232,10 @@ impl Hash {
     /// A uniformly random (field, value), copied out; None when empty.
     pub fn random_pair(&self) -> Option<(Vec<u8>, Vec<u8>)> {
         match &self.repr {
-            Repr::Listpack(pairs) if pairs.is_empty() => None,
-            Repr::Listpack(pairs) => {
-                let (f, v) = &pairs[random_below(pairs.len())];
-                Some((f.to_vec(), v.to_vec()))
+            Repr::Listpack(lp) if lp.is_empty() => None,
+            Repr::Listpack(lp) => {
+                let p = pairs(lp).nth(random_below(lp.len() / 2))?;
+                Some((p.field.to_vec(), p.value.to_vec()))
             }
             Repr::Table(d) => fair_random_entry(d).map(|(f, v)| (f, v.into_vec())),
         }
@@ -221,9 +247,9 @@ impl Hash {
     /// bucket per call (see [`Dict::scan`]).
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
         match &self.repr {
-            Repr::Listpack(pairs) => {
-                for (k, v) in pairs {
-                    f(k, v);
+            Repr::Listpack(lp) => {
+                for p in pairs(lp) {
+                    f(p.field, p.value);
                 }
                 0
             }
@@ -233,10 +259,10 @@ impl Hash {
 
     /// Moves every pair into a hash table (listpack -> hashtable).
     fn convert(&mut self) {
-        if let Repr::Listpack(pairs) = &mut self.repr {
-            let mut d = Dict::with_capacity(pairs.len());
-            for (f, v) in std::mem::take(pairs) {
-                d.insert_new(f, v);
+        if let Repr::Listpack(lp) = &self.repr {
+            let mut d = Dict::with_capacity(lp.len() / 2);
+            for p in pairs(lp) {
+                d.insert_new(p.field, Box::from(p.value));
             }
             self.repr = Repr::Table(Box::new(d));
         }
@@ -246,7 +272,7 @@ impl Hash {
 /// Iterator over a [`Hash`](struct@Hash)'s (field, value) pairs.
 pub enum Iter<'a> {
     /// Over a listpack.
-    Listpack(std::slice::Iter<'a, Pair>),
+    Listpack(Pairs<'a>),
     /// Over a hashtable.
     Table(super::dict::Iter<'a, Box<[u8]>>),
 }
@@ -256,10 +282,40 @@ impl<'a> Iterator for Iter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Iter::Listpack(it) => it.next().map(|(f, v)| (&**f, &**v)),
+            Iter::Listpack(it) => it.next().map(|p| (p.field, p.value)),
             Iter::Table(it) => it.next().map(|(f, v)| (f, &**v)),
         }
     }
+}
+
+/// One field and its value in a listpack hash, with their offsets.
+pub struct Pair<'a> {
+    field: &'a [u8],
+    value: &'a [u8],
+    field_offset: usize,
+    value_offset: usize,
+}
+
+/// Iterator over a listpack hash's pairs (entries two by two).
+pub struct Pairs<'a>(listpack::IterOffsets<'a>);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Pair<'a>;
+
+    fn next(&mut self) -> Option<Pair<'a>> {
+        let (field_offset, field) = self.0.next()?;
+        let (value_offset, value) = self.0.next()?;
+        Some(Pair {
+            field,
+            value,
+            field_offset,
+            value_offset,
+        })
+    }
+}
+
+fn pairs(lp: &Listpack) -> Pairs<'_> {
+    Pairs(lp.iter_offsets())
 }
 
 /// Tables with at most this many entries are sampled by counting through

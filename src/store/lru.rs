@@ -23,7 +23,7 @@
 //! live in process-wide atomics set by [`set_policy`] whenever the
 //! configuration changes.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::util::random_u64;
 
@@ -47,14 +47,23 @@ pub fn lfu_policy() -> bool {
     LFU_POLICY.load(Ordering::Relaxed)
 }
 
+/// Unix seconds as stored in [`Access`] (clamped to the `u32` range).
+fn seconds(now_ms: i64) -> u32 {
+    (now_ms / 1000).clamp(0, u32::MAX as i64) as u32
+}
+
 fn minutes(now_ms: i64) -> u32 {
     ((now_ms / 60_000) & 0xffff) as u32
 }
 
-/// Last access time and LFU counter of one key.
+/// Last access time and LFU counter of one key: 8 bytes, paid by every key.
+///
+/// The access time is kept in whole unix seconds (a `u32` lasts until
+/// 2106): Redis's LRU clock ticks once a second too (LRU_CLOCK_RESOLUTION),
+/// and OBJECT IDLETIME answers in seconds.
 #[derive(Debug)]
 pub struct Access {
-    access_ms: AtomicI64,
+    access_s: AtomicU32,
     /// (minutes << 8) | counter, as Redis packs it.
     lfu: AtomicU32,
 }
@@ -62,7 +71,7 @@ pub struct Access {
 impl Clone for Access {
     fn clone(&self) -> Self {
         Access {
-            access_ms: AtomicI64::new(self.access_ms.load(Ordering::Relaxed)),
+            access_s: AtomicU32::new(self.access_s.load(Ordering::Relaxed)),
             lfu: AtomicU32::new(self.lfu.load(Ordering::Relaxed)),
         }
     }
@@ -72,7 +81,7 @@ impl Access {
     /// A key created now.
     pub fn new(now_ms: i64) -> Self {
         Access {
-            access_ms: AtomicI64::new(now_ms),
+            access_s: AtomicU32::new(seconds(now_ms)),
             lfu: AtomicU32::new(minutes(now_ms) << 8 | LFU_INIT_VAL),
         }
     }
@@ -80,7 +89,12 @@ impl Access {
     /// Records an access: the LRU time, and under an LFU policy the counter
     /// (decayed, then maybe incremented), as Redis's `updateLFU`.
     pub fn touch(&self, now_ms: i64) {
-        self.access_ms.store(now_ms, Ordering::Relaxed);
+        let now_s = seconds(now_ms);
+        // Skip the store when the second has not changed: GETs of one hot
+        // key from many threads then do not keep bouncing its cache line.
+        if self.access_s.load(Ordering::Relaxed) != now_s {
+            self.access_s.store(now_s, Ordering::Relaxed);
+        }
         if lfu_policy() {
             let mut counter = self.freq(now_ms);
             if counter < 255 {
@@ -97,19 +111,20 @@ impl Access {
         }
     }
 
-    /// The last access time, unix ms.
+    /// The last access time, unix ms (whole seconds).
     pub fn last_ms(&self) -> i64 {
-        self.access_ms.load(Ordering::Relaxed)
+        self.access_s.load(Ordering::Relaxed) as i64 * 1000
     }
 
     /// Milliseconds since the last access (OBJECT IDLETIME, in ms).
     pub fn idle_ms(&self, now_ms: i64) -> i64 {
-        (now_ms - self.access_ms.load(Ordering::Relaxed)).max(0)
+        (now_ms - self.last_ms()).max(0)
     }
 
     /// Sets the idle time (RESTORE ... IDLETIME, RDB loading).
     pub fn set_idle_ms(&self, idle_ms: i64, now_ms: i64) {
-        self.access_ms.store(now_ms - idle_ms, Ordering::Relaxed);
+        self.access_s
+            .store(seconds(now_ms.saturating_sub(idle_ms)), Ordering::Relaxed);
     }
 
     /// The LFU counter after decay (OBJECT FREQ; Redis's `LFUDecrAndReturn`).

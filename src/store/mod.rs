@@ -18,6 +18,7 @@
 //! writers delete it on touch ([`Db::get_mut`], lazy expiry), and the
 //! background cycle in `expire.rs` deletes the ones nobody touches.
 
+pub mod bytes;
 pub mod dict;
 pub mod digest;
 pub mod geohash;
@@ -25,6 +26,7 @@ pub mod glob;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod listpack;
 pub mod lru;
 pub mod number;
 pub mod set;
@@ -231,10 +233,13 @@ impl Db {
     pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire_ms: i64, now_ms: i64) {
         // Under an LFU policy an overwritten key keeps its counter
         // (Redis's dbOverwrite); otherwise the new value is fresh.
-        let access = match self.dict.get(key) {
-            Some(old) if lru::lfu_policy() => old.access.clone(),
-            _ => Access::new(now_ms),
+        // (The policy is checked first: without LFU, SET hashes the key once.)
+        let old_access = if lru::lfu_policy() {
+            self.dict.get(key).map(|old| old.access.clone())
+        } else {
+            None
         };
+        let access = old_access.unwrap_or_else(|| Access::new(now_ms));
         let entry = Entry {
             value,
             expire_ms,
@@ -400,5 +405,24 @@ impl Store {
     /// Keys deleted by expiry, over all databases.
     pub fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|d| d.expired_keys).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key's dict node is `next` (8 bytes), the key (24, inline up to
+    /// 22 bytes) and the Entry: at most 88 bytes, glibc's 96-byte chunk.
+    /// One field more and every key costs 16 bytes more (the 1M-strings
+    /// memory row).
+    #[test]
+    fn a_key_fits_one_96_byte_chunk() {
+        assert!(
+            std::mem::size_of::<Entry>() <= 56,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
+        assert_eq!(std::mem::size_of::<bytes::CompactBytes>(), 24);
     }
 }

@@ -66,6 +66,25 @@ pub fn max_intset_entries(config: &Config) -> usize {
     config.get_i64("set-max-intset-entries").max(0) as usize
 }
 
+/// set-max-intset-entries, copied by [`apply_config`] after every
+/// configuration change so SADD does not search the configuration.
+static CONFIGURED_MAX_INTSET: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(512);
+
+/// Copies set-max-intset-entries from `config` (called by the server after
+/// every configuration change).
+pub fn apply_config(config: &Config) {
+    CONFIGURED_MAX_INTSET.store(
+        max_intset_entries(config),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The set-max-intset-entries configured right now (see [`apply_config`]).
+pub fn current_max_intset_entries() -> usize {
+    CONFIGURED_MAX_INTSET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Set {
     /// An empty set (intset) with the default limit of 512 integers.
     pub fn new() -> Self {
@@ -144,7 +163,7 @@ impl Set {
         if d.contains_key(member) {
             return false;
         }
-        d.insert_new(member.into(), ());
+        d.insert_new(member, ());
         true
     }
 
@@ -214,7 +233,7 @@ impl Set {
         if let Repr::Intset(v) = &self.repr {
             let mut d = Dict::with_capacity(v.len());
             for n in v {
-                d.insert_new(n.to_string().into_bytes().into(), ());
+                d.insert_new(n.to_string().into_bytes(), ());
             }
             self.repr = Repr::Table(Box::new(d));
         }

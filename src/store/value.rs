@@ -9,6 +9,7 @@
 //! characters, `embstr` for up to 44 bytes, `raw` otherwise, and always
 //! `raw` once modified in place (APPEND, SETRANGE, SETBIT).
 
+use super::bytes::CompactBytes;
 use super::hash::Hash;
 use super::list::List;
 use super::set::Set;
@@ -19,30 +20,102 @@ use crate::number::parse_i64;
 /// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
 pub const EMBSTR_MAX_BYTES: usize = 44;
 
-/// A string value: the bytes and whether it was modified in place.
+/// A string value. Short strings are stored inline ([`CompactBytes`]);
+/// a string edited in place becomes growable, which is also how it
+/// remembers that Redis would call it `raw`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RString {
-    /// The string's bytes.
-    pub bytes: Vec<u8>,
-    /// Set by in-place edits, which make Redis's encoding `raw`.
-    pub raw: bool,
+    bytes: CompactBytes,
 }
 
 impl RString {
     /// A freshly set string.
     pub fn new(bytes: Vec<u8>) -> Self {
-        RString { bytes, raw: false }
+        RString {
+            bytes: CompactBytes::from_vec(bytes),
+        }
+    }
+
+    /// A freshly set string, copied from `bytes`.
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        RString {
+            bytes: CompactBytes::from_slice(bytes),
+        }
+    }
+
+    /// A string that is already `raw` (built by an in-place edit).
+    pub fn raw(bytes: Vec<u8>) -> Self {
+        RString {
+            bytes: CompactBytes::growable(bytes),
+        }
+    }
+
+    /// The string's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_slice()
+    }
+
+    /// The bytes to edit in place (APPEND, SETRANGE, SETBIT, BITFIELD,
+    /// PFADD); the string is `raw` from then on.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        self.bytes.make_growable()
+    }
+
+    /// True once modified in place.
+    pub fn is_raw(&self) -> bool {
+        self.bytes.is_growable()
+    }
+
+    /// Replaces the contents with `n` in decimal (INCR and friends): like
+    /// Redis's new integer object, the result is no longer `raw`.
+    pub fn set_integer(&mut self, n: i64) {
+        // i64::MIN has 20 characters; formatted on the stack, no allocation.
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut rest = n.unsigned_abs();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            i -= 1;
+            digits[i] = b'-';
+        }
+        self.bytes = CompactBytes::from_slice(&digits[i..]);
+    }
+
+    /// Heap bytes besides the value itself (MEMORY USAGE).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.heap_bytes()
+    }
+
+    /// The bytes, moved out.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes.into_vec()
     }
 
     /// Redis's encoding name for this string.
     pub fn encoding(&self) -> &'static str {
-        if !self.raw && self.bytes.len() <= 20 && parse_i64(&self.bytes).is_some() {
+        let raw = self.is_raw();
+        if !raw && !self.is_empty() && self.len() <= 20 && parse_i64(self).is_some() {
             "int"
-        } else if !self.raw && self.bytes.len() <= EMBSTR_MAX_BYTES {
+        } else if !raw && self.len() <= EMBSTR_MAX_BYTES {
             "embstr"
         } else {
             "raw"
         }
+    }
+}
+
+impl std::ops::Deref for RString {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes.as_slice()
     }
 }
 

@@ -247,7 +247,7 @@ fn bitfield_generic(ctx: &mut Ctx, db: &mut Db, key: &[u8], fields: &[Field]) ->
     let mut changes = 0u64;
     ctx.reply.array(fields.len());
     for f in fields {
-        let old = read_typed(&s.bytes, f);
+        let old = read_typed(s.as_bytes(), f);
         let (new, reply) = match f.op {
             FieldOp::Get => {
                 ctx.reply.integer(old as i64);
@@ -279,7 +279,7 @@ fn bitfield_generic(ctx: &mut Ctx, db: &mut Db, key: &[u8], fields: &[Field]) ->
             }
         };
         ctx.reply.integer(reply as i64);
-        set_field(&mut s.bytes, f.offset, f.bits, new as u64);
+        set_field(s.make_raw(), f.offset, f.bits, new as u64);
         if grown || old != new {
             changes += 1;
         }

@@ -499,7 +499,7 @@ fn lpos_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let mut found: Vec<usize> = Vec::new();
     let mut matches: u64 = 0;
     let elements: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
-        Box::new(list.iter().rev())
+        Box::new(list.iter_rev())
     } else {
         Box::new(list.iter())
     };

@@ -61,7 +61,7 @@ pub fn effect(db: &Db, args: &[&[u8]], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
             Some(Value::Str(s)) => vec![vec![
                 b"SET".to_vec(),
                 key.to_vec(),
-                s.bytes.clone(),
+                s.to_vec(),
                 b"KEEPTTL".to_vec(),
             ]],
             _ => verbatim(),
