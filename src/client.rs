@@ -416,13 +416,7 @@ fn connection_loop(
                             .hard_bytes
                             .load(Ordering::Relaxed);
                         if hard > 0 && (reply.buf.len() + queued) as u64 > hard {
-                            log::warn!(
-                                "Client id={} addr={} closed for overcoming of output buffer limits.",
-                                state.id,
-                                state.info.addr
-                            );
-                            state.info.kill();
-                            client_memory::account(server, &state.info);
+                            close_over_output_limit(server, state);
                             return Ok(());
                         }
                     }
@@ -471,13 +465,7 @@ fn connection_loop(
                     &server.normal_output_limit
                 };
                 if sub.mailbox.push(Arc::new(batch), Some(limit)).is_err() {
-                    log::warn!(
-                        "Client id={} addr={} closed for overcoming of output buffer limits.",
-                        state.id,
-                        state.info.addr
-                    );
-                    state.info.kill();
-                    client_memory::account(server, &state.info);
+                    close_over_output_limit(server, state);
                     return Ok(());
                 }
             }
@@ -631,4 +619,16 @@ pub fn start_writer(
                 }
             }
         })
+}
+
+/// Closes a client whose output went over its hard limit, with Redis's log
+/// line, and updates its memory figure.
+fn close_over_output_limit(server: &Server, state: &ClientState) {
+    log::warn!(
+        "Client id={} addr={} closed for overcoming of output buffer limits.",
+        state.id,
+        state.info.addr
+    );
+    state.info.kill();
+    client_memory::account(server, &state.info);
 }

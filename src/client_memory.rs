@@ -271,13 +271,7 @@ pub fn evict_clients(server: &Server) -> usize {
     if limit == 0 {
         return 0;
     }
-    let clients: Vec<Arc<ClientInfo>> = server
-        .clients
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect();
+    let clients = server.client_infos();
     // Refresh everyone's figure first (mailboxes change under us).
     for c in &clients {
         account(server, c);
@@ -433,13 +427,7 @@ fn soft_limit_reached(server: &Server, info: &ClientInfo, now: i64) -> bool {
 /// One pass of the cron: refresh every client's figure, close clients
 /// over their soft output limit, evict if over `maxmemory-clients`.
 pub fn clients_cron(server: &Server) {
-    let clients: Vec<Arc<ClientInfo>> = server
-        .clients
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect();
+    let clients = server.client_infos();
     let now = now_ms();
     for c in &clients {
         if c.mailbox.get().is_some() && soft_limit_reached(server, c, now) {

@@ -407,6 +407,17 @@ impl Server {
     }
 
     /// Number of connected clients.
+    /// A copy of the connected clients' shared records, taken under the
+    /// clients lock and released at once, so the caller may take other locks.
+    pub fn client_infos(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub fn client_count(&self) -> usize {
         self.clients.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

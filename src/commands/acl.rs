@@ -166,14 +166,7 @@ fn reply_selector(ctx: &mut Ctx, s: &Selector) {
 
 /// Closes the connections of `names` users, except this one (DELUSER).
 fn kill_users_clients(ctx: &mut Ctx, names: &[String], skip_self: bool) {
-    let clients: Vec<_> = ctx
-        .server
-        .clients
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect();
+    let clients = ctx.server.client_infos();
     for c in clients {
         let user = c.user.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if names.contains(&user) && !(skip_self && c.id == ctx.client.id) {
@@ -493,14 +486,7 @@ fn channels_shrunk(old: &crate::acl::User, new: &crate::acl::User) -> bool {
 /// Disconnects the subscribed clients of user `name` (their subscriptions
 /// may no longer be allowed; Redis checks each one, we close them all).
 fn kill_pubsub_clients_of(ctx: &mut Ctx, name: &str) {
-    let clients: Vec<_> = ctx
-        .server
-        .clients
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect();
+    let clients = ctx.server.client_infos();
     for c in clients {
         let subscribed = c
             .sub_counts

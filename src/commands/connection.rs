@@ -435,14 +435,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 }
             }
             crate::client_memory::settle_other_clients(ctx.server, ctx.client.id);
-            let clients: Vec<_> = ctx
-                .server
-                .clients
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .cloned()
-                .collect();
+            let clients = ctx.server.client_infos();
             let mut text = String::new();
             for c in clients
                 .iter()
@@ -587,14 +580,7 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// Kills every client `matches` accepts (not this one when `skip_self`);
 /// returns how many. Our own connection closes after its reply.
 fn kill_matching(ctx: &mut Ctx, matches: impl Fn(&ClientInfo) -> bool, skip_self: bool) -> usize {
-    let clients: Vec<_> = ctx
-        .server
-        .clients
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .cloned()
-        .collect();
+    let clients = ctx.server.client_infos();
     let mut n = 0;
     for c in clients {
         if !matches(&c) {
