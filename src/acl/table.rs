@@ -97,6 +97,8 @@ pub struct CmdMeta {
     pub categories: u32,
     /// `no_auth`: AUTH and HELLO, which ACL never blocks.
     pub no_auth: bool,
+    /// Redis's command flags (`write noscript allow_busy ...`).
+    pub flags: String,
     /// Index of the container (CONFIG for CONFIG GET).
     pub parent: Option<usize>,
     /// Indexes of the subcommands, sorted by name.
@@ -185,6 +187,7 @@ pub fn meta() -> &'static Meta {
                 arity: arity.parse().unwrap_or(-1),
                 categories,
                 no_auth: flags.split(' ').any(|x| x == "no_auth"),
+                flags: flags.to_string(),
                 parent: None,
                 subcommands: Vec::new(),
                 specs: specs

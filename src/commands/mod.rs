@@ -111,6 +111,8 @@ pub enum Group {
     HyperLogLog,
     /// Geospatial indexes.
     Geo,
+    /// Lua scripts and functions.
+    Scripting,
 }
 
 impl Group {
@@ -131,6 +133,7 @@ impl Group {
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
             Group::Geo => "geo",
+            Group::Scripting => "scripting",
         }
     }
 }
@@ -266,7 +269,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 20] {
+pub fn families() -> [&'static [Command]; 22] {
     [
         acl::COMMANDS,
         aof::COMMANDS,
@@ -288,6 +291,8 @@ pub fn families() -> [&'static [Command]; 20] {
         geo::COMMANDS,
         zsets::COMMANDS,
         sort::COMMANDS,
+        crate::scripting::eval::COMMANDS,
+        crate::scripting::function::COMMANDS,
     ]
 }
 
@@ -576,6 +581,10 @@ fn run_handler(
     }
     // maxmemory: evict, or refuse a denyoom command with the OOM error.
     if let Err(e) = crate::evict::before_command(ctx, command) {
+        return Err(multi::reject(ctx, Some(command), e));
+    }
+    // A script of another client running past busy-reply-threshold: -BUSY.
+    if let Err(e) = crate::scripting::busy_check(ctx, command, args) {
         return Err(multi::reject(ctx, Some(command), e));
     }
     if let Some(result) = session_rules(ctx, command, args) {
