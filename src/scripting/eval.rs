@@ -175,6 +175,7 @@ fn eval_generic(
         flags,
         ro,
         &sha,
+        args,
     )
 }
 

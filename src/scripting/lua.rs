@@ -120,10 +120,18 @@ function impl.run_fcall(f, keys, args)
     return xpcall(function() return f(keys, args) end, impl.err_handler)
 end
 
+-- What the globals proxy reads from: R, or while FUNCTION LOAD runs a
+-- library's code, LOAD (only the load-time `redis` API).
+local backing = R
+local LOAD = {}
+function impl.set_loading(on)
+    if on then backing = LOAD else backing = R end
+end
+
 local G = {}
 raw_setmetatable(G, {
     __index = function(_, k)
-        local v = R[k]
+        local v = backing[k]
         if v == nil then
             raw_error("Script attempted to access nonexistent global variable '" .. raw_tostring(k) .. "'", 2)
         end
@@ -256,6 +264,13 @@ for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'bit', 'cjson', '
     if raw_type(R[name]) == 'table' then R[name] = protect(R[name]) end
 end
 R._G = G
+local load_redis = {}
+for _, name in ipairs({'register_function', 'log', 'setresp', 'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE',
+                       'LOG_WARNING', 'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do
+    load_redis[name] = redis[name]
+end
+LOAD.redis = protect(load_redis)
+impl.functions = {}
 "#;
 
 /// The interpreter and the private `impl` table the prelude shares with

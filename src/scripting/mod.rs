@@ -120,6 +120,8 @@ pub struct Vm {
 #[derive(Debug, Clone)]
 struct Running {
     started: Instant,
+    name: String,
+    command: Vec<Vec<u8>>,
     client_id: u64,
     eval: bool,
     wrote: bool,
@@ -128,6 +130,8 @@ struct Running {
 /// Scripting state, one per server.
 pub struct Scripting {
     vm: Mutex<Option<Vm>>,
+    /// The functions VM (FCALL), apart from the EVAL one.
+    fvm: Mutex<Option<Vm>>,
     running: Mutex<Option<Running>>,
     running_done: Condvar,
     kill: Arc<AtomicBool>,
@@ -150,6 +154,7 @@ impl Scripting {
     pub fn new() -> Self {
         Scripting {
             vm: Mutex::new(None),
+            fvm: Mutex::new(None),
             running: Mutex::new(None),
             running_done: Condvar::new(),
             kill: Arc::new(AtomicBool::new(false)),
@@ -235,6 +240,15 @@ fn allowed_when_busy(command: &Command, args: &[&[u8]]) -> bool {
         && args
             .get(1)
             .is_some_and(|a| a.eq_ignore_ascii_case(b"nosave"))
+}
+
+/// The running script for FUNCTION STATS: (function name, command,
+/// duration ms). EVAL scripts show no name.
+pub fn running_info(server: &Server) -> Option<(String, Vec<Vec<u8>>, i64)> {
+    let guard = lock(&server.scripting.running);
+    let r = guard.as_ref()?;
+    let name = if r.eval { String::new() } else { r.name.clone() };
+    Some((name, r.command.clone(), r.started.elapsed().as_millis() as i64))
 }
 
 /// SCRIPT KILL / FUNCTION KILL.
@@ -383,6 +397,7 @@ pub fn run(
     script_flags: u32,
     ro: bool,
     name: &str,
+    command: &[&[u8]],
 ) -> CmdResult {
     let server = ctx.server;
     let scripting = &server.scripting;
@@ -390,6 +405,8 @@ pub fn run(
     scripting.kill.store(false, Ordering::SeqCst);
     *lock(&scripting.running) = Some(Running {
         started: Instant::now(),
+        name: name.to_string(),
+        command: command.iter().map(|a| a.to_vec()).collect(),
         client_id: ctx.client.id,
         eval,
         wrote: false,
