@@ -181,6 +181,9 @@ impl Snapshot {
         let mut writer = RdbWriter::new(out, options)?;
         let used_mem = crate::commands::server::rss_bytes();
         writer.write_default_aux(self.taken_ms / 1000, used_mem)?;
+        for code in crate::scripting::function::persisted_codes() {
+            writer.write_function(&code)?;
+        }
         // One entry reused for every key: its buffers are refilled in place.
         let mut scratch = RdbEntry {
             db: 0,

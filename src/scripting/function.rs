@@ -23,6 +23,7 @@
 //! carry; loading is running the code again.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use mlua::{Function, Table, Value};
@@ -69,6 +70,40 @@ impl Libraries {
             .values()
             .find_map(|l| l.functions.iter().find(|f| f.name == name).map(|f| (l, f)))
     }
+}
+
+/// Library codes read from an RDB file, compiled when functions are next
+/// used (the RDB reader has no server at hand).
+static STAGED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// A copy of every library's code for the RDB and AOF-rewrite writers,
+/// which see only the store.
+static CODES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// Called by the RDB reader for each FUNCTION2 record.
+pub fn stage_from_rdb(code: Vec<u8>) {
+    lock(&STAGED).push(code);
+}
+
+/// The libraries' code, for RDB files and AOF rewrites.
+pub fn persisted_codes() -> Vec<Vec<u8>> {
+    let staged = lock(&STAGED).clone();
+    let mut codes = lock(&CODES).clone();
+    codes.extend(staged);
+    codes
+}
+
+/// Compiles libraries staged by an RDB load.
+pub fn apply_staged(server: &Server) {
+    let staged = std::mem::take(&mut *lock(&STAGED));
+    for code in staged {
+        if let Err(e) = load_library(server, &code, true) {
+            log::warn!("Failed loading a function library from the RDB: {e}");
+        }
+    }
+}
+
+fn sync_codes(libs: &Libraries) {
+    *lock(&CODES) = libs.libs.values().map(|l| l.code.clone()).collect();
 }
 
 /// The functions family's rows of the command table.
@@ -370,6 +405,7 @@ pub fn load_library(server: &Server, code: &[u8], replace: bool) -> Result<Strin
             functions: infos,
         },
     );
+    sync_codes(&libs);
     Ok(name)
 }
 
@@ -379,7 +415,10 @@ fn lua_err(e: mlua::Error) -> CmdError {
 
 /// Drops every library (FUNCTION FLUSH, RESTORE FLUSH) and the VM.
 pub fn flush_libraries(server: &Server) {
-    lock(&server.scripting.functions).libs.clear();
+    let mut libs = lock(&server.scripting.functions);
+    libs.libs.clear();
+    sync_codes(&libs);
+    drop(libs);
     *lock(&server.scripting.fvm) = None;
 }
 
@@ -394,8 +433,13 @@ pub fn library_codes(server: &Server) -> Vec<Vec<u8>> {
 
 /// Deletes one library; false when there is none of that name.
 fn delete_library(server: &Server, name: &str) -> Result<bool, CmdError> {
-    let Some(lib) = lock(&server.scripting.functions).libs.remove(name) else {
-        return Ok(false);
+    let lib = {
+        let mut libs = lock(&server.scripting.functions);
+        let Some(lib) = libs.libs.remove(name) else {
+            return Ok(false);
+        };
+        sync_codes(&libs);
+        lib
     };
     let guard = function_vm(server)?;
     let vm = guard.as_ref().expect("function_vm creates the VM");
@@ -420,6 +464,7 @@ fn fcall_ro_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
 }
 
 fn fcall_generic(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]], ro: bool) -> CmdResult {
+    apply_staged(ctx.server);
     let name = String::from_utf8_lossy(args[1]).into_owned();
     let flags = {
         let libs = lock(&ctx.server.scripting.functions);
@@ -523,6 +568,7 @@ fn subcommand_error(args: &[&[u8]]) -> CmdError {
 fn function_command(ctx: &mut Ctx, _store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
     let server = ctx.server;
+    apply_staged(server);
     match sub.as_str() {
         "load" => {
             let mut replace = false;

@@ -383,9 +383,15 @@ fn generic_call<'l>(lua: &'l Lua, args: MultiValue<'l>, raise: bool) -> mlua::Re
         )));
     };
     let resp: Value = imp.raw_get("resp")?;
-    let mut all = vec![resp];
-    all.extend(args);
-    let (value, is_err): (Value, bool) = run.call(MultiValue::from_vec(all))?;
+    // Packed in a table: a second call with 8000 arguments would overflow
+    // the Lua stack (unpack of a large table into redis.call).
+    let n = args.len();
+    let packed = lua.create_table_with_capacity(n, 1)?;
+    for (i, a) in args.into_iter().enumerate() {
+        packed.raw_set(i + 1, a)?;
+    }
+    packed.raw_set("n", n)?;
+    let (value, is_err): (Value, bool) = run.call((resp, packed))?;
     if is_err && raise {
         let text = match &value {
             Value::Table(t) => t.raw_get::<_, String>("err").unwrap_or_default(),
@@ -545,7 +551,7 @@ pub fn reply_to_lua<'l>(lua: &'l Lua, reply: Reply) -> mlua::Result<Value<'l>> {
 }
 
 /// Deepest nesting of tables a script's reply may have.
-const MAX_REPLY_DEPTH: usize = 1000;
+const MAX_REPLY_DEPTH: usize = 200;
 
 /// Writes a script's return value as the reply (Lua -> RESP). `resp` is
 /// the protocol the script selected (booleans differ). A top-level

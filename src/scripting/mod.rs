@@ -518,21 +518,21 @@ fn call_lua<'l>(
         install_kill_hook(lua, server.scripting.kill.clone(), KILL_CHECK_INSTRUCTIONS);
     }
     lua.scope(|scope| {
-        let run_fn = scope.create_function(|lua, args: MultiValue| {
-            let mut it = args.into_iter();
-            let resp = match it.next() {
-                Some(Value::Integer(n)) => n as i64,
-                Some(Value::Number(n)) => n as i64,
+        let run_fn = scope.create_function(|lua, (resp, packed): (Value, Table)| {
+            let resp = match resp {
+                Value::Integer(n) => n as i64,
+                Value::Number(n) => n as i64,
                 _ => 2,
             };
-            let mut argv: Vec<Vec<u8>> = Vec::new();
-            for v in it {
+            let n: usize = packed.raw_get("n")?;
+            let mut argv: Vec<Vec<u8>> = Vec::with_capacity(n);
+            for i in 1..=n {
+                let v: Value = packed.raw_get(i)?;
                 match v {
                     Value::String(s) => argv.push(s.as_bytes().to_vec()),
-                    Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v)? {
-                        Some(s) => argv.push(s.as_bytes().to_vec()),
-                        None => return error_pair(lua, "Lua redis lib command arguments must be strings or integers"),
-                    },
+                    // Not Lua's tostring (%.14g loses precision): Redis's %.17g.
+                    Value::Integer(n) => argv.push(format_g17(n as f64).into_bytes()),
+                    Value::Number(n) => argv.push(format_g17(n).into_bytes()),
                     _ => {
                         return error_pair(
                             lua,
@@ -601,6 +601,37 @@ fn call_lua<'l>(
     })
 }
 
+/// C's `%.17g`: how Redis turns a Lua number argument into a string.
+pub fn format_g17(x: f64) -> String {
+    if x.is_nan() {
+        return if x.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if x.is_infinite() {
+        return if x < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{x:.16e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if (-4..17).contains(&exp) {
+        let decimals = (16 - exp).max(0) as usize;
+        strip(format!("{x:.decimals$}"))
+    } else {
+        let m = strip(mantissa.to_string());
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// `({err="ERR <text>"}, true)`: an error redis.call raises.
 fn error_pair<'l>(lua: &'l Lua, text: &str) -> mlua::Result<(Value<'l>, bool)> {
     let t = lua.create_table()?;
@@ -629,6 +660,14 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     let has = |f: &str| meta_flags.split(' ').any(|x| x == f) || command.has_flag(f);
     if meta_flags.split(' ').any(|x| x == "noscript") || command.has_flag("noscript") {
         return Err("ERR This Redis command is not allowed from script".into());
+    }
+    if matches!(command.name, "xread" | "xreadgroup")
+        && args.iter().any(|a| a.eq_ignore_ascii_case(b"block"))
+    {
+        return Err(format!(
+            "ERR {} command is not allowed with BLOCK option from scripts",
+            String::from_utf8_lossy(args[0])
+        ));
     }
     let server = st.server;
     let mut scratch = ReplyBuf::new();
@@ -698,6 +737,16 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn g17_matches_c() {
+        assert_eq!(format_g17(9007199254740991.0), "9007199254740991");
+        assert_eq!(format_g17(1.0), "1");
+        assert_eq!(format_g17(0.1), "0.10000000000000001");
+        assert_eq!(format_g17(-2.5), "-2.5");
+        assert_eq!(format_g17(1e20), "1e+20");
+        assert_eq!(format_g17(1.5e-7), "1.4999999999999999e-07");
+    }
 
     #[test]
     fn shebang_flags() {
