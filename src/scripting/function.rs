@@ -136,7 +136,7 @@ pub const COMMANDS: &[Command] = &[
         Group::Scripting,
         "subcommand [argument ...]",
         "A container for function commands",
-        Handler::Write(function_command),
+        Handler::Conn(function_command),
     ),
 ];
 
@@ -565,11 +565,34 @@ fn subcommand_error(args: &[&[u8]]) -> CmdError {
 ///
 /// LOAD answers the library name; LIST an array of maps; DUMP a payload
 /// in DUMP format (FUNCTION2 records); STATS a map.
-fn function_command(ctx: &mut Ctx, _store: &mut Store, args: &[&[u8]]) -> CmdResult {
+///
+/// A `Conn` handler: FUNCTION KILL and STATS must answer while a function
+/// runs (holding the store lock). The writing subcommands take the write
+/// lock themselves (so they wait for a running script, as in Redis) and log
+/// themselves to the AOF.
+fn function_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
+    let writes = matches!(sub.as_str(), "load" | "delete" | "flush" | "restore");
+    if !writes || ctx.in_exec {
+        // Inside EXEC the transaction already holds the lock.
+        return function_subcommand(ctx, &sub, args);
+    }
+    let server = ctx.server;
+    let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
+    let dirty_before = ctx.dirty;
+    let result = function_subcommand(ctx, &sub, args);
+    let changed = ctx.dirty > dirty_before;
+    if changed {
+        ctx.propagate_override(vec![args.iter().map(|a| a.to_vec()).collect()]);
+    }
+    crate::persistence::aof::propagate(ctx, &mut store, args, &result, changed, &[]);
+    result
+}
+
+fn function_subcommand(ctx: &mut Ctx, sub: &str, args: &[&[u8]]) -> CmdResult {
     let server = ctx.server;
     apply_staged(server);
-    match sub.as_str() {
+    match sub {
         "load" => {
             let mut replace = false;
             let mut i = 2;
@@ -615,7 +638,6 @@ fn function_command(ctx: &mut Ctx, _store: &mut Store, args: &[&[u8]]) -> CmdRes
         "dump" if args.len() == 2 => {
             let payload = dump_payload(&library_codes(server));
             ctx.reply.bulk(&payload);
-            ctx.propagate_override(Vec::new());
         }
         "restore" if args.len() == 3 || args.len() == 4 => {
             function_restore(ctx, args)?;
@@ -632,10 +654,6 @@ fn function_command(ctx: &mut Ctx, _store: &mut Store, args: &[&[u8]]) -> CmdRes
             }
         }
         _ => return Err(subcommand_error(args)),
-    }
-    if !matches!(sub.as_str(), "load" | "delete" | "flush" | "restore") {
-        // Read-only subcommands are not logged to the AOF.
-        ctx.propagate_override(Vec::new());
     }
     Ok(())
 }
