@@ -28,7 +28,10 @@ fn eval_conversions_and_cache() {
         c.cmd(&["EVAL", "return {ok='fine'}", "0"]),
         Reply::Status("fine".into())
     );
-    assert_eq!(c.cmd(&["EVAL", "return {err='My Error'}", "0"]), err("My Error"));
+    assert_eq!(
+        c.cmd(&["EVAL", "return {err='My Error'}", "0"]),
+        err("My Error")
+    );
     assert_eq!(
         c.cmd(&["EVAL", "return {1,2,3,'ciao',{1,2}}", "0"]),
         Reply::Array(vec![
@@ -40,18 +43,27 @@ fn eval_conversions_and_cache() {
         ])
     );
     assert_eq!(
-        c.cmd(&["EVAL", "return {KEYS[1],KEYS[2],ARGV[1]}", "2", "a", "b", "c"]),
+        c.cmd(&[
+            "EVAL",
+            "return {KEYS[1],KEYS[2],ARGV[1]}",
+            "2",
+            "a",
+            "b",
+            "c"
+        ]),
         Reply::Array(vec![bulk("a"), bulk("b"), bulk("c")])
     );
     // EVAL caches the script under its SHA-1.
     let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
     assert_eq!(c.cmd(&["EVALSHA", sha, "0"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["EVALSHA", &sha.to_uppercase(), "0"]), Reply::Int(1));
     assert_eq!(
-        c.cmd(&["EVALSHA", &sha.to_uppercase(), "0"]),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        c.cmd(&["SCRIPT", "EXISTS", sha, "ffffffffffffffffffffffffffffffffffffffff"]),
+        c.cmd(&[
+            "SCRIPT",
+            "EXISTS",
+            sha,
+            "ffffffffffffffffffffffffffffffffffffffff"
+        ]),
         Reply::Array(vec![Reply::Int(1), Reply::Int(0)])
     );
     assert_eq!(c.cmd(&["SCRIPT", "FLUSH"]), ok());
@@ -75,7 +87,13 @@ fn redis_call_and_errors_match_redis() {
     let server = Server::start(&[]);
     let mut c = server.conn();
     assert_eq!(
-        c.cmd(&["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k", "v"]),
+        c.cmd(&[
+            "EVAL",
+            "return redis.call('set', KEYS[1], ARGV[1])",
+            "1",
+            "k",
+            "v"
+        ]),
         ok()
     );
     assert_eq!(
@@ -123,7 +141,11 @@ fn redis_call_and_errors_match_redis() {
         .text()
         .starts_with("ERR Write commands are not allowed from read-only scripts."));
     assert_eq!(
-        c.cmd(&["EVAL", "#!lua flags=no-writes\nreturn redis.call('get','k')", "0"]),
+        c.cmd(&[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','k')",
+            "0"
+        ]),
         bulk("v")
     );
     assert_eq!(
@@ -136,17 +158,29 @@ fn redis_call_and_errors_match_redis() {
     );
     // SELECT inside a script does not change the caller's database.
     c.cmd(&["SELECT", "9"]);
-    c.cmd(&["EVAL", "redis.call('select','10'); redis.call('set','x','y')", "0"]);
+    c.cmd(&[
+        "EVAL",
+        "redis.call('select','10'); redis.call('set','x','y')",
+        "0",
+    ]);
     assert_eq!(c.cmd(&["GET", "x"]), Reply::Nil);
     c.cmd(&["SELECT", "10"]);
     assert_eq!(c.cmd(&["GET", "x"]), bulk("y"));
     // %.17g number arguments, cjson and bit.
     assert_eq!(
-        c.cmd(&["EVAL", "redis.call('set','n',9007199254740991); return redis.call('get','n')", "0"]),
+        c.cmd(&[
+            "EVAL",
+            "redis.call('set','n',9007199254740991); return redis.call('get','n')",
+            "0"
+        ]),
         bulk("9007199254740991")
     );
     assert_eq!(
-        c.cmd(&["EVAL", "return cjson.encode(cjson.decode('{\"a\":[1,2,\"x\"]}'))", "0"]),
+        c.cmd(&[
+            "EVAL",
+            "return cjson.encode(cjson.decode('{\"a\":[1,2,\"x\"]}'))",
+            "0"
+        ]),
         bulk("{\"a\":[1,2,\"x\"]}")
     );
     assert_eq!(
@@ -160,7 +194,10 @@ fn busy_script_and_script_kill() {
     let server = Server::start(&[]);
     let mut c = server.conn();
     let mut runner = server.conn();
-    assert_eq!(c.cmd(&["CONFIG", "SET", "busy-reply-threshold", "10"]), ok());
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "busy-reply-threshold", "10"]),
+        ok()
+    );
     assert_eq!(
         c.cmd(&["SCRIPT", "KILL"]),
         err("NOTBUSY No scripts in execution right now.")
@@ -173,7 +210,10 @@ fn busy_script_and_script_kill() {
     );
     assert_eq!(c.cmd(&["SCRIPT", "KILL"]), ok());
     let reply = runner.read_reply().text();
-    assert!(reply.contains("Script killed by user with SCRIPT KILL..."), "{reply}");
+    assert!(
+        reply.contains("Script killed by user with SCRIPT KILL..."),
+        "{reply}"
+    );
     assert!(wait_for(5, || c.cmd(&["PING"]) == Reply::Status("PONG".into())));
 
     // A script that wrote cannot be killed.
@@ -207,19 +247,25 @@ fn functions_load_call_list_dump_and_persist() {
             c.cmd(&["FCALL_RO", "f", "0", "x"]),
             err("ERR Can not execute a script with write flag using *_ro command.")
         );
-        assert_eq!(c.cmd(&["FCALL", "nosuch", "0"]), err("ERR Function not found"));
+        assert_eq!(
+            c.cmd(&["FCALL", "nosuch", "0"]),
+            err("ERR Function not found")
+        );
         let list = c.cmd(&["FUNCTION", "LIST"]).text();
-        assert!(list.contains("mylib") && list.contains("no-writes"), "{list}");
+        assert!(
+            list.contains("mylib") && list.contains("no-writes"),
+            "{list}"
+        );
         let dump = match c.cmd(&["FUNCTION", "DUMP"]) {
             Reply::Bulk(b) => b,
             other => panic!("{other:?}"),
         };
         assert_eq!(c.cmd(&["FUNCTION", "FLUSH"]), ok());
-        assert_eq!(c.cmd(&["FCALL", "f", "0", "x"]), err("ERR Function not found"));
         assert_eq!(
-            c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &dump]),
-            ok()
+            c.cmd(&["FCALL", "f", "0", "x"]),
+            err("ERR Function not found")
         );
+        assert_eq!(c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &dump]), ok());
         assert_eq!(c.cmd(&["FCALL", "f", "0", "back"]), bulk("back"));
         assert_eq!(c.cmd(&["SAVE"]), ok());
     }

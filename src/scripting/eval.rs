@@ -118,8 +118,11 @@ fn evalsha_ro_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRe
     eval_generic(ctx, store, args, true, true)
 }
 
+/// A script's KEYS and ARGV.
+pub type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
 /// Splits `numkeys key... arg...` (args[2..]) into keys and arguments.
-pub fn split_keys<'a>(args: &[&'a [u8]]) -> Result<(Vec<&'a [u8]>, Vec<&'a [u8]>), CmdError> {
+pub fn split_keys<'a>(args: &[&'a [u8]]) -> Result<KeysAndArgs<'a>, CmdError> {
     let numkeys = parse_i64(args[2]).ok_or(CmdError::NotInteger)?;
     let rest = &args[3..];
     if numkeys > rest.len() as i64 {
@@ -244,7 +247,9 @@ fn script_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             if mode.eq_ignore_ascii_case(b"no") {
                 ctx.reply.ok();
             } else if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
-                return Err(CmdError::err("SCRIPT DEBUG is not supported by this server"));
+                return Err(CmdError::err(
+                    "SCRIPT DEBUG is not supported by this server",
+                ));
             } else {
                 return Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"));
             }

@@ -66,9 +66,12 @@ pub struct Libraries {
 
 impl Libraries {
     fn function(&self, name: &str) -> Option<(&Library, &FunctionInfo)> {
-        self.libs
-            .values()
-            .find_map(|l| l.functions.iter().find(|f| f.name == name).map(|f| (l, f)))
+        self.libs.values().find_map(|l| {
+            l.functions
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(name))
+                .map(|f| (l, f))
+        })
     }
 }
 
@@ -203,10 +206,7 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
 const NAME_RULE: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// A function registered while a library's code runs.
@@ -327,8 +327,8 @@ pub fn load_library(server: &Server, code: &[u8], replace: bool) -> Result<Strin
         },
     );
     let outcome: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        let register = scope.create_function(|_, args: mlua::MultiValue| {
-            match parse_register(args) {
+        let register =
+            scope.create_function(|_, args: mlua::MultiValue| match parse_register(args) {
                 Ok(r) => {
                     let mut list = registered.borrow_mut();
                     if list.iter().any(|x| x.name == r.info.name) {
@@ -343,8 +343,7 @@ pub fn load_library(server: &Server, code: &[u8], replace: bool) -> Result<Strin
                 Err(e) => Err(mlua::Error::external(super::lua::ScriptError(format!(
                     "ERR {e}"
                 )))),
-            }
-        })?;
+            })?;
         imp.raw_set("register", register)?;
         let set_loading: Function = imp.raw_get("set_loading")?;
         set_loading.call::<_, ()>(true)?;
@@ -371,10 +370,7 @@ pub fn load_library(server: &Server, code: &[u8], replace: bool) -> Result<Strin
     for r in &registered {
         if let Some((lib, _)) = libs.function(&r.name) {
             if lib.name != name {
-                return Err(CmdError::err(format!(
-                    "Function {} already exists",
-                    r.name
-                )));
+                return Err(CmdError::err(format!("Function {} already exists", r.name)));
             }
         }
     }
@@ -394,7 +390,9 @@ pub fn load_library(server: &Server, code: &[u8], replace: bool) -> Result<Strin
     let mut infos = Vec::new();
     for r in registered {
         let callback: Value = staging.raw_get(r.name.as_str()).map_err(lua_err)?;
-        functions.raw_set(r.name.clone(), callback).map_err(lua_err)?;
+        functions
+            .raw_set(r.name.clone(), callback)
+            .map_err(lua_err)?;
         infos.push(r);
     }
     libs.libs.insert(
@@ -465,11 +463,11 @@ fn fcall_ro_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
 
 fn fcall_generic(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]], ro: bool) -> CmdResult {
     apply_staged(ctx.server);
-    let name = String::from_utf8_lossy(args[1]).into_owned();
-    let flags = {
+    let requested = String::from_utf8_lossy(args[1]).into_owned();
+    let (name, flags) = {
         let libs = lock(&ctx.server.scripting.functions);
-        match libs.function(&name) {
-            Some((_, f)) => f.flags,
+        match libs.function(&requested) {
+            Some((_, f)) => (f.name.clone(), f.flags),
             None => return Err(CmdError::err("Function not found")),
         }
     };
@@ -684,7 +682,9 @@ fn function_list(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let selected: Vec<&Library> = libs
         .libs
         .values()
-        .filter(|l| pattern.map_or(true, |p| crate::store::glob::glob_match(p, l.name.as_bytes(), false)))
+        .filter(|l| {
+            pattern.is_none_or(|p| crate::store::glob::glob_match(p, l.name.as_bytes(), false))
+        })
         .collect();
     let out = &mut *ctx.reply;
     out.array(selected.len());
@@ -791,8 +791,7 @@ fn function_restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ))
         }
     };
-    let codes = crate::persistence::rdb::decode_function_payload(args[2])
-        .map_err(|e| CmdError::err(e))?;
+    let codes = crate::persistence::rdb::decode_function_payload(args[2]).map_err(CmdError::err)?;
     let server = ctx.server;
     // Validate against a copy first: a failure restores nothing.
     let saved: Vec<Vec<u8>> = library_codes(server);
@@ -807,6 +806,13 @@ fn function_restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
     }
     if let Some(e) = failure {
+        // RESTORE words a name clash without quotes.
+        let e = match e {
+            CmdError::Err(text) if text.starts_with("Library '") => {
+                CmdError::Err(text.replacen('\'', "", 2))
+            }
+            other => other,
+        };
         flush_libraries(server);
         for code in &saved {
             let _ = load_library(server, code, true);

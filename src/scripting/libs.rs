@@ -191,7 +191,12 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
                         Value::String(s) => encode_string(out, s.as_bytes()),
                         Value::Integer(n) => encode_string(out, n.to_string().as_bytes()),
                         Value::Number(n) => encode_string(out, number_text(*n).as_bytes()),
-                        _ => return Err("Cannot serialise table: table key must be a number or string".into()),
+                        _ => {
+                            return Err(
+                                "Cannot serialise table: table key must be a number or string"
+                                    .into(),
+                            )
+                        }
                     }
                     out.push(b':');
                     encode(out, val, depth + 1)?;
@@ -216,18 +221,28 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn ws(&mut self) {
-        while self.s.get(self.pos).is_some_and(|b| b.is_ascii_whitespace()) {
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|b| b.is_ascii_whitespace())
+        {
             self.pos += 1;
         }
     }
 
     fn err(&self, what: &str) -> String {
-        format!("Expected {what} but found invalid token at character {}", self.pos + 1)
+        format!(
+            "Expected {what} but found invalid token at character {}",
+            self.pos + 1
+        )
     }
 
     fn value<'l>(&mut self, lua: &'l Lua, depth: usize) -> Result<Value<'l>, String> {
         if depth > MAX_DEPTH {
-            return Err(format!("Found too many nested data structures ({depth}) at character {}", self.pos + 1));
+            return Err(format!(
+                "Found too many nested data structures ({depth}) at character {}",
+                self.pos + 1
+            ));
         }
         self.ws();
         let rest = &self.s[self.pos.min(self.s.len())..];
@@ -291,7 +306,9 @@ impl<'a> Parser<'a> {
             }
             Some(b'"') => {
                 let s = self.string()?;
-                Ok(Value::String(lua.create_string(&s).map_err(|e| e.to_string())?))
+                Ok(Value::String(
+                    lua.create_string(&s).map_err(|e| e.to_string())?,
+                ))
             }
             _ if rest.starts_with(b"true") => {
                 self.pos += 4;
@@ -387,6 +404,8 @@ pub fn cjson_table(lua: &Lua) -> mlua::Result<Table<'_>> {
             Ok(v)
         })?,
     )?;
+    let encode: mlua::Function = t.raw_get("encode")?;
+    t.raw_set("encode_keep_buffer", encode)?;
     t.raw_set("null", null())?;
     Ok(t)
 }

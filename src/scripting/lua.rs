@@ -218,11 +218,6 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REDIS_VERSION = '7.0.15'
 redis.REDIS_VERSION_NUM = 0x07000f
-redis.register_function = function(...)
-    local reg = impl.register
-    if not reg then raw_error(error_table('redis.register_function can only be called on FUNCTION LOAD command')) end
-    return reg(...)
-end
 impl.redis_raw = redis
 
 -- Redis 7 raises {err=...} tables; its pcall hands scripts the message.
@@ -264,12 +259,32 @@ for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'bit', 'cjson', '
     if raw_type(R[name]) == 'table' then R[name] = protect(R[name]) end
 end
 R._G = G
+-- The load-time API: only what a library may use while registering.
 local load_redis = {}
-for _, name in ipairs({'register_function', 'log', 'setresp', 'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE',
+for _, name in ipairs({'log', 'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE',
                        'LOG_WARNING', 'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do
     load_redis[name] = redis[name]
 end
-LOAD.redis = protect(load_redis)
+load_redis.register_function = function(...)
+    local reg = impl.register
+    if not reg then raw_error(error_table('redis.register_function can only be called on FUNCTION LOAD command')) end
+    return reg(...)
+end
+local load_proxy = {}
+local load_mt = {
+    __index = function(_, k)
+        local v = load_redis[k]
+        if v == nil then
+            raw_error("Script attempted to access nonexistent global variable '" .. raw_tostring(k) .. "'", 2)
+        end
+        return v
+    end,
+    __newindex = readonly_error,
+}
+load_mt.__metatable = raw_setmetatable({}, {__newindex = readonly_error, __metatable = false})
+raw_setmetatable(load_proxy, load_mt)
+protected[load_proxy] = true
+LOAD.redis = load_proxy
 impl.functions = {}
 "#;
 
@@ -591,7 +606,7 @@ fn write_value(out: &mut ReplyBuf, value: &Value, resp: i64, depth: usize) {
                 out.boolean(*b)
             }
         }
-        Value::Integer(n) => out.integer(*n as i64),
+        Value::Integer(n) => out.integer(*n),
         Value::Number(n) => out.integer(*n as i64),
         Value::Table(t) => write_table(out, t, resp, depth),
         _ => out.null(),

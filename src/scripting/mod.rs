@@ -247,8 +247,16 @@ fn allowed_when_busy(command: &Command, args: &[&[u8]]) -> bool {
 pub fn running_info(server: &Server) -> Option<(String, Vec<Vec<u8>>, i64)> {
     let guard = lock(&server.scripting.running);
     let r = guard.as_ref()?;
-    let name = if r.eval { String::new() } else { r.name.clone() };
-    Some((name, r.command.clone(), r.started.elapsed().as_millis() as i64))
+    let name = if r.eval {
+        String::new()
+    } else {
+        r.name.clone()
+    };
+    Some((
+        name,
+        r.command.clone(),
+        r.started.elapsed().as_millis() as i64,
+    ))
 }
 
 /// SCRIPT KILL / FUNCTION KILL.
@@ -321,9 +329,7 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
     let mut bits = 0;
     for part in parts {
         let Some(list) = part.strip_prefix("flags=") else {
-            return Err(CmdError::err(format!(
-                "Unknown lua shebang option: {part}"
-            )));
+            return Err(CmdError::err(format!("Unknown lua shebang option: {part}")));
         };
         for f in list.split(',') {
             if f.is_empty() {
@@ -369,6 +375,9 @@ pub enum CallShape {
     Function,
 }
 
+/// A keyspace event: (class letter, event name, key).
+type Event = (char, &'static str, Vec<u8>);
+
 /// What one script run needs; lives behind a mutex the redis.call closure
 /// reaches.
 struct RunState<'a> {
@@ -379,7 +388,7 @@ struct RunState<'a> {
     allow_oom: bool,
     dirty: u64,
     /// Keyspace events raised, per database.
-    events: Vec<(usize, Vec<(char, &'static str, Vec<u8>)>)>,
+    events: Vec<(usize, Vec<Event>)>,
 }
 
 /// Runs `func` for the client in `ctx` with `store` locked for writing,
@@ -520,7 +529,7 @@ fn call_lua<'l>(
     lua.scope(|scope| {
         let run_fn = scope.create_function(|lua, (resp, packed): (Value, Table)| {
             let resp = match resp {
-                Value::Integer(n) => n as i64,
+                Value::Integer(n) => n,
                 Value::Number(n) => n as i64,
                 _ => 2,
             };

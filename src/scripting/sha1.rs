@@ -7,7 +7,13 @@
 //! schedule (each word the rotated XOR of four earlier ones). SHA-1 is no
 //! longer collision resistant; here it only names a script, as in Redis.
 
-const H0: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
+const H0: [u32; 5] = [
+    0x6745_2301,
+    0xefcd_ab89,
+    0x98ba_dcfe,
+    0x1032_5476,
+    0xc3d2_e1f0,
+];
 
 fn compress(state: &mut [u32; 5], block: &[u8]) {
     let mut w = [0u32; 80];
@@ -97,7 +103,10 @@ mod tests {
     #[test]
     fn padding_boundaries() {
         let million_a = vec![b'a'; 1_000_000];
-        assert_eq!(sha1_hex(&million_a), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+        assert_eq!(
+            sha1_hex(&million_a),
+            "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+        );
         for n in [55usize, 56, 63, 64, 65, 119, 120] {
             assert_eq!(sha1_hex(&vec![0u8; n]).len(), 40);
         }
