@@ -590,7 +590,7 @@ fn run_handler(
     if let Some(result) = session_rules(ctx, command, args) {
         return result;
     }
-    crate::pause::wait_if_paused(ctx, command);
+    crate::pause::wait_if_paused(ctx, command, args);
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {

@@ -65,6 +65,11 @@ pub struct Libraries {
 }
 
 impl Libraries {
+    /// The flags of a function, by name (case-insensitive).
+    pub fn function_flags(&self, name: &str) -> Option<u32> {
+        self.function(name).map(|(_, f)| f.flags)
+    }
+
     fn function(&self, name: &str) -> Option<(&Library, &FunctionInfo)> {
         self.libs.values().find_map(|l| {
             l.functions

@@ -259,6 +259,40 @@ pub fn running_info(server: &Server) -> Option<(String, Vec<Vec<u8>>, i64)> {
     ))
 }
 
+/// True when `args` run a script or function declared `no-writes`
+/// (EVAL / EVALSHA / FCALL): CLIENT PAUSE WRITE lets it through.
+pub fn declared_read_only(server: &Server, command: &Command, args: &[&[u8]]) -> bool {
+    let Some(target) = args.get(1) else {
+        return false;
+    };
+    let script_flags = match command.name {
+        "eval" | "evalsha" => {
+            let sha = if command.name == "eval" {
+                sha1::sha1_hex(target)
+            } else {
+                String::from_utf8_lossy(target).to_ascii_lowercase()
+            };
+            let cached = lock(&server.scripting.vm)
+                .as_ref()
+                .and_then(|vm| vm.scripts.get(&sha).map(|s| s.flags));
+            match cached {
+                Some(f) => f,
+                None if command.name == "eval" => parse_shebang(target).map_or(0, |(f, _)| f),
+                None => return false,
+            }
+        }
+        "fcall" => {
+            let name = String::from_utf8_lossy(target);
+            match lock(&server.scripting.functions).function_flags(&name) {
+                Some(f) => f,
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    script_flags & flags::EVAL_COMPAT == 0 && script_flags & flags::NO_WRITES != 0
+}
+
 /// SCRIPT KILL / FUNCTION KILL.
 pub fn kill(server: &Server, eval: bool) -> CmdResult {
     let guard = lock(&server.scripting.running);
