@@ -261,10 +261,25 @@ pub fn running_info(server: &Server) -> Option<(String, Vec<Vec<u8>>, i64)> {
 
 /// True when `args` run a script or function declared `no-writes`
 /// (EVAL / EVALSHA / FCALL): CLIENT PAUSE WRITE lets it through.
+/// SCRIPT and FUNCTION subcommands that neither write nor replicate
+/// (SCRIPT LOAD, FUNCTION LIST ...) pass too.
 pub fn declared_read_only(server: &Server, command: &Command, args: &[&[u8]]) -> bool {
     let Some(target) = args.get(1) else {
         return false;
     };
+    if matches!(command.name, "script" | "function") {
+        let meta = crate::acl::table::meta();
+        return meta
+            .resolve(args)
+            .and_then(|id| meta.cmds.get(id))
+            .is_some_and(|m| {
+                m.parent.is_some()
+                    && !m
+                        .flags
+                        .split(' ')
+                        .any(|f| f == "write" || f == "may_replicate")
+            });
+    }
     let script_flags = match command.name {
         "eval" | "evalsha" => {
             let sha = if command.name == "eval" {
