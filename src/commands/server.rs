@@ -307,8 +307,15 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     "Invalid number of arguments specified for command",
                 ));
             }
-            let keys = c.key_positions(args.len() - 2);
+            let mut keys = c.key_positions(args.len() - 2);
             if keys.is_empty() {
+                // Keys found by a key spec (EVAL / FCALL numkeys ...).
+                let meta = crate::acl::table::meta();
+                if let Some(id) = meta.resolve(&args[2..]) {
+                    keys = meta.keys(id, &args[2..]).into_iter().map(|(p, _)| p).collect();
+                }
+            }
+            if keys.is_empty() && !c.has_flag("no_mandatory_keys") {
                 return Err(CmdError::err("The command has no key arguments"));
             }
             ctx.reply.array(keys.len());
