@@ -369,6 +369,8 @@ pub struct Ctx<'a> {
     pub dirty: u64,
     /// True while EXEC runs queued commands: blocking commands must not block.
     pub in_exec: bool,
+    /// True for a command a Lua script runs (redis.call).
+    pub in_script: bool,
     /// Keyspace events raised by this command: (class letter, event, key).
     /// Published after the store lock is released (notify-keyspace-events).
     pub events: Vec<(char, &'static str, Vec<u8>)>,
@@ -394,6 +396,7 @@ impl<'a> Ctx<'a> {
             now_ms: 0,
             dirty: 0,
             in_exec: false,
+            in_script: false,
             events: Vec::new(),
             block: None,
             resumed: None,

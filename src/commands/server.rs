@@ -312,7 +312,11 @@ fn command_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 // Keys found by a key spec (EVAL / FCALL numkeys ...).
                 let meta = crate::acl::table::meta();
                 if let Some(id) = meta.resolve(&args[2..]) {
-                    keys = meta.keys(id, &args[2..]).into_iter().map(|(p, _)| p).collect();
+                    keys = meta
+                        .keys(id, &args[2..])
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect();
                 }
             }
             if keys.is_empty() && !c.has_flag("no_mandatory_keys") {

@@ -92,6 +92,7 @@ pub fn create_script(vm: &mut Vm, body: &[u8]) -> Result<String, CmdError> {
             flags,
         },
     );
+    super::CACHED_SCRIPTS.store(vm.scripts.len(), std::sync::atomic::Ordering::Relaxed);
     Ok(sha)
 }
 

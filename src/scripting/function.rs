@@ -110,8 +110,20 @@ pub fn apply_staged(server: &Server) {
     }
 }
 
+/// Functions and libraries loaded, for INFO.
+static COUNTS: Mutex<(usize, usize)> = Mutex::new((0, 0));
+
+/// (number of functions, number of libraries).
+pub fn counts() -> (usize, usize) {
+    *lock(&COUNTS)
+}
+
 fn sync_codes(libs: &Libraries) {
     *lock(&CODES) = libs.libs.values().map(|l| l.code.clone()).collect();
+    *lock(&COUNTS) = (
+        libs.libs.values().map(|l| l.functions.len()).sum(),
+        libs.libs.len(),
+    );
 }
 
 /// The functions family's rows of the command table.
@@ -177,10 +189,14 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
         return Err(CmdError::err("Invalid library metadata"));
     };
     let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    let mut parts = line.split_whitespace();
-    let Some(engine) = parts.next() else {
-        return Err(CmdError::err("Invalid library metadata"));
-    };
+    // The engine is what directly follows `#!` (maybe nothing: `#! name=x`).
+    let (engine, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+    // Arguments split as Redis's sdssplitargs does, quotes removed.
+    let unquoted: Vec<String> = rest
+        .split_whitespace()
+        .map(|p| p.replace('"', ""))
+        .collect();
+    let parts = unquoted.iter().map(|p| p.as_str());
     let mut name: Option<String> = None;
     for part in parts {
         if let Some(n) = part.strip_prefix("name=") {

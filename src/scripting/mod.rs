@@ -55,6 +55,16 @@ use crate::resp::ReplyBuf;
 use crate::server::Server;
 use crate::store::Store;
 
+/// Scripts in the EVAL cache, for INFO (which has no server at hand).
+static CACHED_SCRIPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// INFO memory's (number_of_cached_scripts, number_of_functions,
+/// number_of_libraries).
+pub fn info_counts() -> (usize, usize, usize) {
+    let (functions, libraries) = function::counts();
+    (CACHED_SCRIPTS.load(Ordering::Relaxed), functions, libraries)
+}
+
 /// Lua instructions between two checks of the kill flag.
 const KILL_CHECK_INSTRUCTIONS: u32 = 1000;
 
@@ -180,6 +190,7 @@ impl Scripting {
     /// libraries are compiled again into the new VM by their owner.
     pub fn reset_vm(&self) {
         *lock(&self.vm) = None;
+        CACHED_SCRIPTS.store(0, Ordering::Relaxed);
     }
 
     /// True while some script runs.
@@ -733,6 +744,7 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     let mut ctx = Ctx::new(server, st.client, &mut scratch);
     ctx.now_ms = crate::util::now_ms();
     ctx.in_exec = true;
+    ctx.in_script = true;
     if ctx.client.user != "default" || server.acl_default_restricted.load(Ordering::Relaxed) {
         if let Err(e) = crate::commands::acl::check_permission(&mut ctx, index, command, &args) {
             let text = e.to_string();
