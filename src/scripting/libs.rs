@@ -1,5 +1,6 @@
 //! The extra Lua libraries Redis gives scripts, written in Rust on mlua:
-//! `bit` (LuaBitOp's API) and `cjson` (lua-cjson's encode / decode).
+//! `bit` (LuaBitOp's API), `cjson` (lua-cjson's encode / decode) and
+//! `cmsgpack` (lua-cmsgpack).
 //!
 //! `bit` works on 32-bit two's complement integers: every argument is
 //! first reduced modulo 2^32 (`tobit`), every result is a signed 32-bit
@@ -11,12 +12,22 @@
 //! `cjson.decode` parses JSON into tables, strings, numbers, booleans and
 //! `cjson.null` (a light userdata NULL). Nesting is limited to
 //! [`MAX_DEPTH`] both ways, as lua-cjson limits it.
-//! (`cmsgpack` and `struct` are not provided.)
+//!
+//! `cmsgpack` packs the smallest MessagePack encoding of each value
+//! (tables deeper than 16 levels become nil, as lua-cmsgpack does).
+//! (`struct` is not provided.)
 
 use mlua::{LightUserData, Lua, MultiValue, Table, Value};
 
-/// Deepest nesting cjson encodes or decodes.
+/// Deepest nesting cjson encodes or decodes by default.
 pub const MAX_DEPTH: usize = 1000;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// cjson.encode_max_depth / decode_max_depth / encode_invalid_numbers.
+static ENCODE_MAX_DEPTH: AtomicUsize = AtomicUsize::new(MAX_DEPTH);
+static DECODE_MAX_DEPTH: AtomicUsize = AtomicUsize::new(MAX_DEPTH);
+static INVALID_NUMBERS: AtomicBool = AtomicBool::new(false);
 
 fn tobit(v: f64) -> i32 {
     (v.rem_euclid(4_294_967_296.0) as u64 as u32) as i32
@@ -142,8 +153,8 @@ fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
-    if depth > MAX_DEPTH {
-        return Err("Cannot serialise, excessive nesting (1001)".into());
+    if depth > ENCODE_MAX_DEPTH.load(Ordering::Relaxed) {
+        return Err(format!("Cannot serialise, excessive nesting ({depth})"));
     }
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
@@ -152,7 +163,18 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
         Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Value::Number(n) => {
             if !n.is_finite() {
-                return Err("Cannot serialise number: must not be NaN or Inf".into());
+                if !INVALID_NUMBERS.load(Ordering::Relaxed) {
+                    return Err("Cannot serialise number: must not be NaN or Inf".into());
+                }
+                let text: &[u8] = if n.is_nan() {
+                    b"nan"
+                } else if *n > 0.0 {
+                    b"inf"
+                } else {
+                    b"-inf"
+                };
+                out.extend_from_slice(text);
+                return Ok(());
             }
             out.extend_from_slice(number_text(*n).as_bytes())
         }
@@ -385,7 +407,7 @@ pub fn cjson_table(lua: &Lua) -> mlua::Result<Table<'_>> {
         "encode",
         lua.create_function(|lua, v: Value| {
             let mut out = Vec::new();
-            encode(&mut out, &v, 0).map_err(mlua::Error::runtime)?;
+            encode(&mut out, &v, 1).map_err(mlua::Error::runtime)?;
             lua.create_string(&out)
         })?,
     )?;
@@ -404,8 +426,306 @@ pub fn cjson_table(lua: &Lua) -> mlua::Result<Table<'_>> {
             Ok(v)
         })?,
     )?;
-    let encode: mlua::Function = t.raw_get("encode")?;
-    t.raw_set("encode_keep_buffer", encode)?;
+    t.raw_set(
+        "encode_keep_buffer",
+        lua.create_function(|_, _: MultiValue| Ok(()))?,
+    )?;
+    t.raw_set(
+        "encode_max_depth",
+        lua.create_function(|_, n: usize| {
+            ENCODE_MAX_DEPTH.store(n, Ordering::Relaxed);
+            Ok(n)
+        })?,
+    )?;
+    t.raw_set(
+        "decode_max_depth",
+        lua.create_function(|_, n: usize| {
+            DECODE_MAX_DEPTH.store(n, Ordering::Relaxed);
+            Ok(n)
+        })?,
+    )?;
+    t.raw_set(
+        "encode_invalid_numbers",
+        lua.create_function(|_, on: bool| {
+            INVALID_NUMBERS.store(on, Ordering::Relaxed);
+            Ok(on)
+        })?,
+    )?;
     t.raw_set("null", null())?;
+    Ok(t)
+}
+
+/// lua-cmsgpack's nesting limit: deeper tables are packed as nil.
+const MSGPACK_MAX_NESTING: usize = 16;
+
+fn mp_pack(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
+    match v {
+        Value::Nil => out.push(0xc0),
+        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Integer(n) => mp_int(out, *n),
+        Value::Number(n) => {
+            if n.fract() == 0.0 && n.abs() < 9.2e18 {
+                mp_int(out, *n as i64)
+            } else if (*n as f32) as f64 == *n {
+                out.push(0xca);
+                out.extend_from_slice(&(*n as f32).to_be_bytes());
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        Value::String(s) => {
+            let b = s.as_bytes();
+            let n = b.len();
+            if n < 32 {
+                out.push(0xa0 | n as u8);
+            } else if n <= 0xff {
+                out.extend_from_slice(&[0xd9, n as u8]);
+            } else if n <= 0xffff {
+                out.push(0xda);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            } else {
+                out.push(0xdb);
+                out.extend_from_slice(&(n as u32).to_be_bytes());
+            }
+            out.extend_from_slice(b);
+        }
+        Value::Table(t) if level < MSGPACK_MAX_NESTING => {
+            // Two passes over the pairs, holding one at a time: a table of
+            // 100,000 entries must not pin 100,000 Lua references.
+            let (mut n, mut max, mut is_array) = (0usize, 0f64, true);
+            for pair in t.clone().pairs::<Value, Value>() {
+                let (k, _) = pair?;
+                n += 1;
+                match k {
+                    Value::Integer(i) if i >= 1 => max = max.max(i as f64),
+                    Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => max = max.max(f),
+                    _ => is_array = false,
+                }
+            }
+            if is_array && max as usize == n {
+                if n < 16 {
+                    out.push(0x90 | n as u8);
+                } else if n <= 0xffff {
+                    out.push(0xdc);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                } else {
+                    out.push(0xdd);
+                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+                for i in 1..=n {
+                    let item: Value = t.raw_get(i)?;
+                    mp_pack(out, &item, level + 1)?;
+                }
+            } else {
+                if n < 16 {
+                    out.push(0x80 | n as u8);
+                } else if n <= 0xffff {
+                    out.push(0xde);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                } else {
+                    out.push(0xdf);
+                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+                for pair in t.clone().pairs::<Value, Value>() {
+                    let (k, val) = pair?;
+                    mp_pack(out, &k, level + 1)?;
+                    mp_pack(out, &val, level + 1)?;
+                }
+            }
+        }
+        _ => out.push(0xc0),
+    }
+    Ok(())
+}
+
+fn mp_int(out: &mut Vec<u8>, n: i64) {
+    if n >= 0 {
+        if n < 128 {
+            out.push(n as u8);
+        } else if n < 256 {
+            out.extend_from_slice(&[0xcc, n as u8]);
+        } else if n < 65536 {
+            out.push(0xcd);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if n < 1 << 32 {
+            out.push(0xce);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    } else if n >= -32 {
+        out.push(n as i8 as u8);
+    } else if n >= -128 {
+        out.extend_from_slice(&[0xd0, n as i8 as u8]);
+    } else if n >= -32768 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -(1 << 31) {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+fn mp_take<'a>(s: &'a [u8], pos: &mut usize, n: usize) -> mlua::Result<&'a [u8]> {
+    let end = pos
+        .checked_add(n)
+        .filter(|e| *e <= s.len())
+        .ok_or_else(|| mlua::Error::runtime("Missing bytes in input."))?;
+    let out = &s[*pos..end];
+    *pos = end;
+    Ok(out)
+}
+
+fn mp_be(s: &[u8], pos: &mut usize, n: usize) -> mlua::Result<u64> {
+    Ok(mp_take(s, pos, n)?
+        .iter()
+        .fold(0u64, |a, b| (a << 8) | u64::from(*b)))
+}
+
+fn mp_unpack<'l>(lua: &'l Lua, s: &[u8], pos: &mut usize) -> mlua::Result<Value<'l>> {
+    let tag = mp_be(s, pos, 1)? as u8;
+    let num = |v: f64| Ok(Value::Number(v));
+    let str_of = |lua: &'l Lua, pos: &mut usize, n: usize| -> mlua::Result<Value<'l>> {
+        Ok(Value::String(lua.create_string(mp_take(s, pos, n)?)?))
+    };
+    let array = |lua: &'l Lua, pos: &mut usize, n: usize| -> mlua::Result<Value<'l>> {
+        let t = lua.create_table()?;
+        for i in 1..=n {
+            t.raw_set(i, mp_unpack(lua, s, pos)?)?;
+        }
+        Ok(Value::Table(t))
+    };
+    let map = |lua: &'l Lua, pos: &mut usize, n: usize| -> mlua::Result<Value<'l>> {
+        let t = lua.create_table()?;
+        for _ in 0..n {
+            let k = mp_unpack(lua, s, pos)?;
+            let v = mp_unpack(lua, s, pos)?;
+            if k != Value::Nil {
+                t.raw_set(k, v)?;
+            }
+        }
+        Ok(Value::Table(t))
+    };
+    match tag {
+        0x00..=0x7f => num(f64::from(tag)),
+        0x80..=0x8f => map(lua, pos, (tag & 0x0f) as usize),
+        0x90..=0x9f => array(lua, pos, (tag & 0x0f) as usize),
+        0xa0..=0xbf => str_of(lua, pos, (tag & 0x1f) as usize),
+        0xc0 => Ok(Value::Nil),
+        0xc2 => Ok(Value::Boolean(false)),
+        0xc3 => Ok(Value::Boolean(true)),
+        0xca => num(f64::from(f32::from_bits(mp_be(s, pos, 4)? as u32))),
+        0xcb => num(f64::from_bits(mp_be(s, pos, 8)?)),
+        0xcc => num(mp_be(s, pos, 1)? as f64),
+        0xcd => num(mp_be(s, pos, 2)? as f64),
+        0xce => num(mp_be(s, pos, 4)? as f64),
+        0xcf => num(mp_be(s, pos, 8)? as f64),
+        0xd0 => num(f64::from(mp_be(s, pos, 1)? as u8 as i8)),
+        0xd1 => num(f64::from(mp_be(s, pos, 2)? as u16 as i16)),
+        0xd2 => num(f64::from(mp_be(s, pos, 4)? as u32 as i32)),
+        0xd3 => num(mp_be(s, pos, 8)? as i64 as f64),
+        0xc4 | 0xd9 => {
+            let n = mp_be(s, pos, 1)? as usize;
+            str_of(lua, pos, n)
+        }
+        0xc5 | 0xda => {
+            let n = mp_be(s, pos, 2)? as usize;
+            str_of(lua, pos, n)
+        }
+        0xc6 | 0xdb => {
+            let n = mp_be(s, pos, 4)? as usize;
+            str_of(lua, pos, n)
+        }
+        0xdc => {
+            let n = mp_be(s, pos, 2)? as usize;
+            array(lua, pos, n)
+        }
+        0xdd => {
+            let n = mp_be(s, pos, 4)? as usize;
+            array(lua, pos, n)
+        }
+        0xde => {
+            let n = mp_be(s, pos, 2)? as usize;
+            map(lua, pos, n)
+        }
+        0xdf => {
+            let n = mp_be(s, pos, 4)? as usize;
+            map(lua, pos, n)
+        }
+        0xe0..=0xff => num(f64::from(tag as i8)),
+        _ => Err(mlua::Error::runtime("Bad data format in input.")),
+    }
+}
+
+/// Decodes up to `limit` objects (0: all) from `offset`: (next offset or
+/// -1 at the end, objects).
+fn mp_unpack_many<'l>(
+    lua: &'l Lua,
+    s: &[u8],
+    limit: usize,
+    offset: usize,
+) -> mlua::Result<(i64, Vec<Value<'l>>)> {
+    let mut pos = offset;
+    let mut out = Vec::new();
+    while pos < s.len() && (limit == 0 || out.len() < limit) {
+        out.push(mp_unpack(lua, s, &mut pos)?);
+    }
+    let next = if pos >= s.len() { -1 } else { pos as i64 };
+    Ok((next, out))
+}
+
+/// The `cmsgpack` library (lua-cmsgpack's pack / unpack / unpack_one /
+/// unpack_limit).
+pub fn cmsgpack_table(lua: &Lua) -> mlua::Result<Table<'_>> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.is_empty() {
+                return Err(mlua::Error::runtime("MessagePack pack needs input."));
+            }
+            let mut out = Vec::new();
+            for a in args.iter() {
+                mp_pack(&mut out, a, 0)?;
+            }
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack",
+        lua.create_function(|lua, s: mlua::String| {
+            let (_, values) = mp_unpack_many(lua, s.as_bytes(), 0, 0)?;
+            Ok(MultiValue::from_vec(values))
+        })?,
+    )?;
+    t.raw_set(
+        "unpack_one",
+        lua.create_function(|lua, (s, offset): (mlua::String, Option<i64>)| {
+            let (next, mut values) =
+                mp_unpack_many(lua, s.as_bytes(), 1, offset.unwrap_or(0).max(0) as usize)?;
+            values.insert(0, Value::Number(next as f64));
+            Ok(MultiValue::from_vec(values))
+        })?,
+    )?;
+    t.raw_set(
+        "unpack_limit",
+        lua.create_function(
+            |lua, (s, limit, offset): (mlua::String, i64, Option<i64>)| {
+                let (next, mut values) = mp_unpack_many(
+                    lua,
+                    s.as_bytes(),
+                    limit.max(0) as usize,
+                    offset.unwrap_or(0).max(0) as usize,
+                )?;
+                values.insert(0, Value::Number(next as f64));
+                Ok(MultiValue::from_vec(values))
+            },
+        )?,
+    )?;
     Ok(t)
 }

@@ -339,6 +339,7 @@ impl Interpreter {
             let globals = lua.globals();
             globals.raw_set("bit", super::libs::bit_table(&lua)?)?;
             globals.raw_set("cjson", super::libs::cjson_table(&lua)?)?;
+            globals.raw_set("cmsgpack", super::libs::cmsgpack_table(&lua)?)?;
             let debug: Value = globals.raw_get("debug")?;
             lua.set_named_registry_value("redis_impl", imp.clone())?;
             lua.load(PRELUDE)
