@@ -5,7 +5,7 @@
 //!
 //! One VM serves every script (as in Redis). It loads only base, table,
 //! string and math (plus `debug`, which the prelude keeps privately for
-//! its error handler and then removes). The prelude ([`PRELUDE`], run once)
+//! its error handler and then removes). The prelude (`PRELUDE`, run once)
 //! then builds what Redis 7.0 gets from its patched Lua:
 //!
 //! ```text
