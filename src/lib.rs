@@ -46,6 +46,7 @@ pub mod pause;
 pub mod persistence;
 pub mod pubsub;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod store;
 pub mod util;

@@ -124,12 +124,14 @@ impl Pause {
 
 /// The dispatcher's hook: holds the command while the server is paused
 /// for it. Free when no pause is in force (one atomic load).
-pub fn wait_if_paused(ctx: &mut Ctx, command: &Command) {
+pub fn wait_if_paused(ctx: &mut Ctx, command: &Command, args: &[&[u8]]) {
     let pause = &ctx.server.pause;
     let Some(mode) = pause.mode() else {
         return;
     };
-    let is_write = pausable_by_write(command)
+    // A script declared `no-writes` is a read (Redis's evalGetCommandFlags).
+    let script_reads = crate::scripting::declared_read_only(ctx.server, command, args);
+    let is_write = (pausable_by_write(command) && !script_reads)
         || (command.name == "exec"
             && ctx.client.tx.queue.as_ref().is_some_and(|q| {
                 q.iter().any(|argv| {

@@ -237,6 +237,8 @@ pub struct Server {
     pub monitors: crate::monitor::Monitors,
     /// CLIENT PAUSE state (pause.rs).
     pub pause: crate::pause::Pause,
+    /// Lua scripting: the VM, script cache, functions, busy state.
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Server {
@@ -280,6 +282,7 @@ impl Server {
             aof: crate::persistence::aof::Aof::new(),
             monitors: Default::default(),
             pause: Default::default(),
+            scripting: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)

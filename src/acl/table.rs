@@ -124,6 +124,8 @@ pub struct CmdMeta {
     pub no_auth: bool,
     /// `no_mandatory_keys`: EVAL and friends may name no key at all.
     pub no_mandatory_keys: bool,
+    /// Redis's command flags (`write noscript allow_busy ...`).
+    pub flags: String,
     /// Index of the container (CONFIG for CONFIG GET).
     pub parent: Option<usize>,
     /// Indexes of the subcommands, sorted by name.
@@ -214,6 +216,7 @@ pub fn meta() -> &'static Meta {
                 categories,
                 no_auth: flags.split(' ').any(|x| x == "no_auth"),
                 no_mandatory_keys: flags.split(' ').any(|x| x == "no_mandatory_keys"),
+                flags: flags.to_string(),
                 parent: None,
                 subcommands: Vec::new(),
                 specs: specs

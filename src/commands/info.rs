@@ -68,6 +68,7 @@ pub fn memory_section(config: &Config, out: &mut String) {
         0.0
     };
     let system = total_system_memory();
+    let (cached_scripts, n_functions, n_libraries) = crate::scripting::info_counts();
     let _ = write!(
         out,
         "# Memory\r\n\
@@ -91,9 +92,9 @@ pub fn memory_section(config: &Config, out: &mut String) {
          used_memory_vm_eval:31744\r\n\
          used_memory_lua_human:31.00K\r\n\
          used_memory_scripts_eval:0\r\n\
-         number_of_cached_scripts:0\r\n\
-         number_of_functions:0\r\n\
-         number_of_libraries:0\r\n\
+         number_of_cached_scripts:{cached_scripts}\r\n\
+         number_of_functions:{n_functions}\r\n\
+         number_of_libraries:{n_libraries}\r\n\
          used_memory_vm_functions:32768\r\n\
          used_memory_vm_total:64512\r\n\
          used_memory_vm_total_human:63.00K\r\n\

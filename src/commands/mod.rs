@@ -112,6 +112,8 @@ pub enum Group {
     HyperLogLog,
     /// Geospatial indexes.
     Geo,
+    /// Lua scripts and functions.
+    Scripting,
 }
 
 impl Group {
@@ -132,6 +134,7 @@ impl Group {
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
             Group::Geo => "geo",
+            Group::Scripting => "scripting",
         }
     }
 }
@@ -267,7 +270,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 20] {
+pub fn families() -> [&'static [Command]; 22] {
     [
         acl::COMMANDS,
         aof::COMMANDS,
@@ -289,6 +292,8 @@ pub fn families() -> [&'static [Command]; 20] {
         geo::COMMANDS,
         zsets::COMMANDS,
         sort::COMMANDS,
+        crate::scripting::eval::COMMANDS,
+        crate::scripting::function::COMMANDS,
     ]
 }
 
@@ -365,6 +370,8 @@ pub struct Ctx<'a> {
     pub dirty: u64,
     /// True while EXEC runs queued commands: blocking commands must not block.
     pub in_exec: bool,
+    /// True for a command a Lua script runs (redis.call).
+    pub in_script: bool,
     /// Keyspace events raised by this command: (class letter, event, key).
     /// Published after the store lock is released (notify-keyspace-events).
     pub events: Vec<(char, &'static str, Vec<u8>)>,
@@ -390,6 +397,7 @@ impl<'a> Ctx<'a> {
             now_ms: 0,
             dirty: 0,
             in_exec: false,
+            in_script: false,
             events: Vec::new(),
             block: None,
             resumed: None,
@@ -592,10 +600,14 @@ fn run_handler(
     if let Err(e) = crate::evict::before_command(ctx, command) {
         return Err(multi::reject(ctx, Some(command), e));
     }
+    // A script of another client running past busy-reply-threshold: -BUSY.
+    if let Err(e) = crate::scripting::busy_check(ctx, command, args) {
+        return Err(multi::reject(ctx, Some(command), e));
+    }
     if let Some(result) = session_rules(ctx, command, args) {
         return result;
     }
-    crate::pause::wait_if_paused(ctx, command);
+    crate::pause::wait_if_paused(ctx, command, args);
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {

@@ -165,6 +165,7 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
         Group::Bitmap => cats.push("@bitmap"),
         Group::HyperLogLog => cats.push("@hyperloglog"),
         Group::Geo => cats.push("@geo"),
+        Group::Scripting => cats.push("@scripting"),
     }
     if c.has_flag("write") {
         cats.push("@write");

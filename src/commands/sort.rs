@@ -240,7 +240,13 @@ fn numeric_weight(bytes: &[u8]) -> Option<f64> {
 }
 
 /// Steps 1 to 4 of the module header, without writing anything.
-fn sort_generic(db: &Db, now: i64, args: &[&[u8]], readonly: bool) -> Result<SortResult, CmdError> {
+fn sort_generic(
+    db: &Db,
+    now: i64,
+    args: &[&[u8]],
+    readonly: bool,
+    from_script: bool,
+) -> Result<SortResult, CmdError> {
     let opts = parse_options(args, readonly)?;
     let value = match db.get_value(args[1], now) {
         None => None,
@@ -250,8 +256,9 @@ fn sort_generic(db: &Db, now: i64, args: &[&[u8]], readonly: bool) -> Result<Sor
     let mut nosort = opts.by.is_some_and(|p| !p.contains(&b'*'));
     let mut alpha = opts.alpha;
     let mut by = opts.by;
-    if nosort && matches!(value, Some(Value::Set(_))) && opts.store.is_some() {
-        // A stored result must not depend on the set's hash order.
+    if nosort && matches!(value, Some(Value::Set(_))) && (opts.store.is_some() || from_script) {
+        // A stored result (or a script's, which must be deterministic)
+        // must not depend on the set's hash order.
         nosort = false;
         alpha = true;
         by = None;
@@ -403,7 +410,7 @@ fn check_pattern_acl(ctx: &Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
 /// stored as a list in destination (missing GET values stored as "").
 fn sort_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     check_pattern_acl(ctx, args, false)?;
-    let result = sort_generic(ctx.db(store), ctx.now_ms, args, false)?;
+    let result = sort_generic(ctx.db(store), ctx.now_ms, args, false, ctx.in_script)?;
     // Redis converts a sorted set it sorts to the skip list encoding.
     if let Some(Value::ZSet(z)) = ctx.db_mut(store).get_value_mut(args[1], ctx.now_ms) {
         z.force_skiplist();
@@ -438,7 +445,7 @@ fn sort_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
 /// [ASC|DESC] [ALPHA] — as SORT without STORE (which is a syntax error here).
 fn sort_ro_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     check_pattern_acl(ctx, args, true)?;
-    let result = sort_generic(ctx.db(store), ctx.now_ms, args, true)?;
+    let result = sort_generic(ctx.db(store), ctx.now_ms, args, true, ctx.in_script)?;
     reply_rows(ctx, &result.rows);
     Ok(())
 }

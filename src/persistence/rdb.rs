@@ -303,5 +303,52 @@ pub fn decode_value_with(payload: &[u8], verify_checksum: bool) -> Result<RdbVal
     Ok(value)
 }
 
+/// Appends `s` as an RDB string (length-prefixed, never compressed).
+pub fn append_plain_string(out: &mut Vec<u8>, s: &[u8]) {
+    let mut w = writer::Output::new(Vec::new());
+    w.write_string(s, false)
+        .expect("writing to a Vec cannot fail");
+    out.extend_from_slice(&w.into_inner().expect("flushing a Vec cannot fail"));
+}
+
+/// Appends the DUMP footer: RDB version (2 bytes LE) and the CRC-64 of
+/// everything before it (8 bytes LE).
+pub fn append_footer(payload: &mut Vec<u8>) {
+    payload.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// The library codes of a FUNCTION DUMP payload (FUNCTION2 records), with
+/// FUNCTION RESTORE's error texts.
+pub fn decode_function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let bad = || "DUMP payload version or checksum are wrong".to_string();
+    let body_len = payload.len().checked_sub(10).ok_or_else(bad)?;
+    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
+    let stored = u64::from_le_bytes(
+        payload[body_len + 2..]
+            .try_into()
+            .expect("the last 8 bytes are 8 bytes"),
+    );
+    if version as u32 > RDB_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
+        return Err(bad());
+    }
+    let mut input = reader::Input::new(&payload[..body_len]);
+    let mut codes = Vec::new();
+    while input.offset() < body_len as u64 {
+        let op = input
+            .read_u8()
+            .map_err(|_| "can not read data type".to_string())?;
+        if op != OP_FUNCTION2 {
+            return Err("given type is not a function".into());
+        }
+        let code = input
+            .read_string()
+            .map_err(|_| "failed loading the given functions payload".to_string())?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
 #[cfg(test)]
 mod tests;

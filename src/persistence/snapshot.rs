@@ -133,6 +133,9 @@ pub struct Snapshot {
     pub dirty: u64,
     /// Unix ms when the copy was taken (the file's `ctime`).
     pub taken_ms: i64,
+    /// The function libraries' code, copied with the data: a forked BGSAVE
+    /// child must not take the functions' lock itself.
+    functions: Vec<Vec<u8>>,
 }
 
 impl Snapshot {
@@ -183,6 +186,7 @@ impl Snapshot {
             arena,
             dirty,
             taken_ms: now_ms,
+            functions: crate::scripting::function::persisted_codes(),
         }
     }
 
@@ -205,6 +209,9 @@ impl Snapshot {
         let mut writer = RdbWriter::new(out, options)?;
         let used_mem = crate::commands::server::rss_bytes();
         writer.write_default_aux(self.taken_ms / 1000, used_mem)?;
+        for code in &self.functions {
+            writer.write_function(code)?;
+        }
         // One entry reused for every key: its buffers are refilled in place.
         let mut scratch = RdbEntry {
             db: 0,

@@ -197,6 +197,9 @@ pub fn write_base(
         w.write_aux(b"ctime", (now / 1000).to_string().as_bytes())?;
         w.write_aux(b"used-mem", b"0")?;
         w.write_aux(b"aof-base", b"1")?;
+        for code in crate::scripting::function::persisted_codes() {
+            w.write_function(&code)?;
+        }
         for (i, db) in store.dbs.iter().enumerate() {
             if db.is_empty() {
                 continue;
@@ -217,6 +220,9 @@ pub fn write_base(
         if timestamp {
             // aof-timestamp-enabled: an AOF-format base starts annotated.
             buf.extend_from_slice(format!("#TS:{}\r\n", now / 1000).as_bytes());
+        }
+        for code in crate::scripting::function::persisted_codes() {
+            encode_command(&mut buf, &[b"FUNCTION".to_vec(), b"LOAD".to_vec(), code]);
         }
         for (i, db) in store.dbs.iter().enumerate() {
             let entries = live(db);

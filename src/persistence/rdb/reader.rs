@@ -676,11 +676,10 @@ impl<R: Read> RdbReader<R> {
                 }
                 OP_MODULE_AUX => self.skip_module_aux()?,
                 OP_FUNCTION2 => {
+                    // A function library: compiled when functions are next
+                    // used (scripting/function.rs).
                     let code = self.input.read_string()?;
-                    log::warn!(
-                        "Skipping a function library of {} bytes in the RDB at offset {opcode_at}: functions are not supported",
-                        code.len()
-                    );
+                    crate::scripting::function::stage_from_rdb(code);
                 }
                 OP_FUNCTION_PRE_GA => {
                     return Err(RdbError::new(

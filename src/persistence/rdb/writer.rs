@@ -389,6 +389,12 @@ impl<W: Write> RdbWriter<W> {
 
     /// Starts database `db`: SELECTDB, then a RESIZEDB hint with its number
     /// of keys and of keys with an expiry.
+    /// Writes one function library (opcode FUNCTION2 and its code).
+    pub fn write_function(&mut self, code: &[u8]) -> io::Result<()> {
+        self.out.write_u8(super::OP_FUNCTION2)?;
+        self.out.write_string(code, false)
+    }
+
     pub fn select_db(&mut self, db: usize, db_size: u64, expires_size: u64) -> io::Result<()> {
         self.out.write_u8(OP_SELECTDB)?;
         self.out.write_len(db as u64)?;

@@ -1,0 +1,274 @@
+//! Lua scripting: EVAL / EVALSHA / SCRIPT, the RESP <-> Lua conversions,
+//! Redis 7.0's error shapes, global protection, busy scripts and SCRIPT
+//! KILL, and functions (FUNCTION LOAD / FCALL / LIST / DUMP / RESTORE),
+//! including their survival across an RDB save and restart.
+
+mod common;
+
+use common::{bulk, wait_for, Reply, Server};
+
+fn ok() -> Reply {
+    Reply::Status("OK".into())
+}
+
+fn err(s: &str) -> Reply {
+    Reply::Error(s.into())
+}
+
+#[test]
+fn eval_conversions_and_cache() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["EVAL", "return 1", "0"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["EVAL", "return 3.99", "0"]), Reply::Int(3));
+    assert_eq!(c.cmd(&["EVAL", "return 'x'", "0"]), bulk("x"));
+    assert_eq!(c.cmd(&["EVAL", "return true", "0"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["EVAL", "return false", "0"]), Reply::Nil);
+    assert_eq!(
+        c.cmd(&["EVAL", "return {ok='fine'}", "0"]),
+        Reply::Status("fine".into())
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return {err='My Error'}", "0"]),
+        err("My Error")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return {1,2,3,'ciao',{1,2}}", "0"]),
+        Reply::Array(vec![
+            Reply::Int(1),
+            Reply::Int(2),
+            Reply::Int(3),
+            bulk("ciao"),
+            Reply::Array(vec![Reply::Int(1), Reply::Int(2)]),
+        ])
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return {KEYS[1],KEYS[2],ARGV[1]}",
+            "2",
+            "a",
+            "b",
+            "c"
+        ]),
+        Reply::Array(vec![bulk("a"), bulk("b"), bulk("c")])
+    );
+    // EVAL caches the script under its SHA-1.
+    let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
+    assert_eq!(c.cmd(&["EVALSHA", sha, "0"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["EVALSHA", &sha.to_uppercase(), "0"]), Reply::Int(1));
+    assert_eq!(
+        c.cmd(&[
+            "SCRIPT",
+            "EXISTS",
+            sha,
+            "ffffffffffffffffffffffffffffffffffffffff"
+        ]),
+        Reply::Array(vec![Reply::Int(1), Reply::Int(0)])
+    );
+    assert_eq!(c.cmd(&["SCRIPT", "FLUSH"]), ok());
+    assert_eq!(
+        c.cmd(&["EVALSHA", sha, "0"]),
+        err("NOSCRIPT No matching script. Please use EVAL.")
+    );
+    assert_eq!(c.cmd(&["SCRIPT", "LOAD", "return 1"]), bulk(sha));
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1", "2", "a"]),
+        err("ERR Number of keys can't be greater than number of args")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1", "-1"]),
+        err("ERR Number of keys can't be negative")
+    );
+}
+
+#[test]
+fn redis_call_and_errors_match_redis() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return redis.call('set', KEYS[1], ARGV[1])",
+            "1",
+            "k",
+            "v"
+        ]),
+        ok()
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('get', KEYS[1])", "1", "k"]),
+        bulk("v")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('get', 'nokey')", "0"]),
+        Reply::Nil
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "redis.call('nosuch')", "0"]),
+        err("ERR Unknown Redis command called from script script: 430a4c08007a56d804d36fb3892501d47c06f338, on @user_script:1.")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('incr','k')", "0"]),
+        err("ERR value is not an integer or out of range script: 1f71dc1cd0b838440b29a02b9ecb8480e01af28a, on @user_script:1.")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.pcall('incr','k')", "0"]),
+        err("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return a", "0"]),
+        err("ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: bbfcd1ececc90deec823f7fb730e4bfb2a4ba625, on @user_script:1.")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "a=1", "0"]),
+        err("ERR user_script:1: Attempt to modify a readonly table script: 86eda770a6060824b090dd4df091e3bd4121279c, on @user_script:1.")
+    );
+    assert!(c
+        .cmd(&["EVAL", "redis.call = 1", "0"])
+        .text()
+        .contains("Attempt to modify a readonly table"));
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1+", "0"]),
+        err("ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'")
+    );
+    assert!(c
+        .cmd(&["EVAL", "return redis.call('blpop','l',0)", "0"])
+        .text()
+        .starts_with("ERR This Redis command is not allowed from script"));
+    assert!(c
+        .cmd(&["EVAL_RO", "return redis.call('set','a',1)", "0"])
+        .text()
+        .starts_with("ERR Write commands are not allowed from read-only scripts."));
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','k')",
+            "0"
+        ]),
+        bulk("v")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL_RO", "#!lua\nreturn 1", "0"]),
+        err("ERR Can not execute a script with write flag using *_ro command.")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!lua flags=foo\nreturn 1", "0"]),
+        err("ERR Unexpected flag in script shebang: foo")
+    );
+    // SELECT inside a script does not change the caller's database.
+    c.cmd(&["SELECT", "9"]);
+    c.cmd(&[
+        "EVAL",
+        "redis.call('select','10'); redis.call('set','x','y')",
+        "0",
+    ]);
+    assert_eq!(c.cmd(&["GET", "x"]), Reply::Nil);
+    c.cmd(&["SELECT", "10"]);
+    assert_eq!(c.cmd(&["GET", "x"]), bulk("y"));
+    // %.17g number arguments, cjson and bit.
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "redis.call('set','n',9007199254740991); return redis.call('get','n')",
+            "0"
+        ]),
+        bulk("9007199254740991")
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return cjson.encode(cjson.decode('{\"a\":[1,2,\"x\"]}'))",
+            "0"
+        ]),
+        bulk("{\"a\":[1,2,\"x\"]}")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return bit.bor(1,2,4,8,16,32,64,128)", "0"]),
+        Reply::Int(255)
+    );
+}
+
+#[test]
+fn busy_script_and_script_kill() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut runner = server.conn();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "busy-reply-threshold", "10"]),
+        ok()
+    );
+    assert_eq!(
+        c.cmd(&["SCRIPT", "KILL"]),
+        err("NOTBUSY No scripts in execution right now.")
+    );
+    runner.send(&["EVAL", "while true do end", "0"]);
+    assert!(wait_for(5, || c.cmd(&["PING"]).text().starts_with("BUSY")));
+    assert_eq!(
+        c.cmd(&["PING"]),
+        err("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+    );
+    assert_eq!(c.cmd(&["SCRIPT", "KILL"]), ok());
+    let reply = runner.read_reply().text();
+    assert!(
+        reply.contains("Script killed by user with SCRIPT KILL..."),
+        "{reply}"
+    );
+    assert!(wait_for(5, || c.cmd(&["PING"]) == Reply::Status("PONG".into())));
+
+    // A script that wrote cannot be killed.
+    runner.send(&["EVAL", "redis.call('set','w','1') while true do end", "0"]);
+    assert!(wait_for(5, || c.cmd(&["PING"]).text().starts_with("BUSY")));
+    assert!(c.cmd(&["SCRIPT", "KILL"]).text().starts_with("UNKILLABLE"));
+}
+
+#[test]
+fn functions_load_call_list_dump_and_persist() {
+    let dir = std::env::temp_dir().join(format!("ferredis-scripting-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let code = "#!lua name=mylib\nredis.register_function('f', function(keys, args) return args[1] end)\nredis.register_function{function_name='g', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}";
+    {
+        let server = Server::start_in(&dir, &[]);
+        let mut c = server.conn();
+        assert_eq!(c.cmd(&["FUNCTION", "LOAD", code]), bulk("mylib"));
+        assert_eq!(
+            c.cmd(&["FUNCTION", "LOAD", code]),
+            err("ERR Library 'mylib' already exists")
+        );
+        assert_eq!(
+            c.cmd(&["FUNCTION", "LOAD", "return 1"]),
+            err("ERR Missing library metadata")
+        );
+        assert_eq!(c.cmd(&["FCALL", "f", "0", "hello"]), bulk("hello"));
+        c.cmd(&["SET", "k", "v"]);
+        assert_eq!(c.cmd(&["FCALL_RO", "g", "1", "k"]), bulk("v"));
+        assert_eq!(
+            c.cmd(&["FCALL_RO", "f", "0", "x"]),
+            err("ERR Can not execute a script with write flag using *_ro command.")
+        );
+        assert_eq!(
+            c.cmd(&["FCALL", "nosuch", "0"]),
+            err("ERR Function not found")
+        );
+        let list = format!("{:?}", c.cmd(&["FUNCTION", "LIST"]));
+        assert!(list.contains("Status(\"no-writes\")"), "{list}");
+        assert!(list.contains(&format!("Bulk({:?})", b"mylib")), "{list}");
+        let dump = match c.cmd(&["FUNCTION", "DUMP"]) {
+            Reply::Bulk(b) => b,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(c.cmd(&["FUNCTION", "FLUSH"]), ok());
+        assert_eq!(
+            c.cmd(&["FCALL", "f", "0", "x"]),
+            err("ERR Function not found")
+        );
+        assert_eq!(c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &dump]), ok());
+        assert_eq!(c.cmd(&["FCALL", "f", "0", "back"]), bulk("back"));
+        assert_eq!(c.cmd(&["SAVE"]), ok());
+    }
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["FCALL", "f", "0", "again"]), bulk("again"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
