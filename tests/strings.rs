@@ -261,3 +261,19 @@ fn inline_and_heap_strings_keep_bytes_and_encodings() {
     assert_eq!(c.cmd(&["GET", &long_key]), bulk("x"));
     assert_eq!(c.cmd(&["EXISTS", &long_key]), Reply::Int(1));
 }
+
+#[test]
+fn setrange_on_a_new_key_allocates_exactly_its_length() {
+    // Redis sizes the new string exactly; a doubled capacity would cost
+    // twice the memory (and count twice against maxmemory).
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&["SETRANGE", "big", "100000", "x"]),
+        Reply::Int(100001)
+    );
+    let Reply::Int(usage) = c.cmd(&["MEMORY", "USAGE", "big"]) else {
+        panic!("MEMORY USAGE must answer an integer");
+    };
+    assert!((100001..150000).contains(&usage), "MEMORY USAGE {usage}");
+}

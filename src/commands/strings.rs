@@ -483,7 +483,10 @@ fn setrange_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
                 return Ok(());
             }
             check_string_length(offset + patch.len())?;
-            let mut bytes = vec![0u8; offset];
+            // Exactly sized, as Redis creates it (growing a zeroed Vec
+            // would double its capacity).
+            let mut bytes = Vec::with_capacity(offset + patch.len());
+            bytes.resize(offset, 0);
             bytes.extend_from_slice(patch);
             let len = bytes.len();
             db.set(args[1], Value::Str(RString::raw(bytes)), now);
