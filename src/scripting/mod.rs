@@ -143,6 +143,10 @@ pub struct Scripting {
     /// The functions VM (FCALL), apart from the EVAL one.
     fvm: Mutex<Option<Vm>>,
     running: Mutex<Option<Running>>,
+    /// True while `running` is Some: every command checks this one atomic
+    /// instead of taking the `running` mutex (the GET/SET path stays free
+    /// of a global lock when no script runs).
+    active: AtomicBool,
     running_done: Condvar,
     kill: Arc<AtomicBool>,
     /// Function libraries (FUNCTION LOAD); see [`function`].
@@ -166,6 +170,7 @@ impl Scripting {
             vm: Mutex::new(None),
             fvm: Mutex::new(None),
             running: Mutex::new(None),
+            active: AtomicBool::new(false),
             running_done: Condvar::new(),
             kill: Arc::new(AtomicBool::new(false)),
             functions: Mutex::new(function::Libraries::default()),
@@ -205,6 +210,9 @@ impl Scripting {
 /// allowed during a busy script.
 pub fn busy_check(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     let scripting = &ctx.server.scripting;
+    if !scripting.active.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     let mut guard = lock(&scripting.running);
     loop {
         let Some(running) = guard.as_ref() else {
@@ -480,6 +488,7 @@ pub fn run(
         eval,
         wrote: false,
     });
+    scripting.active.store(true, Ordering::SeqCst);
     let batch = !ctx.in_exec;
     if batch {
         crate::persistence::aof::begin_batch();
@@ -534,6 +543,7 @@ pub fn run(
         Ok((false, err)) => Err(CmdError::Raw(error_text(&err, name))),
     };
     *lock(&scripting.running) = None;
+    scripting.active.store(false, Ordering::SeqCst);
     scripting.running_done.notify_all();
     reply
 }
