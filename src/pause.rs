@@ -1,4 +1,5 @@
-//! CLIENT PAUSE / UNPAUSE: holding clients' commands for a while.
+//! CLIENT PAUSE / UNPAUSE: holding clients' commands for a while; and
+//! [`Freeze`], DEBUG SLEEP's stop of the whole server.
 //!
 //! `CLIENT PAUSE ms [WRITE|ALL]` sets a deadline and a mode in [`Pause`].
 //! Before a command runs (after its arity and authentication checks, and
@@ -19,7 +20,7 @@
 //! nothing (expire.rs asks [`Pause::writes_paused`]), so the dataset does
 //! not change under a paused server.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -167,5 +168,43 @@ mod tests {
         assert_eq!(p.mode(), None);
         p.pause(PauseMode::Write, now_ms() - 1);
         assert_eq!(p.mode(), None, "a deadline in the past is no pause");
+    }
+}
+
+/// DEBUG SLEEP: Redis's single thread sleeps, so no other client gets any
+/// reply (not even PING) until it wakes. Here the sleeping client marks the
+/// server frozen; every other client's command waits in [`Freeze::wait`]
+/// before it runs (one atomic load when nobody sleeps).
+#[derive(Default)]
+pub struct Freeze {
+    /// The sleeping client's id; 0 when none sleeps.
+    by: AtomicU64,
+    lock: Mutex<()>,
+    thawed: Condvar,
+}
+
+impl Freeze {
+    /// Freezes the server for `duration`, on behalf of `client_id`.
+    pub fn sleep(&self, client_id: u64, duration: std::time::Duration) {
+        self.by.store(client_id, Ordering::SeqCst);
+        std::thread::sleep(duration);
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.by.store(0, Ordering::SeqCst);
+        self.thawed.notify_all();
+    }
+
+    /// Waits while another client's DEBUG SLEEP runs.
+    pub fn wait(&self, client_id: u64) {
+        if self.by.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let by = self.by.load(Ordering::SeqCst);
+            if by == 0 || by == client_id {
+                return;
+            }
+            guard = self.thawed.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
     }
 }

@@ -237,6 +237,8 @@ pub struct Server {
     pub monitors: crate::monitor::Monitors,
     /// CLIENT PAUSE state (pause.rs).
     pub pause: crate::pause::Pause,
+    /// DEBUG SLEEP's stop of every other client (pause.rs).
+    pub freeze: crate::pause::Freeze,
     /// Lua scripting: the VM, script cache, functions, busy state.
     pub scripting: crate::scripting::Scripting,
 }
@@ -282,6 +284,7 @@ impl Server {
             aof: crate::persistence::aof::Aof::new(),
             monitors: Default::default(),
             pause: Default::default(),
+            freeze: Default::default(),
             scripting: Default::default(),
         };
         server.refresh_hot_config();

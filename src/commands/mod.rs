@@ -608,6 +608,7 @@ fn run_handler(
         return result;
     }
     crate::pause::wait_if_paused(ctx, command, args);
+    ctx.server.freeze.wait(ctx.client.id);
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
         Handler::Read(f) => {

@@ -1084,11 +1084,13 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             // makes every other client's data command wait, as there. Inside
             // EXEC the transaction already holds it.
             let pause = std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default();
+            // Commands that take no store lock (PING, CLIENT LIST) wait on
+            // the freeze.
             if ctx.in_exec {
-                std::thread::sleep(pause);
+                ctx.server.freeze.sleep(ctx.client.id, pause);
             } else {
                 let store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-                std::thread::sleep(pause);
+                ctx.server.freeze.sleep(ctx.client.id, pause);
                 drop(store);
             }
             ctx.reply.ok();
