@@ -137,10 +137,17 @@ impl ClientInfo {
 
     /// Closes the connection from another thread.
     pub fn kill(&self) {
-        self.killed.store(true, Ordering::Relaxed);
+        self.kill_first();
+    }
+
+    /// Kills the client; true only for the call that killed it, so two
+    /// threads evicting at once count one eviction.
+    pub fn kill_first(&self) -> bool {
+        let first = !self.killed.swap(true, Ordering::SeqCst);
         if let Some(s) = &self.stream {
             let _ = s.shutdown(Shutdown::Both);
         }
+        first
     }
 }
 

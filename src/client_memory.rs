@@ -304,6 +304,9 @@ pub fn evict_clients(server: &Server) -> usize {
         if server.clients_mem_bytes.load(Ordering::Relaxed) <= limit {
             break;
         }
+        if !c.kill_first() {
+            continue; // another thread evicted it meanwhile
+        }
         log::info!(
             "Evicting client: id={} addr={} tot-mem={} (maxmemory-clients={})",
             c.id,
@@ -311,7 +314,6 @@ pub fn evict_clients(server: &Server) -> usize {
             bytes,
             limit
         );
-        c.kill();
         account(server, c);
         server.stats.evicted_clients.fetch_add(1, Ordering::Relaxed);
         evicted += 1;
