@@ -49,4 +49,5 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod store;
+pub mod tracking;
 pub mod util;
