@@ -117,8 +117,11 @@ impl Tracker {
 #[derive(Debug, Default)]
 struct Prefix {
     clients: BTreeSet<u64>,
-    keys: Vec<(Vec<u8>, u64)>,
+    keys: Vec<KeyOrigin>,
 }
+
+/// A modified key and the id of the client that modified it (0 = server).
+type KeyOrigin = (Vec<u8>, u64);
 
 #[derive(Debug, Default)]
 struct State {
@@ -128,6 +131,9 @@ struct State {
     prefixes: BTreeMap<Vec<u8>, Prefix>,
     /// Frames for a client caused by its own running command.
     pending_self: HashMap<u64, Vec<u8>>,
+    /// Clients whose running script called a read-only command: the
+    /// script's declared keys are remembered when it ends (Redis).
+    script_read: BTreeSet<u64>,
 }
 
 /// The server-wide tracking state.
@@ -349,14 +355,38 @@ pub fn remember_keys(ctx: &Ctx, command: &Command, args: &[&[u8]]) {
     if t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) {
         return;
     }
-    for i in command.key_positions(args.len()) {
-        let Some(key) = args.get(i) else { continue };
+    if ctx.in_script {
+        st.script_read.insert(id);
+        return;
+    }
+    remember(
+        &mut st,
+        id,
+        command
+            .key_positions(args.len())
+            .into_iter()
+            .filter_map(|i| args.get(i).copied()),
+    );
+    tracking.refresh(&st);
+}
+
+fn remember<'k>(st: &mut State, id: u64, keys: impl Iterator<Item = &'k [u8]>) {
+    for key in keys {
         let ids = st.table.entry(key.to_vec()).or_default();
         if ids.insert(id) {
             st.items += 1;
         }
     }
-    tracking.refresh(&st);
+}
+
+/// The keys a script declared (EVAL* / FCALL*: `numkeys key ...`).
+fn script_keys<'a>(args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let n = args
+        .get(2)
+        .and_then(|a| crate::number::parse_i64(a))
+        .unwrap_or(0)
+        .max(0) as usize;
+    args.iter().skip(3).take(n).copied().collect()
 }
 
 /// Before a command runs: enforces tracking-table-max-keys, then writes
@@ -379,6 +409,14 @@ pub fn after_command(ctx: &mut Ctx, command: Option<&Command>, args: &[&[u8]]) {
         return;
     }
     broadcast(ctx.server, ctx.client.id);
+    let script = command.is_some_and(|c| c.name.starts_with("eval") || c.name.starts_with("fcall"));
+    if script {
+        let mut st = tracking.lock();
+        if st.script_read.remove(&ctx.client.id) {
+            remember(&mut st, ctx.client.id, script_keys(args).into_iter());
+            tracking.refresh(&st);
+        }
+    }
     flush_pending(ctx);
     let keep = ctx.client.tx.queue.is_some()
         || (command.is_some_and(|c| c.name == "client")
@@ -411,7 +449,7 @@ pub fn broadcast(server: &Server, current: u64) {
     if st.prefixes.values().all(|p| p.keys.is_empty()) {
         return;
     }
-    let mut jobs: Vec<(u64, Vec<(Vec<u8>, u64)>)> = Vec::new();
+    let mut jobs: Vec<(u64, Vec<KeyOrigin>)> = Vec::new();
     for p in st.prefixes.values_mut() {
         if p.keys.is_empty() {
             continue;
