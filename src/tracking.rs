@@ -323,7 +323,7 @@ fn invalidate_one(server: &Server, st: &mut State, key: &[u8], current: u64) {
     }
 }
 
-/// FLUSHDB / FLUSHALL (and SWAPDB): a null invalidation to every tracking
+/// FLUSHDB / FLUSHALL: a null invalidation to every tracking
 /// client, and the table is emptied (Redis's trackingInvalidateKeysOnFlush).
 pub fn invalidate_all(server: &Server, current: u64) {
     let tracking = &server.tracking;
@@ -609,7 +609,9 @@ pub fn client_tracking(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ));
         }
         if optin && optout {
-            return Err(CmdError::err("You can't use both OPTIN and OPTOUT"));
+            return Err(CmdError::err(
+                "You can't specify both OPTIN mode and OPTOUT mode",
+            ));
         }
         if current.is_some_and(|t| (optin && t.optout) || (optout && t.optin)) {
             return Err(CmdError::err("You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));

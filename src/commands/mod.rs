@@ -812,7 +812,9 @@ fn invalidate_tracked(
         return;
     }
     match command.name {
-        "flushdb" | "flushall" | "swapdb" => crate::tracking::invalidate_all(server, me),
+        // Redis 7.0 sends nothing on SWAPDB.
+        "flushdb" | "flushall" => crate::tracking::invalidate_all(server, me),
+        "swapdb" => {}
         _ if ctx.dirty > dirty_before || command.name == "sort" => {
             let keys = command
                 .key_positions(args.len())
