@@ -94,7 +94,7 @@ fn redirect_to_a_resp2_subscriber_and_flush() {
         ])
     );
     let list = other.cmd(&["CLIENT", "LIST"]).text();
-    assert!(list.contains(&format!("flags=t db=0")), "{list}");
+    assert!(list.contains("flags=t db=0"), "{list}");
     assert!(list.contains(&format!("redir={rid}")), "{list}");
 }
 
