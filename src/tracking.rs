@@ -42,7 +42,7 @@
 //! lock held take it after the store lock, never the other way round.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::client::ClientInfo;
@@ -69,6 +69,11 @@ pub struct ClientTracking {
     pub flags: AtomicU8,
     /// The REDIRECT id (0 = none), or -1 with tracking off.
     pub redirect: AtomicI64,
+    /// Set when another client redirects to this one: it takes a mailbox
+    /// after its next command, so messages can reach it between replies.
+    pub wants_mailbox: AtomicBool,
+    /// Set once the client ran QUIT: as a redirect target it is gone.
+    pub leaving: AtomicBool,
 }
 
 impl Default for ClientTracking {
@@ -76,6 +81,8 @@ impl Default for ClientTracking {
         ClientTracking {
             flags: AtomicU8::new(0),
             redirect: AtomicI64::new(-1),
+            wants_mailbox: AtomicBool::new(false),
+            leaving: AtomicBool::new(false),
         }
     }
 }
@@ -219,7 +226,9 @@ fn lookup_client(server: &Server, id: u64) -> Option<Arc<ClientInfo>> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&id)
-        .filter(|c| !c.killed.load(Ordering::Relaxed))
+        .filter(|c| {
+            !c.killed.load(Ordering::Relaxed) && !c.tracking.leaving.load(Ordering::Relaxed)
+        })
         .cloned()
 }
 
@@ -247,12 +256,16 @@ fn send(server: &Server, st: &mut State, id: u64, keys: Option<&[Vec<u8>]>, curr
     let redirect = t.redirect;
     if redirect != 0 {
         let target = lookup_client(server, redirect);
+        // A target without a mailbox yet (it gets one after its next
+        // command) misses the message but is not gone.
         let delivered =
             target
                 .as_ref()
                 .is_some_and(|target| match invalidate_frame(target, keys, true) {
-                    Some(frame) => deliver(st, target, current, frame),
-                    None => true,
+                    Some(frame) if target.mailbox.get().is_some() || target.id == current => {
+                        deliver(st, target, current, frame)
+                    }
+                    _ => true,
                 });
         if !delivered {
             if let Some(t) = st.trackers.get_mut(&id) {
@@ -408,7 +421,21 @@ pub fn after_command(ctx: &mut Ctx, command: Option<&Command>, args: &[&[u8]]) {
     if !tracking.is_active() || ctx.in_exec {
         return;
     }
+    if ctx.client.close_after_reply {
+        let info = &ctx.client.info;
+        info.tracking.leaving.store(true, Ordering::Relaxed);
+    }
     broadcast(ctx.server, ctx.client.id);
+    if ctx.client.pubsub.subscriber.is_none()
+        && ctx
+            .client
+            .info
+            .tracking
+            .wants_mailbox
+            .load(Ordering::Relaxed)
+    {
+        let _ = crate::commands::pubsub::ensure_subscriber(ctx);
+    }
     let script = command.is_some_and(|c| c.name.starts_with("eval") || c.name.starts_with("fcall"));
     if script {
         let mut st = tracking.lock();
@@ -557,8 +584,17 @@ pub fn client_tracking(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     ));
                 }
                 redirect = crate::number::parse_i64(args[j]).ok_or(CmdError::NotInteger)?;
-                let exists = u64::try_from(redirect)
-                    .is_ok_and(|id| id == ctx.client.id || lookup_client(ctx.server, id).is_some());
+                let target = u64::try_from(redirect).ok().and_then(|id| {
+                    if id == ctx.client.id {
+                        Some(Arc::clone(&ctx.client.info))
+                    } else {
+                        lookup_client(ctx.server, id)
+                    }
+                });
+                let exists = target.is_some();
+                if let Some(target) = target {
+                    target.tracking.wants_mailbox.store(true, Ordering::Relaxed);
+                }
                 if !exists {
                     return Err(CmdError::err(
                         "The client ID you want redirect to does not exist",
