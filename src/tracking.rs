@@ -51,6 +51,9 @@ use crate::error::{CmdError, CmdResult};
 use crate::resp::ReplyBuf;
 use crate::server::Server;
 
+/// Bytes counted per BCAST prefix on top of its length (a radix tree node).
+const PREFIX_OVERHEAD_BYTES: usize = 64;
+
 /// Invalidations sent per round when the table is over
 /// tracking-table-max-keys (Redis's starting effort; it grows each round).
 const LIMIT_EFFORT_KEYS: usize = 100;
@@ -74,6 +77,9 @@ pub struct ClientTracking {
     pub wants_mailbox: AtomicBool,
     /// Set once the client ran QUIT: as a redirect target it is gone.
     pub leaving: AtomicBool,
+    /// Memory of its BCAST prefixes (counted in CLIENT LIST tot-mem and
+    /// for maxmemory-clients, as Redis counts the prefix radix tree).
+    pub prefix_bytes: AtomicUsize,
 }
 
 impl Default for ClientTracking {
@@ -83,6 +89,7 @@ impl Default for ClientTracking {
             redirect: AtomicI64::new(-1),
             wants_mailbox: AtomicBool::new(false),
             leaving: AtomicBool::new(false),
+            prefix_bytes: AtomicUsize::new(0),
         }
     }
 }
@@ -116,6 +123,15 @@ impl Tracker {
             .tracking
             .redirect
             .store(self.redirect as i64, Ordering::Relaxed);
+        let prefix_bytes = self
+            .prefixes
+            .iter()
+            .map(|p| p.len() + PREFIX_OVERHEAD_BYTES)
+            .sum();
+        self.info
+            .tracking
+            .prefix_bytes
+            .store(prefix_bytes, Ordering::Relaxed);
     }
 }
 
@@ -235,15 +251,27 @@ fn lookup_client(server: &Server, id: u64) -> Option<Arc<ClientInfo>> {
 /// Delivers `frame` to client `to`: into the running client's pending
 /// bytes when `to` is `current`, else into its mailbox. False when the
 /// client cannot take it (gone, or no mailbox).
-fn deliver(st: &mut State, info: &ClientInfo, current: u64, frame: Vec<u8>) -> bool {
+/// The target's output now counts in its tot-mem (maxmemory-clients
+/// evicts it after the running command, as for a slow subscriber).
+fn deliver(
+    server: &Server,
+    st: &mut State,
+    info: &ClientInfo,
+    current: u64,
+    frame: Vec<u8>,
+) -> bool {
     if info.id == current {
         st.pending_self.entry(current).or_default().extend(frame);
         return true;
     }
-    match info.mailbox.get() {
+    let pushed = match info.mailbox.get() {
         Some(m) => m.push(Arc::new(frame), None).is_ok(),
         None => false,
+    };
+    if pushed {
+        crate::client_memory::account(server, info);
     }
+    pushed
 }
 
 /// Redis's sendTrackingMessage: invalidates `keys` (None = everything) for
@@ -263,7 +291,7 @@ fn send(server: &Server, st: &mut State, id: u64, keys: Option<&[Vec<u8>]>, curr
                 .as_ref()
                 .is_some_and(|target| match invalidate_frame(target, keys, true) {
                     Some(frame) if target.mailbox.get().is_some() || target.id == current => {
-                        deliver(st, target, current, frame)
+                        deliver(server, st, target, current, frame)
                     }
                     _ => true,
                 });
@@ -280,13 +308,13 @@ fn send(server: &Server, st: &mut State, id: u64, keys: Option<&[Vec<u8>]>, curr
                 r.push(2);
                 r.bulk(b"tracking-redir-broken");
                 r.integer(redirect as i64);
-                deliver(st, &tracker_info, current, r.buf);
+                deliver(server, st, &tracker_info, current, r.buf);
             }
         }
         return;
     }
     if let Some(frame) = invalidate_frame(&tracker_info, keys, false) {
-        deliver(st, &tracker_info, current, frame);
+        deliver(server, st, &tracker_info, current, frame);
     }
 }
 
@@ -552,6 +580,7 @@ fn disable(server: &Server, id: u64) {
         }
         t.info.tracking.flags.store(0, Ordering::Relaxed);
         t.info.tracking.redirect.store(-1, Ordering::Relaxed);
+        t.info.tracking.prefix_bytes.store(0, Ordering::Relaxed);
     }
     st.pending_self.remove(&id);
     tracking.refresh(&st);
