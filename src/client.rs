@@ -101,6 +101,8 @@ pub struct ClientInfo {
     pub multi_len: AtomicI64,
     /// The pub/sub mailbox, once the client has subscribed (CLIENT LIST omem).
     pub mailbox: std::sync::OnceLock<Arc<Mailbox>>,
+    /// CLIENT TRACKING's flags and redirect, for CLIENT LIST (tracking.rs).
+    pub tracking: crate::tracking::ClientTracking,
 }
 
 impl ClientInfo {
@@ -128,6 +130,16 @@ impl ClientInfo {
         }
         if self.multi_len.load(Ordering::Relaxed) >= 0 {
             f.push('x');
+        }
+        let tracking = self.tracking.flags.load(Ordering::Relaxed);
+        for (bit, letter) in [
+            (crate::tracking::FLAG_ON, 't'),
+            (crate::tracking::FLAG_BROKEN, 'R'),
+            (crate::tracking::FLAG_BCAST, 'B'),
+        ] {
+            if tracking & bit != 0 {
+                f.push(letter);
+            }
         }
         if f.is_empty() {
             f.push('N');
@@ -235,6 +247,7 @@ pub fn detached_client(server: &Server) -> ClientState {
             sub_counts: Default::default(),
             multi_len: AtomicI64::new(-1),
             mailbox: std::sync::OnceLock::new(),
+            tracking: Default::default(),
         }),
     }
 }
@@ -267,6 +280,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         sub_counts: Default::default(),
         multi_len: AtomicI64::new(-1),
         mailbox: std::sync::OnceLock::new(),
+        tracking: Default::default(),
     });
     log::debug!("accepted client {} from {}", id, info.addr);
     server
@@ -291,6 +305,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
     }
     commands::pubsub::unsubscribe_all(&server, &mut state);
     commands::multi::unwatch_all(&server, &mut state);
+    crate::tracking::client_gone(&server, id);
     if let Some(sub) = state.pubsub.subscriber.take() {
         sub.mailbox.close();
         if let Some(writer) = state.pubsub.writer.take() {

@@ -239,7 +239,9 @@ pub fn update(server: &Server, state: &ClientState, unparsed: &[u8]) {
     let p = &state.pubsub;
     let subs = p.channels.len() + p.patterns.len() + p.shard_channels.len();
     m.other_bytes.store(
-        state.tx.watched.len() * WATCHED_KEY_BYTES + subs * SUBSCRIPTION_BYTES,
+        state.tx.watched.len() * WATCHED_KEY_BYTES
+            + subs * SUBSCRIPTION_BYTES
+            + state.info.tracking.prefix_bytes.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
     account(server, &state.info);

@@ -379,6 +379,11 @@ fn after_eviction(ctx: &Ctx, evicted: &[(usize, Vec<u8>)]) {
     ctx.server.add_dirty(evicted.len() as u64);
     let watches = &ctx.server.watches;
     let notify = ctx.server.notify_enabled.load(Ordering::Relaxed);
+    crate::tracking::invalidate_keys(
+        ctx.server,
+        evicted.iter().map(|(_, k)| k.as_slice()),
+        ctx.client.id,
+    );
     for (db, key) in evicted {
         if watches.is_active() {
             watches.touch(*db, key);

@@ -72,6 +72,7 @@ pub fn lock_for_read<'s>(
             for &i in &stale {
                 if db.expire_if_needed(args[i], ctx.now_ms) {
                     ctx.notify('x', "expired", args[i]);
+                    crate::tracking::invalidate_keys(server, [args[i]], ctx.client.id);
                 }
             }
         }
@@ -133,6 +134,12 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
                 crate::persistence::aof::feed_expired(server, &expired_keys);
                 (samples, expired, expired_keys)
             };
+            crate::tracking::invalidate_keys(
+                server,
+                expired_keys.iter().map(|(_, k)| k.as_slice()),
+                0,
+            );
+            crate::tracking::broadcast(server, 0);
             publish_expired(server, expired_keys);
             deleted += expired;
             if sampled == 0
@@ -182,6 +189,8 @@ pub fn start(server: Arc<Server>) -> std::io::Result<JoinHandle<()>> {
                 {
                     active_expire_cycle(&server, period * CYCLE_TIME_PERC / 100);
                 }
+                // tracking-table-max-keys is also enforced here (serverCron).
+                crate::tracking::limit_table(&server, 0);
                 std::thread::sleep(period);
             }
         })

@@ -23,6 +23,8 @@
 //!
 //! 8. [`pubsub`]: channels, patterns and each subscriber's mailbox (and
 //!    the writer thread a subscribed client gets).
+//!    [`tracking`]: client-side caching (CLIENT TRACKING): the tracking
+//!    table and the invalidation messages sent through those mailboxes.
 //!
 //! [`crash`] logs Redis's bug report when a fatal signal ends the process.
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
@@ -49,4 +51,5 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod store;
+pub mod tracking;
 pub mod util;

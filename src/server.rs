@@ -241,6 +241,8 @@ pub struct Server {
     pub freeze: crate::pause::Freeze,
     /// Lua scripting: the VM, script cache, functions, busy state.
     pub scripting: crate::scripting::Scripting,
+    /// Client-side caching: CLIENT TRACKING and its table (tracking.rs).
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -286,6 +288,7 @@ impl Server {
             pause: Default::default(),
             freeze: Default::default(),
             scripting: Default::default(),
+            tracking: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -227,7 +227,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         info.id,
         info.addr,
         info.laddr,
@@ -251,6 +251,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
         crate::client_memory::total_bytes(info),
         last_cmd,
         info.user.lock().unwrap_or_else(|p| p.into_inner()),
+        info.tracking.redirect.load(Ordering::Relaxed),
         info.resp.load(Ordering::Relaxed),
         lib_name,
         lib_ver,
@@ -565,7 +566,10 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         (b"PAUSE", 3 | 4) => client_pause(ctx, args)?,
-        (b"GETREDIR", 2) => ctx.reply.integer(-1),
+        (b"GETREDIR", 2) => crate::tracking::client_getredir(ctx)?,
+        (b"TRACKING", _) => crate::tracking::client_tracking(ctx, args)?,
+        (b"CACHING", 3) => crate::tracking::client_caching(ctx, args)?,
+        (b"TRACKINGINFO", 2) => crate::tracking::client_trackinginfo(ctx)?,
         (b"HELP", 2) => {
             ctx.reply.array(CLIENT_HELP.len());
             for line in CLIENT_HELP {
@@ -601,6 +605,7 @@ fn kill_matching(ctx: &mut Ctx, matches: impl Fn(&ClientInfo) -> bool, skip_self
 
 /// RESET — `+RESET`; the connection returns to its just-connected state.
 fn reset_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    crate::tracking::reset(ctx);
     ctx.client.select(0);
     ctx.reply.proto = 2;
     ctx.client.info.resp.store(2, Ordering::Relaxed);

@@ -531,6 +531,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     apply_reply_mode(ctx, found.map(|(_, c)| c), reply_mark);
+    crate::tracking::after_command(ctx, found.map(|(_, c)| c), args);
     publish_events(ctx);
 }
 
@@ -600,6 +601,7 @@ fn run_handler(
     if let Err(e) = crate::evict::before_command(ctx, command) {
         return Err(multi::reject(ctx, Some(command), e));
     }
+    crate::tracking::before_command(ctx);
     // A script of another client running past busy-reply-threshold: -BUSY.
     if let Err(e) = crate::scripting::busy_check(ctx, command, args) {
         return Err(multi::reject(ctx, Some(command), e));
@@ -615,7 +617,11 @@ fn run_handler(
             // Lazy expiry and keyspace hit/miss counting (see expire.rs).
             let server = ctx.server;
             let store = crate::expire::lock_for_read(server, ctx, command, args);
-            f(ctx, &store, args)
+            let result = f(ctx, &store, args);
+            if result.is_ok() {
+                crate::tracking::remember_keys(ctx, command, args);
+            }
+            result
         }
         Handler::Write(_) => {
             let waiter = {
@@ -672,7 +678,13 @@ pub fn run_with_store(
 ) -> CmdResult {
     match command.handler {
         Handler::Conn(f) => f(ctx, args),
-        Handler::Read(f) => f(ctx, store, args),
+        Handler::Read(f) => {
+            let result = f(ctx, store, args);
+            if result.is_ok() {
+                crate::tracking::remember_keys(ctx, command, args);
+            }
+            result
+        }
         Handler::Write(f) => {
             let dirty_before = ctx.dirty;
             let events_mark = ctx.events.len();
@@ -680,6 +692,9 @@ pub fn run_with_store(
             let result = f(ctx, store, args);
             after_write(ctx, command, args, store, result.is_ok(), dirty_before);
             let expired = store.take_expired();
+            if ctx.server.tracking.is_active() {
+                invalidate_tracked(ctx, command, args, &expired, result.is_ok(), dirty_before);
+            }
             // AOF: log what the write did, in order (still under the lock).
             let changed = ctx.dirty > dirty_before;
             crate::persistence::aof::propagate(ctx, store, args, &result, changed, &expired);
@@ -775,6 +790,43 @@ fn after_write(
             for (db, key) in keys_outside_key_spec(ctx.client.db, command, args) {
                 watches.touch(db, key);
             }
+        }
+        _ => {}
+    }
+}
+
+/// Client-side caching: sends invalidations for the keys a write changed
+/// and the keys it found expired (tracking.rs), as `after_write` touches
+/// WATCHers.
+fn invalidate_tracked(
+    ctx: &Ctx,
+    command: &Command,
+    args: &[&[u8]],
+    expired: &[(usize, Vec<u8>)],
+    ok: bool,
+    dirty_before: u64,
+) {
+    let server: &Server = ctx.server;
+    let me = ctx.client.id;
+    crate::tracking::invalidate_keys(server, expired.iter().map(|(_, k)| k.as_slice()), me);
+    if !ok {
+        return;
+    }
+    match command.name {
+        // Redis 7.0 sends nothing on SWAPDB.
+        "flushdb" | "flushall" => crate::tracking::invalidate_all(server, me),
+        "swapdb" => {}
+        _ if ctx.dirty > dirty_before || command.name == "sort" => {
+            let keys = command
+                .key_positions(args.len())
+                .into_iter()
+                .filter_map(|i| args.get(i).copied())
+                .chain(
+                    keys_outside_key_spec(ctx.client.db, command, args)
+                        .into_iter()
+                        .map(|(_, k)| k),
+                );
+            crate::tracking::invalidate_keys(server, keys, me);
         }
         _ => {}
     }
