@@ -264,7 +264,13 @@ pub fn free_memory(
     let ndbs = store.dbs.len();
     // Candidates: (score, db, key), best first after each round.
     let mut pool: Vec<(i64, usize, Vec<u8>)> = Vec::with_capacity(POOL_SIZE + samples);
-    while used_memory() > maxmemory_bytes {
+    // As Redis: the amount to free is fixed at the start, and each eviction
+    // counts what its own deletion freed. Memory that grows meanwhile (the
+    // victims' names kept for the AOF and events, invalidation messages to
+    // tracking clients) does not make the loop chase its own tail.
+    let to_free = used_memory().saturating_sub(maxmemory_bytes);
+    let mut freed = 0usize;
+    while freed < to_free {
         let mut victim: Option<(usize, Vec<u8>)> = None;
         if random {
             // Take databases in turn, so one database is not emptied first.
@@ -320,7 +326,9 @@ pub fn free_memory(
         let Some((db, key)) = victim else {
             return (evicted, false);
         };
+        let before = used_memory();
         store.db_mut(db).remove(&key);
+        freed += before.saturating_sub(used_memory());
         evicted.push((db, key));
     }
     (evicted, true)
