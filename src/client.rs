@@ -129,6 +129,9 @@ impl ClientInfo {
         if self.multi_len.load(Ordering::Relaxed) >= 0 {
             f.push('x');
         }
+        if crate::replication::is_replica_client(self.id) {
+            f.push('S');
+        }
         if f.is_empty() {
             f.push('N');
         }

@@ -24,6 +24,8 @@
 //! 8. [`pubsub`]: channels, patterns and each subscriber's mailbox (and
 //!    the writer thread a subscribed client gets).
 //!
+//! 9. [`replication`]: REPLICAOF, PSYNC and the write stream to replicas.
+//!
 //! [`crash`] logs Redis's bug report when a fatal signal ends the process.
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
@@ -45,6 +47,7 @@ pub mod number;
 pub mod pause;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod resp;
 pub mod scripting;
 pub mod server;

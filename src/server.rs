@@ -239,6 +239,8 @@ pub struct Server {
     pub pause: crate::pause::Pause,
     /// Lua scripting: the VM, script cache, functions, busy state.
     pub scripting: crate::scripting::Scripting,
+    /// Master-replica replication (replication/).
+    pub repl: crate::replication::Replication,
 }
 
 impl Server {
@@ -283,6 +285,7 @@ impl Server {
             monitors: Default::default(),
             pause: Default::default(),
             scripting: Default::default(),
+            repl: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -776,7 +776,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             );
         }
         "replication" => {
-            out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
+            out.push_str(&crate::replication::info_section(ctx.server));
         }
         "cpu" => super::info::cpu_section(out),
         "modules" => out.push_str("# Modules\r\n"),
