@@ -714,6 +714,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 config.config_file.clone().unwrap_or_default(),
             );
+            out.push_str(&crate::replication::shutdown_info_line(ctx.server));
         }
         "clients" => {
             let _ = write!(
@@ -725,7 +726,18 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 ctx.server.blocked_clients.load(Ordering::Relaxed),
             );
         }
-        "memory" => super::info::memory_section(&config, out),
+        "memory" => {
+            let start = out.len();
+            super::info::memory_section(&config, out);
+            // The replication buffers are known to replication/ alone.
+            let (backlog, total) = crate::replication::buffer_bytes(ctx.server);
+            let section = out.split_off(start).replacen(
+                "mem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\n",
+                &format!("mem_replication_backlog:{backlog}\r\nmem_total_replication_buffers:{total}\r\n"),
+                1,
+            );
+            out.push_str(&section);
+        }
         "persistence" => {
             let rdb = &ctx.server.rdb;
             let bgsave_started_ms = rdb.bgsave_started_ms.load(Ordering::Relaxed);

@@ -53,6 +53,8 @@ pub struct ReplicaLink {
     /// Stream bytes waiting for the sender thread, and "closed".
     outbox: Mutex<(Vec<u8>, bool)>,
     wake: Condvar,
+    /// Bytes the sender thread took from the outbox and is still writing.
+    writing_bytes: AtomicU64,
 }
 
 impl ReplicaLink {
@@ -63,6 +65,11 @@ impl ReplicaLink {
             o.0.extend_from_slice(bytes);
             self.wake.notify_one();
         }
+    }
+
+    /// Bytes queued or being written (INFO mem_total_replication_buffers).
+    pub fn queued_bytes(&self) -> u64 {
+        lock(&self.outbox).0.len() as u64 + self.writing_bytes.load(Ordering::Relaxed)
     }
 
     fn close(&self) {
@@ -91,9 +98,14 @@ impl ReplicaLink {
                 if o.1 {
                     return;
                 }
-                std::mem::take(&mut o.0)
+                let data = std::mem::take(&mut o.0);
+                self.writing_bytes
+                    .store(data.len() as u64, Ordering::Relaxed);
+                data
             };
-            if stream.write_all(&data).is_err() {
+            let written = stream.write_all(&data);
+            self.writing_bytes.store(0, Ordering::Relaxed);
+            if written.is_err() {
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
@@ -214,7 +226,9 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
         online: AtomicBool::new(false),
         outbox: Mutex::new((Vec::new(), false)),
         wake: Condvar::new(),
+        writing_bytes: AtomicU64::new(0),
     });
+    wait_diskless_delay(server, &stream, psync.as_ref());
     let lru = server
         .config()
         .get("maxmemory-policy")
@@ -282,6 +296,42 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
     log::info!("Connection with replica {} lost", link.ip);
     ctx.client.close_after_reply = true;
     Ok(())
+}
+
+/// repl-diskless-sync with a delay: Redis waits that long for more
+/// replicas before the transfer starts, sending "\n" every second so the
+/// replica knows we are alive (not while the server is blocked: DEBUG
+/// SLEEP holds the store lock this takes).
+fn wait_diskless_delay(server: &Server, stream: &TcpStream, psync: Option<&(Vec<u8>, i64)>) {
+    let (diskless, delay_s) = {
+        let c = server.config();
+        (
+            c.get("repl-diskless-sync") == Some("yes"),
+            c.get_i64("repl-diskless-sync-delay").max(0) as u64,
+        )
+    };
+    if !diskless || delay_s == 0 {
+        return;
+    }
+    if let Some((id, off)) = psync {
+        let f = lock(&server.repl.feed);
+        if partial_from(server, id, *off, &f).is_some() {
+            return;
+        }
+    }
+    let started = Instant::now();
+    let mut last_newline = Instant::now();
+    let mut s = stream;
+    while started.elapsed() < Duration::from_secs(delay_s) {
+        std::thread::sleep(Duration::from_millis(100));
+        let _store = server.store.read().unwrap_or_else(|p| p.into_inner());
+        if last_newline.elapsed() >= Duration::from_secs(1) {
+            last_newline = Instant::now();
+            if s.write_all(b"\n").is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Writes the +FULLRESYNC / +CONTINUE line and the RDB payload.

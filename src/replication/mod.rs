@@ -181,6 +181,12 @@ pub struct Replication {
     /// REPLCONF listening-port given by a connection before its PSYNC
     /// (client id -> port).
     pub handshakes: Mutex<std::collections::HashMap<u64, i64>>,
+    /// Unix ms a shutdown waiting for replicas gives up (0: none waits).
+    pub shutdown_deadline_ms: AtomicI64,
+    /// Shutdowns waiting for replicas right now.
+    pub shutdown_waiters: std::sync::atomic::AtomicUsize,
+    /// SHUTDOWN ABORT asked the waiting shutdowns to give up.
+    pub shutdown_abort: AtomicBool,
 }
 
 impl Default for Replication {
@@ -228,6 +234,9 @@ impl Replication {
             link_state: Mutex::new("connect"),
             master_stream: Mutex::new(None),
             handshakes: Mutex::new(std::collections::HashMap::new()),
+            shutdown_deadline_ms: AtomicI64::new(0),
+            shutdown_waiters: Default::default(),
+            shutdown_abort: AtomicBool::new(false),
         }
     }
 
@@ -464,4 +473,109 @@ pub fn start(server: &Arc<Server>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// SHUTDOWN and SIGTERM on a master with replicas (Redis 7's graceful
+/// shutdown): asks every replica for an ACK and waits up to
+/// `shutdown-timeout` seconds until all of them reached our offset, then
+/// logs which lagged. Err when SHUTDOWN ABORT cancelled the wait.
+pub fn wait_before_shutdown(server: &Server, now: bool) -> Result<(), ()> {
+    let timeout_s = server.config().get_i64("shutdown-timeout").max(0);
+    let repl = &server.repl;
+    if now || timeout_s == 0 || repl.replicas().is_empty() {
+        return Ok(());
+    }
+    log::info!("Waiting for replicas before shutting down.");
+    let deadline = crate::util::now_ms() + timeout_s * 1000;
+    repl.shutdown_deadline_ms.store(deadline, Ordering::Relaxed);
+    repl.shutdown_waiters.fetch_add(1, Ordering::SeqCst);
+    server.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    {
+        let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
+        feed(
+            server,
+            &[(
+                usize::MAX,
+                vec![b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()],
+            )],
+        );
+    }
+    let mut aborted = false;
+    loop {
+        let offset = repl.offset();
+        let replicas = repl.replicas();
+        if replicas
+            .iter()
+            .all(|r| r.ack_offset.load(Ordering::Relaxed) >= offset)
+            || crate::util::now_ms() >= deadline
+        {
+            break;
+        }
+        if repl.shutdown_abort.load(Ordering::SeqCst) {
+            aborted = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    server.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+    if repl.shutdown_waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
+        repl.shutdown_abort.store(false, Ordering::SeqCst);
+        repl.shutdown_deadline_ms.store(0, Ordering::Relaxed);
+    }
+    if aborted || repl.shutdown_abort.load(Ordering::SeqCst) {
+        return Err(());
+    }
+    let offset = repl.offset();
+    let replicas = repl.replicas();
+    let mut in_sync = 0;
+    for r in &replicas {
+        let acked = r.ack_offset.load(Ordering::Relaxed);
+        if acked >= offset {
+            in_sync += 1;
+        } else {
+            log::warn!(
+                "Lagging replica {}:{} reported offset {} behind master, lag={}, state={}.",
+                r.ip,
+                r.listening_port.load(Ordering::Relaxed),
+                offset - acked,
+                (crate::util::now_ms() - r.last_ack_ms.load(Ordering::Relaxed)) / 1000,
+                r.state_name()
+            );
+        }
+    }
+    log::info!(
+        "{in_sync} of {} replicas are in sync when shutting down.",
+        replicas.len()
+    );
+    Ok(())
+}
+
+/// SHUTDOWN ABORT during the wait for replicas: true when one was waiting.
+pub fn abort_shutdown_wait(server: &Server) -> bool {
+    if server.repl.shutdown_waiters.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
+    server.repl.shutdown_abort.store(true, Ordering::SeqCst);
+    log::info!("Shutdown manually aborted.");
+    true
+}
+
+/// INFO server's `shutdown_in_milliseconds` line, while a shutdown waits
+/// for replicas ("" otherwise).
+pub fn shutdown_info_line(server: &Server) -> String {
+    let deadline = server.repl.shutdown_deadline_ms.load(Ordering::Relaxed);
+    if deadline == 0 {
+        return String::new();
+    }
+    let left = (deadline - crate::util::now_ms()).max(0);
+    format!("shutdown_in_milliseconds:{left}\r\n")
+}
+
+/// INFO memory's replication buffers: (backlog bytes, backlog plus what
+/// waits in the replicas' outboxes).
+pub fn buffer_bytes(server: &Server) -> (u64, u64) {
+    let f = lock(&server.repl.feed);
+    let backlog = f.backlog.bytes.len() as u64;
+    let queued: u64 = f.replicas.iter().map(|r| r.queued_bytes()).sum();
+    (backlog, backlog + queued)
 }

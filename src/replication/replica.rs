@@ -22,7 +22,7 @@
 //! The replica's offset counts the stream bytes it applied; the same bytes
 //! are forwarded to its own replicas (`feed_raw`), so replicas can chain.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -269,14 +269,11 @@ fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> s
         return Ok(());
     };
     *lock(&server.repl.link_state) = "connecting";
-    let (source, timeout_s, auth, user, port) = {
+    let (source, timeout_s) = {
         let c = server.config();
         (
             c.get("bind-source-addr").unwrap_or("").to_string(),
             c.get_i64("repl-timeout").max(1) as u64,
-            c.get("masterauth").unwrap_or("").to_string(),
-            c.get("masteruser").unwrap_or("").to_string(),
-            c.get_i64("port"),
         )
     };
     let stream = Arc::new(connect(&addr, &source, Duration::from_secs(timeout_s))?);
@@ -286,9 +283,46 @@ fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> s
     if !current(server, generation) {
         return Ok(());
     }
+    *lock(&server.repl.link_state) = "handshake";
     let mut link = Link {
         stream,
         buf: Vec::new(),
+    };
+    handshake(server, generation, &mut link, synced_once, timeout_s).map_err(|e| {
+        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+            let state = *lock(&server.repl.link_state);
+            let text = if state == "sync" {
+                "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."
+            } else {
+                "Timeout connecting to the MASTER..."
+            };
+            std::io::Error::other(text)
+        } else {
+            e
+        }
+    })?;
+    server.repl.sync_in_progress.store(false, Ordering::Relaxed);
+    server.repl.link_up.store(true, Ordering::Relaxed);
+    server.repl.last_io_ms.store(now_ms(), Ordering::Relaxed);
+    *lock(&server.repl.link_state) = "connected";
+    stream_commands(server, generation, &mut link, timeout_s)
+}
+
+/// PING, AUTH, REPLCONF, PSYNC and (on a full resync) the RDB.
+fn handshake(
+    server: &Arc<Server>,
+    generation: u64,
+    link: &mut Link,
+    synced_once: &mut bool,
+    timeout_s: u64,
+) -> std::io::Result<()> {
+    let (auth, user, port) = {
+        let c = server.config();
+        (
+            c.get("masterauth").unwrap_or("").to_string(),
+            c.get("masteruser").unwrap_or("").to_string(),
+            c.get_i64("port"),
+        )
     };
     let pong = link.command(&[b"PING"])?;
     if pong.starts_with('-')
@@ -316,19 +350,27 @@ fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> s
     link.command(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])?;
     link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
     let (replid, offset) = (lock(&server.repl.ids).0.clone(), server.repl.offset());
-    let reply = if *synced_once {
+    if *synced_once {
         let next = (offset + 1).to_string();
-        link.command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])?
+        link.send(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])?;
     } else {
-        link.command(&[b"PSYNC", b"?", b"-1"])?
+        link.send(&[b"PSYNC", b"?", b"-1"])?;
+    }
+    // A master preparing the RDB sends "\n" keep-alives first.
+    let reply = loop {
+        let line = link.line()?;
+        if !line.is_empty() {
+            break line;
+        }
     };
+    let _ = timeout_s;
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut parts = rest.split_whitespace();
         let id = parts.next().unwrap_or("").to_string();
         let master_offset: u64 = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
         *lock(&server.repl.link_state) = "sync";
         server.repl.sync_in_progress.store(true, Ordering::Relaxed);
-        let rdb = read_payload(&mut link)?;
+        let rdb = read_payload(link)?;
         if !current(server, generation) {
             return Ok(());
         }
@@ -357,11 +399,7 @@ fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> s
             "Unexpected reply to PSYNC from master: {reply}"
         )));
     }
-    server.repl.sync_in_progress.store(false, Ordering::Relaxed);
-    server.repl.link_up.store(true, Ordering::Relaxed);
-    server.repl.last_io_ms.store(now_ms(), Ordering::Relaxed);
-    *lock(&server.repl.link_state) = "connected";
-    stream_commands(server, generation, &mut link, timeout_s)
+    Ok(())
 }
 
 /// Reads the RDB payload after +FULLRESYNC (skipping "\n" keep-alives).
