@@ -478,12 +478,12 @@ pub fn start(server: &Arc<Server>) -> std::io::Result<()> {
 /// SHUTDOWN and SIGTERM on a master with replicas (Redis 7's graceful
 /// shutdown): asks every replica for an ACK and waits up to
 /// `shutdown-timeout` seconds until all of them reached our offset, then
-/// logs which lagged. Err when SHUTDOWN ABORT cancelled the wait.
-pub fn wait_before_shutdown(server: &Server, now: bool) -> Result<(), ()> {
+/// logs which lagged. False when SHUTDOWN ABORT cancelled the wait.
+pub fn wait_before_shutdown(server: &Server, now: bool) -> bool {
     let timeout_s = server.config().get_i64("shutdown-timeout").max(0);
     let repl = &server.repl;
     if now || timeout_s == 0 || repl.replicas().is_empty() {
-        return Ok(());
+        return true;
     }
     log::info!("Waiting for replicas before shutting down.");
     let deadline = crate::util::now_ms() + timeout_s * 1000;
@@ -523,7 +523,7 @@ pub fn wait_before_shutdown(server: &Server, now: bool) -> Result<(), ()> {
         repl.shutdown_deadline_ms.store(0, Ordering::Relaxed);
     }
     if aborted || repl.shutdown_abort.load(Ordering::SeqCst) {
-        return Err(());
+        return false;
     }
     let offset = repl.offset();
     let replicas = repl.replicas();
@@ -547,7 +547,7 @@ pub fn wait_before_shutdown(server: &Server, now: bool) -> Result<(), ()> {
         "{in_sync} of {} replicas are in sync when shutting down.",
         replicas.len()
     );
-    Ok(())
+    true
 }
 
 /// SHUTDOWN ABORT during the wait for replicas: true when one was waiting.
