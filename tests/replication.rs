@@ -23,7 +23,8 @@ fn info_field(conn: &mut Conn, field: &str) -> String {
 
 /// A master with one key and a replica that finished its first sync.
 fn pair() -> (Server, Server, Conn, Conn) {
-    let master = Server::start(&[]);
+    // No wait for more replicas before the transfer (Redis's default is 5 s).
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
     let replica = Server::start(&[]);
     let mut m = master.conn();
     let mut r = replica.conn();

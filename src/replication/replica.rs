@@ -123,6 +123,13 @@ pub fn become_replica(server: &Arc<Server>, host: &str, port: u16) {
     });
     drop_link(server);
     disconnect_replicas(server);
+    // Redis unblocks clients blocked on keys: data now comes from the
+    // master, and a pop served here would desynchronize us.
+    for info in server.client_infos() {
+        if server.blocking.is_blocked(info.id) {
+            server.blocking.unblock(info.id, true);
+        }
+    }
     *lock(&server.repl.link_state) = "connect";
     server
         .repl
