@@ -786,6 +786,13 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 get(&s.total_commands_processed),
                 get(&s.total_commands_processed),
             );
+            // The sync counters are kept by replication/.
+            let patched = out.replacen(
+                "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+                &crate::replication::sync_stats(ctx.server),
+                1,
+            );
+            *out = patched;
         }
         "replication" => {
             out.push_str(&crate::replication::info_section(ctx.server));

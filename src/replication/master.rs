@@ -242,11 +242,16 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
         let replid = lock(&server.repl.ids).0.clone();
         let result = match partial {
             Some(bytes) => {
+                server.repl.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
                 link.push(&bytes);
                 link.online.store(true, Ordering::Relaxed);
                 (format!("+CONTINUE {replid}\r\n"), None)
             }
             None => {
+                server.repl.sync_full.fetch_add(1, Ordering::Relaxed);
+                if psync.as_ref().is_some_and(|(id, _)| id.as_slice() != b"?") {
+                    server.repl.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+                }
                 if !f.backlog.active {
                     f.backlog.active = true;
                     f.backlog.bytes.clear();

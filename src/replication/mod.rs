@@ -187,6 +187,12 @@ pub struct Replication {
     pub shutdown_waiters: std::sync::atomic::AtomicUsize,
     /// SHUTDOWN ABORT asked the waiting shutdowns to give up.
     pub shutdown_abort: AtomicBool,
+    /// INFO stats: full resyncs served, partial resyncs accepted, refused.
+    pub sync_full: AtomicU64,
+    /// See `sync_full`.
+    pub sync_partial_ok: AtomicU64,
+    /// See `sync_full`.
+    pub sync_partial_err: AtomicU64,
 }
 
 impl Default for Replication {
@@ -237,6 +243,9 @@ impl Replication {
             shutdown_deadline_ms: AtomicI64::new(0),
             shutdown_waiters: Default::default(),
             shutdown_abort: AtomicBool::new(false),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
         }
     }
 
@@ -578,4 +587,15 @@ pub fn buffer_bytes(server: &Server) -> (u64, u64) {
     let backlog = f.backlog.bytes.len() as u64;
     let queued: u64 = f.replicas.iter().map(|r| r.queued_bytes()).sum();
     (backlog, backlog + queued)
+}
+
+/// INFO stats' sync_full, sync_partial_ok and sync_partial_err lines.
+pub fn sync_stats(server: &Server) -> String {
+    let r = &server.repl;
+    format!(
+        "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        r.sync_full.load(Ordering::Relaxed),
+        r.sync_partial_ok.load(Ordering::Relaxed),
+        r.sync_partial_err.load(Ordering::Relaxed)
+    )
 }

@@ -357,12 +357,10 @@ fn handshake(
     link.command(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])?;
     link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
     let (replid, offset) = (lock(&server.repl.ids).0.clone(), server.repl.offset());
-    if *synced_once {
-        let next = (offset + 1).to_string();
-        link.send(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])?;
-    } else {
-        link.send(&[b"PSYNC", b"?", b"-1"])?;
-    }
+    // As Redis's PSYNC2: always offer our own history (a replica's is
+    // its master's; a former master's its own); the master decides.
+    let next = (offset + 1).to_string();
+    link.send(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])?;
     // A master preparing the RDB sends "\n" keep-alives first.
     let reply = loop {
         let line = link.line()?;
