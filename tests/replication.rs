@@ -99,3 +99,16 @@ fn replicaof_validates_the_port() {
         Reply::Error("ERR Unrecognized REPLCONF option: foo".into())
     );
 }
+
+#[test]
+fn a_dropped_replica_continues_from_the_backlog() {
+    let (_master, _replica, mut m, mut r) = pair();
+    assert_eq!(m.cmd(&["SET", "k", "1"]), ok());
+    assert_eq!(m.cmd(&["WAIT", "1", "5000"]), Reply::Int(1));
+    assert_eq!(m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Reply::Int(1));
+    assert_eq!(m.cmd(&["SET", "k", "2"]), ok());
+    assert!(wait_for(10, || r.cmd(&["GET", "k"]) == bulk("2")));
+    let stats = m.cmd(&["INFO", "stats"]).text();
+    assert!(stats.contains("sync_full:1\r\n"), "{stats}");
+    assert!(stats.contains("sync_partial_ok:1\r\n"), "{stats}");
+}
