@@ -19,7 +19,7 @@
 //! never blocks a writer holding the store lock). When either side of the
 //! socket fails, both threads end and the replica is unregistered.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -70,6 +70,10 @@ impl ReplicaLink {
     /// Bytes queued or being written (INFO mem_total_replication_buffers).
     pub fn queued_bytes(&self) -> u64 {
         lock(&self.outbox).0.len() as u64 + self.writing_bytes.load(Ordering::Relaxed)
+    }
+
+    fn is_closed(&self) -> bool {
+        lock(&self.outbox).1
     }
 
     fn close(&self) {
@@ -366,8 +370,19 @@ fn read_acks(server: &Server, link: &ReplicaLink, stream: &TcpStream) {
     let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
     loop {
         let n = match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
+            Ok(0) => return,
             Ok(n) => n,
+            // The client loop's idle-check read timeout may be set: a
+            // silent replica (stopped, or just busy) is not a dead one.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) && !link.is_closed() =>
+            {
+                continue
+            }
+            Err(_) => return,
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut consumed = 0;

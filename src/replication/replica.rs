@@ -242,7 +242,13 @@ impl Link {
 
     fn fill(&mut self) -> std::io::Result<usize> {
         let mut chunk = [0u8; 16 * 1024];
-        let n = (&*self.stream).read(&mut chunk)?;
+        let n = loop {
+            // SIGSTOP/SIGCONT (the test suite pauses replicas) gives EINTR.
+            match (&*self.stream).read(&mut chunk) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
         if n == 0 {
             return Err(std::io::Error::other("connection closed by the master"));
         }
