@@ -353,8 +353,32 @@ fn send_sync(
     let mut s = stream;
     s.write_all(header.as_bytes())?;
     if let Some(snapshot) = snapshot {
-        let options = crate::persistence::write_options(&server.config());
-        let rdb = snapshot.write_to(Vec::new(), options, WriteControl::default())?;
+        let (options, key_delay_us) = {
+            let c = server.config();
+            (
+                crate::persistence::write_options(&c),
+                c.get_i64("rdb-key-save-delay").max(0) as u64,
+            )
+        };
+        // Producing the RDB is Redis's BGSAVE for replication: INFO shows
+        // rdb_bgsave_in_progress meanwhile (unless a BGSAVE already runs).
+        let flagged = server
+            .rdb
+            .bgsave_in_progress
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        let control = WriteControl {
+            key_delay_us,
+            ..Default::default()
+        };
+        let rdb = snapshot.write_to(Vec::new(), options, control);
+        if flagged {
+            server
+                .rdb
+                .bgsave_in_progress
+                .store(false, Ordering::Release);
+        }
+        let rdb = rdb?;
         s.write_all(format!("${}\r\n", rdb.len()).as_bytes())?;
         s.write_all(&rdb)?;
     }

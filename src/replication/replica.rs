@@ -122,7 +122,8 @@ pub fn become_replica(server: &Arc<Server>, host: &str, port: u16) {
         port,
     });
     drop_link(server);
-    disconnect_replicas(server);
+    // Our own replicas stay until a full sync replaces our data (Redis 7):
+    // a partial resync keeps their history valid.
     // Redis unblocks clients blocked on keys: data now comes from the
     // master, and a pop served here would desynchronize us.
     for info in server.client_infos() {
