@@ -283,6 +283,7 @@ fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> s
         return Ok(());
     };
     *lock(&server.repl.link_state) = "connecting";
+    log::info!("Connecting to MASTER {}:{}", addr.host, addr.port);
     let (source, timeout_s) = {
         let c = server.config();
         (
@@ -298,6 +299,7 @@ fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> s
         return Ok(());
     }
     *lock(&server.repl.link_state) = "handshake";
+    log::info!("MASTER <-> REPLICA sync started");
     let mut link = Link {
         stream,
         buf: Vec::new(),
@@ -380,9 +382,14 @@ fn handshake(
         let mut parts = rest.split_whitespace();
         let id = parts.next().unwrap_or("").to_string();
         let master_offset: u64 = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+        log::info!("Full resync from master: {id}:{master_offset}");
         *lock(&server.repl.link_state) = "sync";
         server.repl.sync_in_progress.store(true, Ordering::Relaxed);
         let rdb = read_payload(link)?;
+        log::info!(
+            "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
+            rdb.len()
+        );
         if !current(server, generation) {
             return Ok(());
         }
@@ -463,6 +470,8 @@ fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
     };
     let temp = path.with_file_name(format!("temp-{}-repl.rdb", std::process::id()));
     std::fs::write(&temp, rdb)?;
+    log::info!("MASTER <-> REPLICA sync: Flushing old data");
+    log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let mut store = Store::new(databases);
     let loaded = crate::persistence::load(&temp, &mut store, now_ms(), verify, &limits);
     if let Err(e) = loaded {
