@@ -258,6 +258,7 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
                 }
                 if !f.backlog.active {
                     f.backlog.active = true;
+                    server.repl.backlog_active.store(true, Ordering::Relaxed);
                     f.backlog.bytes.clear();
                 }
                 // The replica's master client starts in db 0.

@@ -193,6 +193,8 @@ pub struct Replication {
     pub sync_partial_ok: AtomicU64,
     /// See `sync_full`.
     pub sync_partial_err: AtomicU64,
+    /// Mirrors `feed.backlog.active`, so writes check it without a lock.
+    pub backlog_active: AtomicBool,
 }
 
 impl Default for Replication {
@@ -246,6 +248,7 @@ impl Replication {
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
+            backlog_active: AtomicBool::new(false),
         }
     }
 
@@ -318,7 +321,7 @@ pub fn feed(server: &Server, cmds: &[(usize, Vec<Vec<u8>>)]) {
 
 /// True when `feed` has somewhere to send commands (a backlog exists).
 pub fn feeding(server: &Server) -> bool {
-    lock(&server.repl.feed).backlog.active
+    server.repl.backlog_active.load(Ordering::Relaxed)
 }
 
 /// The dispatcher's check before a command runs: a read-only replica

@@ -398,6 +398,7 @@ fn handshake(
             let mut f = lock(&server.repl.feed);
             f.offset = master_offset;
             f.backlog.active = true;
+            server.repl.backlog_active.store(true, Ordering::Relaxed);
             f.backlog.bytes.clear();
             f.last_db = None;
         }
