@@ -720,7 +720,8 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                ctx.server.client_count(),
+                // As in Redis, replicas are not counted here.
+                ctx.server.client_count().saturating_sub(ctx.server.repl.replicas().len()),
                 config.get("maxclients").unwrap_or("10000"),
                 max_output_queued(ctx),
                 ctx.server.blocked_clients.load(Ordering::Relaxed),
