@@ -141,6 +141,9 @@ impl ClientInfo {
                 f.push(letter);
             }
         }
+        if crate::replication::is_replica_client(self.id) {
+            f.push('S');
+        }
         if f.is_empty() {
             f.push('N');
         }

@@ -26,6 +26,8 @@
 //!    [`tracking`]: client-side caching (CLIENT TRACKING): the tracking
 //!    table and the invalidation messages sent through those mailboxes.
 //!
+//! 9. [`replication`]: REPLICAOF, PSYNC and the write stream to replicas.
+//!
 //! [`crash`] logs Redis's bug report when a fatal signal ends the process.
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
@@ -47,6 +49,7 @@ pub mod number;
 pub mod pause;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod resp;
 pub mod scripting;
 pub mod server;

@@ -25,7 +25,7 @@ use ferredis::config::Config;
 use ferredis::persistence::{self, ShutdownFlags};
 use ferredis::server::{self, Server};
 use ferredis::store::Store;
-use ferredis::{expire, util};
+use ferredis::{expire, replication, util};
 
 /// Every allocation is counted, for INFO used_memory and maxmemory.
 #[global_allocator]
@@ -457,6 +457,10 @@ fn main() -> ExitCode {
     }
     if let Err(e) = start_signal_thread(server.clone(), signal_set) {
         log::error!("could not start the signals thread: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = replication::start(&server) {
+        log::error!("could not start replication: {e}");
         return ExitCode::FAILURE;
     }
     log::info!("Ready to accept connections tcp");

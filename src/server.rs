@@ -243,6 +243,8 @@ pub struct Server {
     pub scripting: crate::scripting::Scripting,
     /// Client-side caching: CLIENT TRACKING and its table (tracking.rs).
     pub tracking: crate::tracking::Tracking,
+    /// Master-replica replication (replication/).
+    pub repl: crate::replication::Replication,
 }
 
 impl Server {
@@ -289,6 +291,7 @@ impl Server {
             freeze: Default::default(),
             scripting: Default::default(),
             tracking: Default::default(),
+            repl: Default::default(),
         };
         server.refresh_hot_config();
         Arc::new(server)

@@ -526,9 +526,11 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                                 .sub_counts
                                 .iter()
                                 .any(|n| n.load(std::sync::atomic::Ordering::Relaxed) > 0);
+                            let replica = crate::replication::is_replica_client(c.id);
                             match v.to_ascii_lowercase().as_str() {
-                                "normal" => !subscribed,
+                                "normal" => !subscribed && !replica,
                                 "pubsub" => subscribed,
+                                "replica" | "slave" => replica,
                                 _ => false,
                             }
                         }

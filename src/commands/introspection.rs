@@ -647,13 +647,9 @@ fn memory_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// ROLE — this server is always a master with no replicas.
+/// ROLE — array reply: this server's replication role (replication/).
 fn role_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
-    ctx.reply.array(3);
-    ctx.reply.bulk(b"master");
-    ctx.reply.integer(0);
-    ctx.reply.array(0);
-    Ok(())
+    crate::replication::role_reply(ctx)
 }
 
 /// CLUSTER subcommand [argument ...] — error: this server never runs in

@@ -270,7 +270,7 @@ pub const fn cmd(
 }
 
 /// Every family's rows, in MYHELP order.
-pub fn families() -> [&'static [Command]; 22] {
+pub fn families() -> [&'static [Command]; 23] {
     [
         acl::COMMANDS,
         aof::COMMANDS,
@@ -294,6 +294,7 @@ pub fn families() -> [&'static [Command]; 22] {
         sort::COMMANDS,
         crate::scripting::eval::COMMANDS,
         crate::scripting::function::COMMANDS,
+        crate::replication::COMMANDS,
     ]
 }
 
@@ -570,6 +571,7 @@ fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     {
         return Err(CmdError::NoAuth);
     }
+    crate::replication::check_write_allowed(ctx, command)?;
     if (command.is_write() || command.name == "ping")
         && crate::persistence::writes_denied(ctx.server)
     {

@@ -304,7 +304,9 @@ fn shutdown_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if abort {
         // Only a signal's shutdown can still be pending (we never wait for
         // replicas).
-        if !rdb_save::abort_shutdown(ctx.server) {
+        if !rdb_save::abort_shutdown(ctx.server)
+            && !crate::replication::abort_shutdown_wait(ctx.server)
+        {
             return Err(CmdError::err("No shutdown in progress."));
         }
         ctx.reply.ok();

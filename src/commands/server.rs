@@ -714,19 +714,32 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 config.config_file.clone().unwrap_or_default(),
             );
+            out.push_str(&crate::replication::shutdown_info_line(ctx.server));
         }
         "clients" => {
             let _ = write!(
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
-                ctx.server.client_count(),
+                // As in Redis, replicas are not counted here.
+                ctx.server.client_count().saturating_sub(ctx.server.repl.replicas().len()),
                 config.get("maxclients").unwrap_or("10000"),
                 max_output_queued(ctx),
                 ctx.server.blocked_clients.load(Ordering::Relaxed),
                 ctx.server.tracking.info().0,
             );
         }
-        "memory" => super::info::memory_section(&config, out),
+        "memory" => {
+            let start = out.len();
+            super::info::memory_section(&config, out);
+            // The replication buffers are known to replication/ alone.
+            let (backlog, total) = crate::replication::buffer_bytes(ctx.server);
+            let section = out.split_off(start).replacen(
+                "mem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\n",
+                &format!("mem_replication_backlog:{backlog}\r\nmem_total_replication_buffers:{total}\r\n"),
+                1,
+            );
+            out.push_str(&section);
+        }
         "persistence" => {
             let rdb = &ctx.server.rdb;
             let bgsave_started_ms = rdb.bgsave_started_ms.load(Ordering::Relaxed);
@@ -779,9 +792,16 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 get(&s.total_commands_processed),
                 get(&s.total_commands_processed),
             );
+            // The sync counters are kept by replication/.
+            let patched = out.replacen(
+                "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n",
+                &crate::replication::sync_stats(ctx.server),
+                1,
+            );
+            *out = patched;
         }
         "replication" => {
-            out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n");
+            out.push_str(&crate::replication::info_section(ctx.server));
         }
         "cpu" => super::info::cpu_section(out),
         "modules" => out.push_str("# Modules\r\n"),

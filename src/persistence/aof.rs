@@ -249,7 +249,10 @@ pub fn end_batch(server: &Server) {
     all.push((db, vec![b"MULTI".to_vec()]));
     all.extend(batch);
     all.push((db, vec![b"EXEC".to_vec()]));
-    server.aof.append(&all);
+    if server.aof.feeding.load(Ordering::Relaxed) {
+        server.aof.append(&all);
+    }
+    crate::replication::feed(server, &all);
 }
 
 /// Appends one command in RESP (`*<n>\r\n$<len>\r\n<arg>\r\n...`).
@@ -280,7 +283,9 @@ pub fn propagate(
 ) {
     let override_cmds = OVERRIDE.with(|o| o.borrow_mut().take());
     let aof = &ctx.server.aof;
-    if !aof.feeding.load(Ordering::Relaxed) {
+    let aof_feeding = aof.feeding.load(Ordering::Relaxed);
+    let repl_feeding = crate::replication::feeding(ctx.server);
+    if !aof_feeding && !repl_feeding {
         return;
     }
     let mut out: Vec<Logged> = Vec::new();
@@ -308,7 +313,12 @@ pub fn propagate(
         None => false,
     });
     if !batched {
-        aof.append(&out);
+        if aof_feeding {
+            aof.append(&out);
+        }
+        if repl_feeding {
+            crate::replication::feed(ctx.server, &out);
+        }
     }
 }
 
@@ -322,13 +332,17 @@ fn collect_expired(expired: &[(usize, Vec<u8>)], out: &mut Vec<Logged>) {
 /// Logs the keys the active expiry cycle deleted (as DEL); called by
 /// `expire.rs` with the write lock held.
 pub fn feed_expired(server: &Server, expired: &[(usize, Vec<u8>)]) {
-    if !server.aof.feeding.load(Ordering::Relaxed) {
+    let aof_feeding = server.aof.feeding.load(Ordering::Relaxed);
+    if !aof_feeding && !crate::replication::feeding(server) {
         return;
     }
     let mut out = Vec::new();
     collect_expired(expired, &mut out);
     if !out.is_empty() {
-        server.aof.append(&out);
+        if aof_feeding {
+            server.aof.append(&out);
+        }
+        crate::replication::feed(server, &out);
     }
 }
 

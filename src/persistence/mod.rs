@@ -572,6 +572,9 @@ pub struct ShutdownFlags {
 /// FORCE: the caller reports the error and the server keeps running.
 pub fn prepare_for_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(), SaveError> {
     log::info!("User requested shutdown...");
+    if !crate::replication::wait_before_shutdown(server, flags.now) {
+        return Err(SaveError::Io(std::io::Error::other("shutdown aborted")));
+    }
     let (points, pidfile) = {
         let config = server.config();
         (

@@ -234,13 +234,25 @@ fn lmove_generic(
             b"RIGHT".to_vec()
         }
     };
-    ctx.propagate_override(vec![vec![
-        b"LMOVE".to_vec(),
-        src.to_vec(),
-        dst.to_vec(),
-        side(from),
-        side(to),
-    ]]);
+    // Redis logs (B)RPOPLPUSH as RPOPLPUSH (replicas count it so).
+    let last = ctx
+        .client
+        .info
+        .last_cmd
+        .lock()
+        .map(|c| c.ends_with("rpoplpush"))
+        .unwrap_or(false);
+    ctx.propagate_override(vec![if last {
+        vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()]
+    } else {
+        vec![
+            b"LMOVE".to_vec(),
+            src.to_vec(),
+            dst.to_vec(),
+            side(from),
+            side(to),
+        ]
+    }]);
     ctx.notify('l', to.push_event(), dst);
     ctx.notify('l', from.pop_event(), src);
     delete_if_empty(ctx, db, src);

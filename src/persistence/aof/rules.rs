@@ -67,6 +67,10 @@ pub fn effect(db: &Db, args: &[&[u8]], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
             _ => verbatim(),
         },
         b"restore" => restore_absolute(args, now_ms),
+        // Redis propagates GETSET as the SET it is.
+        b"getset" if args.len() == 3 => {
+            vec![vec![b"SET".to_vec(), key.to_vec(), args[2].to_vec()]]
+        }
         _ => verbatim(),
     }
 }

@@ -1,0 +1,513 @@
+//! The master side: PSYNC/SYNC, REPLCONF, WAIT, and the replicas' outboxes.
+//!
+//! # A replica's connection
+//!
+//! ```text
+//! replica                          master (that connection's client thread)
+//!   REPLCONF listening-port 6380 -> +OK   (port remembered by client id)
+//!   REPLCONF capa eof capa psync2 -> +OK
+//!   PSYNC <replid> <offset>      -> +CONTINUE <replid>  + backlog from offset
+//!   PSYNC ? -1                   -> +FULLRESYNC <replid> <offset>
+//!                                   $<len>\r\n<RDB bytes>   (no CRLF after)
+//!   ... the write stream ...     <- `replica-<id>` thread writes the outbox
+//!   REPLCONF ACK <offset>        -> (no reply; the client thread reads it)
+//! ```
+//!
+//! PSYNC never returns while the replica is connected: the client thread
+//! becomes the reader of the replica's ACKs, and a second thread writes
+//! what [`super::feed`] puts in the replica's outbox (so a slow replica
+//! never blocks a writer holding the store lock). When either side of the
+//! socket fails, both threads end and the replica is unregistered.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{feed, lock};
+use crate::commands::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::persistence::snapshot::{Snapshot, WriteControl};
+use crate::resp::{parse_request, Request};
+use crate::server::Server;
+use crate::util::now_ms;
+
+/// How often WAIT looks at the replicas' acknowledged offsets.
+const WAIT_POLL_MS: u64 = 10;
+
+/// One connected replica, as the master sees it.
+pub struct ReplicaLink {
+    /// The client id of the replica's connection.
+    pub client_id: u64,
+    /// The replica's IP address.
+    pub ip: String,
+    /// The port the replica listens on (REPLCONF listening-port).
+    pub listening_port: AtomicI64,
+    /// The last offset the replica acknowledged (REPLCONF ACK).
+    pub ack_offset: AtomicU64,
+    /// When the last ACK arrived, unix ms.
+    pub last_ack_ms: AtomicI64,
+    /// True once the RDB was sent (state=online).
+    online: AtomicBool,
+    /// Stream bytes waiting for the sender thread, and "closed".
+    outbox: Mutex<(Vec<u8>, bool)>,
+    wake: Condvar,
+    /// Bytes the sender thread took from the outbox and is still writing.
+    writing_bytes: AtomicU64,
+}
+
+impl ReplicaLink {
+    /// Queues stream bytes for the sender thread (never blocks on I/O).
+    pub fn push(&self, bytes: &[u8]) {
+        let mut o = lock(&self.outbox);
+        if !o.1 {
+            o.0.extend_from_slice(bytes);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Bytes queued or being written (INFO mem_total_replication_buffers).
+    pub fn queued_bytes(&self) -> u64 {
+        lock(&self.outbox).0.len() as u64 + self.writing_bytes.load(Ordering::Relaxed)
+    }
+
+    fn is_closed(&self) -> bool {
+        lock(&self.outbox).1
+    }
+
+    fn close(&self) {
+        lock(&self.outbox).1 = true;
+        self.wake.notify_all();
+    }
+
+    /// INFO's state: wait_bgsave while the RDB is being sent, then online.
+    pub fn state_name(&self) -> &'static str {
+        if self.online.load(Ordering::Relaxed) {
+            "online"
+        } else {
+            "wait_bgsave"
+        }
+    }
+
+    /// The sender thread: writes the outbox until the link closes.
+    fn send_loop(&self, stream: &TcpStream) {
+        let mut stream = stream;
+        loop {
+            let data = {
+                let mut o = lock(&self.outbox);
+                while o.0.is_empty() && !o.1 {
+                    o = self.wake.wait(o).unwrap_or_else(|p| p.into_inner());
+                }
+                if o.1 {
+                    return;
+                }
+                let data = std::mem::take(&mut o.0);
+                self.writing_bytes
+                    .store(data.len() as u64, Ordering::Relaxed);
+                data
+            };
+            let written = stream.write_all(&data);
+            self.writing_bytes.store(0, Ordering::Relaxed);
+            if written.is_err() {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    }
+}
+
+/// REPLCONF option value [option value ...] — simple string OK; ACK and
+/// GETACK get no reply. Options: listening-port, ip-address, capa,
+/// rdb-only, ack, getack.
+pub fn replconf_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    if args.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    let mut i = 1;
+    while i + 1 < args.len() {
+        let option = String::from_utf8_lossy(args[i]).to_ascii_lowercase();
+        let value = args[i + 1];
+        match option.as_str() {
+            "listening-port" => {
+                let port = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .ok_or(CmdError::NotInteger)?;
+                lock(&ctx.server.repl.handshakes).insert(ctx.client.id, port);
+            }
+            // An ACK outside a replica link (the link reads its own): ignore.
+            "ack" | "getack" => return Ok(()),
+            "ip-address" | "capa" | "rdb-only" | "rdb-filter-only" => {}
+            _ => {
+                return Err(CmdError::err(format!(
+                    "Unrecognized REPLCONF option: {}",
+                    String::from_utf8_lossy(args[i])
+                )))
+            }
+        }
+        i += 2;
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// PSYNC replicationid offset — +CONTINUE, or +FULLRESYNC and the RDB; the
+/// connection then carries the replication stream until it closes.
+pub fn psync_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let offset = std::str::from_utf8(args[2])
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or(CmdError::NotInteger)?;
+    serve_replica(ctx, Some((args[1].to_vec(), offset)))
+}
+
+/// SYNC — the old protocol: the RDB without a +FULLRESYNC line, then the
+/// stream.
+pub fn sync_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
+    serve_replica(ctx, None)
+}
+
+/// The offset a partial resync from `offset` may continue at, with the
+/// backlog bytes to send; None when a full resync is needed.
+fn partial_from(
+    server: &Server,
+    replid: &[u8],
+    offset: i64,
+    f: &super::FeedState,
+) -> Option<Vec<u8>> {
+    let (id, id2, second) = lock(&server.repl.ids).clone();
+    let id_ok = replid == id.as_bytes() || (replid == id2.as_bytes() && offset <= second);
+    if !id_ok || !f.backlog.active || offset < 1 {
+        return None;
+    }
+    let histlen = f.backlog.bytes.len() as u64;
+    let first = f.offset + 1 - histlen;
+    let offset = offset as u64;
+    if offset < first || offset > f.offset + 1 {
+        return None;
+    }
+    let skip = (offset - first) as usize;
+    Some(f.backlog.bytes.iter().skip(skip).copied().collect())
+}
+
+fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
+    let server = ctx.server;
+    if ctx.client.tx.queue.is_some() {
+        return Err(CmdError::err("Command not allowed inside a transaction"));
+    }
+    if server.repl.is_replica() && !server.repl.link_up.load(Ordering::Relaxed) {
+        return Err(CmdError::Raw(
+            "NOMASTERLINK Can't SYNC while not connected with my master".into(),
+        ));
+    }
+    let Some(stream) = ctx.client.info.stream.clone() else {
+        return Err(CmdError::err("Replication needs a socket"));
+    };
+    // Replies of commands pipelined before PSYNC go first.
+    if !ctx.reply.buf.is_empty() {
+        (&*stream)
+            .write_all(&ctx.reply.buf)
+            .map_err(|e| CmdError::err(e.to_string()))?;
+        ctx.reply.buf.clear();
+    }
+    let port = lock(&server.repl.handshakes)
+        .remove(&ctx.client.id)
+        .unwrap_or(0);
+    let ip = ctx
+        .client
+        .info
+        .addr
+        .rsplit_once(':')
+        .map_or("?", |(ip, _)| ip)
+        .to_string();
+    let link = Arc::new(ReplicaLink {
+        client_id: ctx.client.id,
+        ip,
+        listening_port: AtomicI64::new(port),
+        ack_offset: AtomicU64::new(0),
+        last_ack_ms: AtomicI64::new(now_ms()),
+        online: AtomicBool::new(false),
+        outbox: Mutex::new((Vec::new(), false)),
+        wake: Condvar::new(),
+        writing_bytes: AtomicU64::new(0),
+    });
+    wait_diskless_delay(server, &stream, psync.as_ref());
+    let lru = server
+        .config()
+        .get("maxmemory-policy")
+        .is_some_and(|p| p.contains("lru"));
+    let (header, snapshot) = {
+        let store = server.store.read().unwrap_or_else(|p| p.into_inner());
+        let mut f = lock(&server.repl.feed);
+        let partial = psync
+            .as_ref()
+            .and_then(|(id, off)| partial_from(server, id, *off, &f));
+        let replid = lock(&server.repl.ids).0.clone();
+        let result = match partial {
+            Some(bytes) => {
+                server.repl.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+                link.push(&bytes);
+                link.online.store(true, Ordering::Relaxed);
+                (format!("+CONTINUE {replid}\r\n"), None)
+            }
+            None => {
+                server.repl.sync_full.fetch_add(1, Ordering::Relaxed);
+                if psync.as_ref().is_some_and(|(id, _)| id.as_slice() != b"?") {
+                    server.repl.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+                }
+                if !f.backlog.active {
+                    f.backlog.active = true;
+                    server.repl.backlog_active.store(true, Ordering::Relaxed);
+                    f.backlog.bytes.clear();
+                }
+                // The replica's master client starts in db 0.
+                f.last_db = None;
+                let dirty = server.dirty.load(Ordering::Relaxed);
+                let snapshot = Snapshot::take(&store, now_ms(), dirty, lru);
+                let header = match psync {
+                    Some(_) => format!("+FULLRESYNC {replid} {}\r\n", f.offset),
+                    None => String::new(),
+                };
+                (header, Some(snapshot))
+            }
+        };
+        f.replicas.push(Arc::clone(&link));
+        super::mark_replica_client(link.client_id, true);
+        result
+    };
+    log::info!(
+        "Replica {}:{} asks for synchronization",
+        link.ip,
+        link.listening_port.load(Ordering::Relaxed)
+    );
+    let sent = send_sync(server, &stream, &header, snapshot.as_ref());
+    if sent.is_ok() {
+        link.online.store(true, Ordering::Relaxed);
+        log::info!("Synchronization with replica {} succeeded", link.ip);
+        let sender = {
+            let link = Arc::clone(&link);
+            let stream = Arc::clone(&stream);
+            std::thread::Builder::new()
+                .name(format!("replica-{}", link.client_id))
+                .spawn(move || link.send_loop(&stream))
+        };
+        read_acks(server, &link, &stream);
+        link.close();
+        if let Ok(sender) = sender {
+            let _ = sender.join();
+        }
+    }
+    lock(&server.repl.feed)
+        .replicas
+        .retain(|r| !Arc::ptr_eq(r, &link));
+    super::mark_replica_client(link.client_id, false);
+    link.close();
+    log::info!("Connection with replica {} lost", link.ip);
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+/// repl-diskless-sync with a delay: Redis waits that long for more
+/// replicas before the transfer starts, sending "\n" every second so the
+/// replica knows we are alive (not while the server is blocked: DEBUG
+/// SLEEP holds the store lock this takes).
+fn wait_diskless_delay(server: &Server, stream: &TcpStream, psync: Option<&(Vec<u8>, i64)>) {
+    let (diskless, delay_s) = {
+        let c = server.config();
+        (
+            c.get("repl-diskless-sync") == Some("yes"),
+            c.get_i64("repl-diskless-sync-delay").max(0) as u64,
+        )
+    };
+    if !diskless || delay_s == 0 {
+        return;
+    }
+    if let Some((id, off)) = psync {
+        let f = lock(&server.repl.feed);
+        if partial_from(server, id, *off, &f).is_some() {
+            return;
+        }
+    }
+    let started = Instant::now();
+    let mut last_newline = Instant::now();
+    let mut s = stream;
+    while started.elapsed() < Duration::from_secs(delay_s) {
+        std::thread::sleep(Duration::from_millis(100));
+        let _store = server.store.read().unwrap_or_else(|p| p.into_inner());
+        if last_newline.elapsed() >= Duration::from_secs(1) {
+            last_newline = Instant::now();
+            if s.write_all(b"\n").is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Writes the +FULLRESYNC / +CONTINUE line and the RDB payload.
+fn send_sync(
+    server: &Server,
+    stream: &TcpStream,
+    header: &str,
+    snapshot: Option<&Snapshot>,
+) -> std::io::Result<()> {
+    let mut s = stream;
+    s.write_all(header.as_bytes())?;
+    if let Some(snapshot) = snapshot {
+        let (options, key_delay_us) = {
+            let c = server.config();
+            (
+                crate::persistence::write_options(&c),
+                c.get_i64("rdb-key-save-delay").max(0) as u64,
+            )
+        };
+        // Producing the RDB is Redis's BGSAVE for replication: INFO shows
+        // rdb_bgsave_in_progress meanwhile (unless a BGSAVE already runs).
+        let flagged = server
+            .rdb
+            .bgsave_in_progress
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        let control = WriteControl {
+            key_delay_us,
+            ..Default::default()
+        };
+        let rdb = snapshot.write_to(Vec::new(), options, control);
+        if flagged {
+            server
+                .rdb
+                .bgsave_in_progress
+                .store(false, Ordering::Release);
+        }
+        let rdb = rdb?;
+        s.write_all(format!("${}\r\n", rdb.len()).as_bytes())?;
+        s.write_all(&rdb)?;
+    }
+    Ok(())
+}
+
+/// Reads what the replica sends (REPLCONF ACK) until the link closes.
+fn read_acks(server: &Server, link: &ReplicaLink, stream: &TcpStream) {
+    let mut s = stream;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut request = Request::new();
+    let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
+    loop {
+        let n = match s.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => n,
+            // The client loop's idle-check read timeout may be set: a
+            // silent replica (stopped, or just busy) is not a dead one.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) && !link.is_closed() =>
+            {
+                continue
+            }
+            Err(_) => return,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let mut consumed = 0;
+        while consumed < buf.len() {
+            match parse_request(&buf[consumed..], max_bulk, &mut request) {
+                Ok(Some(len)) => {
+                    request.with_args(&buf[consumed..], |argv| handle_from_replica(link, argv));
+                    consumed += len;
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+        buf.drain(..consumed);
+    }
+}
+
+fn handle_from_replica(link: &ReplicaLink, argv: &[&[u8]]) {
+    if let [name, sub, offset, ..] = argv {
+        if name.eq_ignore_ascii_case(b"replconf") && sub.eq_ignore_ascii_case(b"ack") {
+            if let Some(o) = std::str::from_utf8(offset)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                link.ack_offset.fetch_max(o, Ordering::Relaxed);
+                link.last_ack_ms.store(now_ms(), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Feeds one command for every database (PING, REPLCONF GETACK) in order
+/// with the writes: under the store write lock.
+fn feed_global(server: &Server, args: &[&[u8]]) {
+    let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
+    let args: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    feed(server, &[(usize::MAX, args)]);
+}
+
+/// WAIT numreplicas timeout — integer reply: how many replicas acknowledged
+/// every write made so far (waiting up to `timeout` ms, 0 = forever).
+pub fn wait_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let parse = |a: &[u8]| {
+        std::str::from_utf8(a)
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let wanted = parse(args[1]).ok_or(CmdError::NotInteger)?;
+    let timeout_ms =
+        parse(args[2]).ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout_ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let server = ctx.server;
+    if server.repl.is_replica() {
+        return Err(CmdError::err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let target = server.repl.offset();
+    let count = || {
+        server
+            .repl
+            .replicas()
+            .iter()
+            .filter(|r| r.ack_offset.load(Ordering::Relaxed) >= target)
+            .count() as i64
+    };
+    let mut acked = count();
+    if acked < wanted && !ctx.in_exec && !ctx.in_script {
+        feed_global(server, &[b"REPLCONF", b"GETACK", b"*"]);
+        let started = Instant::now();
+        loop {
+            acked = count();
+            if acked >= wanted
+                || (timeout_ms > 0 && started.elapsed() >= Duration::from_millis(timeout_ms as u64))
+                || ctx.client.info.killed.load(Ordering::Relaxed)
+                || server.shutdown.load(Ordering::Relaxed)
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(WAIT_POLL_MS));
+        }
+    }
+    ctx.reply.integer(acked);
+    Ok(())
+}
+
+/// The `repl-cron` thread: a PING to the replicas every
+/// repl-ping-replica-period seconds, so they can tell a silent master from
+/// a dead one.
+pub fn cron(server: &Arc<Server>) {
+    let mut last_ping = Instant::now();
+    while !server.shutdown.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        let period_s = server.config().get_i64("repl-ping-replica-period").max(1) as u64;
+        if last_ping.elapsed() < Duration::from_secs(period_s) {
+            continue;
+        }
+        last_ping = Instant::now();
+        if !server.repl.is_replica() && !server.repl.replicas().is_empty() {
+            feed_global(server, &[b"PING"]);
+        }
+    }
+}

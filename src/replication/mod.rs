@@ -1,0 +1,604 @@
+//! Master-replica replication (Redis 7.0's PSYNC protocol) on plain TCP.
+//!
+//! # Roles and threads
+//!
+//! ```text
+//!   master                                        replica
+//!   ------                                        -------
+//!   client thread of the replica's connection     `replication` thread
+//!     PSYNC: +FULLRESYNC <replid> <offset>   <--  PING, AUTH, REPLCONF
+//!            $<len>\r\n<RDB bytes>                listening-port / capa,
+//!            (or +CONTINUE from the backlog)      PSYNC <replid> <off>|? -1
+//!     then reads REPLCONF ACK <offset>       <--  ACK every second
+//!   `replica-<id>` sender thread                  loads the RDB into a fresh
+//!     writes the replica's outbox            -->  store, swaps it in, then
+//!   writers (store write lock held)               runs the command stream as
+//!     feed(): the AOF's commands, SELECT          the master client (no
+//!     when the db changes, appended to the        replies; REPLCONF GETACK
+//!     backlog and every replica's outbox          answered with an ACK)
+//!   `repl-cron` thread: PING every
+//!     repl-ping-replica-period seconds
+//! ```
+//!
+//! The write stream is exactly what the AOF logs (see
+//! `persistence/aof.rs`, whose `propagate` calls [`feed`]), so a replica
+//! redoes the master's effects rather than its commands. The master's
+//! replication offset (`master_repl_offset`) counts the bytes of that
+//! stream; a replica's offset counts the bytes it applied, so the two meet
+//! when the replica has caught up (WAIT and INFO's `lag` read them).
+//!
+//! The snapshot for a full resync is taken under the store read lock, and
+//! the replica registered for the stream under that same lock: every write
+//! is either in the RDB or in the stream, never both, never neither.
+//!
+//! Files: [`master`] (PSYNC/SYNC, REPLCONF, WAIT, the backlog and the
+//! replicas' outboxes), [`replica`] (REPLICAOF and the replication thread).
+//! Partial resynchronization from the backlog is supported; a replica
+//! forwards the raw stream it applies to its own replicas (chaining).
+//! Diskless loading is not: the replica always goes through a file.
+//!
+//! Redis mirrors: `replication.c` (`replicationFeedSlaves`, `syncCommand`,
+//! `readSyncBulkPayload`, `replicationCron`, `waitCommand`).
+
+pub mod master;
+pub mod replica;
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::commands::Group::Server as ServerGroup;
+use crate::commands::Handler::Conn;
+use crate::commands::{cmd, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::server::Server;
+
+pub use master::ReplicaLink;
+
+/// The error a read-only replica answers writes with.
+pub const READONLY_ERROR: &str = "READONLY You can't write against a read only replica.";
+
+/// The replication commands' table rows.
+pub const COMMANDS: &[Command] = &[
+    cmd(
+        "replconf",
+        -1,
+        "admin noscript loading stale allow_busy",
+        (0, 0, 0),
+        ServerGroup,
+        "",
+        "An internal command for configuring the replication stream",
+        Conn(master::replconf_command),
+    ),
+    cmd(
+        "psync",
+        -3,
+        "admin noscript no_async_loading no_multi",
+        (0, 0, 0),
+        ServerGroup,
+        "replicationid offset",
+        "Internal command used for replication",
+        Conn(master::psync_command),
+    ),
+    cmd(
+        "sync",
+        1,
+        "admin noscript no_async_loading no_multi",
+        (0, 0, 0),
+        ServerGroup,
+        "",
+        "Internal command used for replication",
+        Conn(master::sync_command),
+    ),
+    cmd(
+        "replicaof",
+        3,
+        "admin noscript stale no_async_loading",
+        (0, 0, 0),
+        ServerGroup,
+        "host port",
+        "Make the server a replica of another instance, or promote it as master.",
+        Conn(replica::replicaof_command),
+    ),
+    cmd(
+        "slaveof",
+        3,
+        "admin noscript stale no_async_loading",
+        (0, 0, 0),
+        ServerGroup,
+        "host port",
+        "Make the server a replica of another instance, or promote it as master.",
+        Conn(replica::replicaof_command),
+    ),
+    cmd(
+        "wait",
+        3,
+        "noscript",
+        (0, 0, 0),
+        crate::commands::Group::Generic,
+        "numreplicas timeout",
+        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        Conn(master::wait_command),
+    ),
+];
+
+/// The replication stream kept for partial resynchronization.
+#[derive(Default)]
+pub struct Backlog {
+    /// The last `repl-backlog-size` bytes of the stream.
+    pub bytes: VecDeque<u8>,
+    /// Whether a backlog exists (created with the first replica).
+    pub active: bool,
+}
+
+/// What the write path updates under `Replication::feed` (with the store
+/// write lock held, which orders the stream).
+#[derive(Default)]
+pub struct FeedState {
+    /// master_repl_offset: bytes of stream ever produced.
+    pub offset: u64,
+    /// The database the last fed command ran in (SELECT when it changes).
+    pub last_db: Option<usize>,
+    /// The backlog.
+    pub backlog: Backlog,
+    /// The connected replicas.
+    pub replicas: Vec<Arc<ReplicaLink>>,
+}
+
+/// The replica side's view of its master (REPLICAOF host port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterAddr {
+    /// The master's host.
+    pub host: String,
+    /// The master's port.
+    pub port: u16,
+}
+
+/// Replication state shared by every thread (in [`Server`]).
+pub struct Replication {
+    /// The stream, its offset, backlog and replicas.
+    pub feed: Mutex<FeedState>,
+    /// (master_replid, master_replid2, second_repl_offset).
+    pub ids: Mutex<(String, String, i64)>,
+    /// Some(master) while this server is a replica.
+    pub master: Mutex<Option<MasterAddr>>,
+    /// Bumped by every REPLICAOF: a replication thread of an older
+    /// generation stops.
+    pub generation: AtomicU64,
+    /// The replica's link to its master is up (streaming).
+    pub link_up: AtomicBool,
+    /// A full resync is being received.
+    pub sync_in_progress: AtomicBool,
+    /// Unix ms of the last byte from the master.
+    pub last_io_ms: AtomicI64,
+    /// Unix ms the link went down (0: never up).
+    pub link_down_since_ms: AtomicI64,
+    /// The handshake state ROLE shows: connect, connecting, sync, connected.
+    pub link_state: Mutex<&'static str>,
+    /// The socket to the master, so REPLICAOF can close it.
+    pub master_stream: Mutex<Option<Arc<std::net::TcpStream>>>,
+    /// REPLCONF listening-port given by a connection before its PSYNC
+    /// (client id -> port).
+    pub handshakes: Mutex<std::collections::HashMap<u64, i64>>,
+    /// Unix ms a shutdown waiting for replicas gives up (0: none waits).
+    pub shutdown_deadline_ms: AtomicI64,
+    /// Shutdowns waiting for replicas right now.
+    pub shutdown_waiters: std::sync::atomic::AtomicUsize,
+    /// SHUTDOWN ABORT asked the waiting shutdowns to give up.
+    pub shutdown_abort: AtomicBool,
+    /// INFO stats: full resyncs served, partial resyncs accepted, refused.
+    pub sync_full: AtomicU64,
+    /// See `sync_full`.
+    pub sync_partial_ok: AtomicU64,
+    /// See `sync_full`.
+    pub sync_partial_err: AtomicU64,
+    /// Mirrors `feed.backlog.active`, so writes check it without a lock.
+    pub backlog_active: AtomicBool,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+thread_local! {
+    /// True on the replication thread while it applies the master's stream:
+    /// those writes are allowed on a read-only replica and are not fed again
+    /// (the raw stream is forwarded instead).
+    static APPLYING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A fresh random 40-hex-digit replication ID.
+pub fn random_replid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(40);
+    while out.len() < 40 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(40);
+    out
+}
+
+impl Replication {
+    /// A master with no replicas and a fresh replication ID.
+    pub fn new() -> Self {
+        Replication {
+            feed: Mutex::new(FeedState::default()),
+            ids: Mutex::new((random_replid(), "0".repeat(40), -1)),
+            master: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            link_up: AtomicBool::new(false),
+            sync_in_progress: AtomicBool::new(false),
+            last_io_ms: AtomicI64::new(0),
+            link_down_since_ms: AtomicI64::new(0),
+            link_state: Mutex::new("connect"),
+            master_stream: Mutex::new(None),
+            handshakes: Mutex::new(std::collections::HashMap::new()),
+            shutdown_deadline_ms: AtomicI64::new(0),
+            shutdown_waiters: Default::default(),
+            shutdown_abort: AtomicBool::new(false),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
+            backlog_active: AtomicBool::new(false),
+        }
+    }
+
+    /// True while this server replicates a master.
+    pub fn is_replica(&self) -> bool {
+        lock(&self.master).is_some()
+    }
+
+    /// master_repl_offset.
+    pub fn offset(&self) -> u64 {
+        lock(&self.feed).offset
+    }
+
+    /// The connected replicas.
+    pub fn replicas(&self) -> Vec<Arc<ReplicaLink>> {
+        lock(&self.feed).replicas.clone()
+    }
+}
+
+/// Appends `bytes` to the stream: backlog, offset and every replica's
+/// outbox. Called with the store write lock held (or by the replication
+/// thread, the only writer of a replica).
+pub fn feed_raw(server: &Server, bytes: &[u8]) {
+    let mut f = lock(&server.repl.feed);
+    push_locked(server, &mut f, bytes);
+}
+
+fn push_locked(server: &Server, f: &mut FeedState, bytes: &[u8]) {
+    if !f.backlog.active || bytes.is_empty() {
+        return;
+    }
+    f.offset += bytes.len() as u64;
+    let limit = (server.config().get_i64("repl-backlog-size").max(16 * 1024)) as usize;
+    f.backlog.bytes.extend(bytes.iter().copied());
+    let excess = f.backlog.bytes.len().saturating_sub(limit);
+    if excess > 0 {
+        f.backlog.bytes.drain(..excess);
+    }
+    for r in &f.replicas {
+        r.push(bytes);
+    }
+}
+
+/// The write path's hook (called from the AOF's propagate with the store
+/// write lock held): each (db, command) goes to the stream as RESP, with a
+/// SELECT first when the database changes. `usize::MAX` as db means "any
+/// database" (PING, REPLCONF GETACK).
+pub fn feed(server: &Server, cmds: &[(usize, Vec<Vec<u8>>)]) {
+    if APPLYING.with(|a| a.get()) || cmds.is_empty() {
+        return;
+    }
+    let mut f = lock(&server.repl.feed);
+    if !f.backlog.active {
+        return;
+    }
+    let mut out = Vec::new();
+    for (db, args) in cmds {
+        if *db != usize::MAX && f.last_db != Some(*db) {
+            let text = db.to_string();
+            crate::persistence::aof::encode_command(
+                &mut out,
+                &[b"SELECT".as_slice(), text.as_bytes()],
+            );
+            f.last_db = Some(*db);
+        }
+        crate::persistence::aof::encode_command(&mut out, args);
+    }
+    push_locked(server, &mut f, &out);
+}
+
+/// True when `feed` has somewhere to send commands (a backlog exists).
+pub fn feeding(server: &Server) -> bool {
+    server.repl.backlog_active.load(Ordering::Relaxed)
+}
+
+/// The dispatcher's check before a command runs: a read-only replica
+/// refuses writes from its clients (never from its master).
+pub fn check_write_allowed(ctx: &Ctx, command: &Command) -> CmdResult {
+    if command.is_write()
+        && !APPLYING.with(|a| a.get())
+        && ctx.server.repl.is_replica()
+        && ctx.server.config().get("replica-read-only") != Some("no")
+    {
+        return Err(CmdError::Raw(READONLY_ERROR.into()));
+    }
+    Ok(())
+}
+
+/// Client ids of the connections that are replicas of this server (one
+/// server per process; read by CLIENT LIST's flags, which has no server).
+static REPLICA_CLIENTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// True when client `id` is a replica connected to us (CLIENT LIST flag S).
+pub fn is_replica_client(id: u64) -> bool {
+    lock(&REPLICA_CLIENTS).contains(&id)
+}
+
+fn mark_replica_client(id: u64, on: bool) {
+    let mut ids = lock(&REPLICA_CLIENTS);
+    ids.retain(|&i| i != id);
+    if on {
+        ids.push(id);
+    }
+}
+
+/// The `# Replication` section of INFO.
+pub fn info_section(server: &Server) -> String {
+    let repl = &server.repl;
+    let now = crate::util::now_ms();
+    let mut out = String::from("# Replication\r\n");
+    let master = lock(&repl.master).clone();
+    let offset = repl.offset();
+    if let Some(m) = &master {
+        let up = repl.link_up.load(Ordering::Relaxed);
+        out.push_str("role:slave\r\n");
+        out.push_str(&format!(
+            "master_host:{}\r\nmaster_port:{}\r\n",
+            m.host, m.port
+        ));
+        out.push_str(&format!(
+            "master_link_status:{}\r\n",
+            if up { "up" } else { "down" }
+        ));
+        let last_io = repl.last_io_ms.load(Ordering::Relaxed);
+        let ago = if last_io == 0 {
+            -1
+        } else {
+            (now - last_io) / 1000
+        };
+        out.push_str(&format!("master_last_io_seconds_ago:{ago}\r\n"));
+        let syncing = repl.sync_in_progress.load(Ordering::Relaxed);
+        out.push_str(&format!(
+            "master_sync_in_progress:{}\r\n",
+            u8::from(syncing)
+        ));
+        out.push_str(&format!(
+            "slave_read_repl_offset:{offset}\r\nslave_repl_offset:{offset}\r\n"
+        ));
+        if !up {
+            let since = repl.link_down_since_ms.load(Ordering::Relaxed);
+            let secs = if since == 0 { -1 } else { (now - since) / 1000 };
+            out.push_str(&format!("master_link_down_since_seconds:{secs}\r\n"));
+        }
+        let read_only = server.config().get("replica-read-only") != Some("no");
+        out.push_str(&format!(
+            "slave_priority:100\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+            u8::from(read_only)
+        ));
+    } else {
+        out.push_str("role:master\r\n");
+    }
+    let replicas = repl.replicas();
+    out.push_str(&format!("connected_slaves:{}\r\n", replicas.len()));
+    for (i, r) in replicas.iter().enumerate() {
+        out.push_str(&format!(
+            "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
+            r.ip,
+            r.listening_port.load(Ordering::Relaxed),
+            r.state_name(),
+            r.ack_offset.load(Ordering::Relaxed),
+            (now - r.last_ack_ms.load(Ordering::Relaxed)).max(0) / 1000
+        ));
+    }
+    let (replid, replid2, second) = lock(&repl.ids).clone();
+    let f = lock(&repl.feed);
+    let histlen = f.backlog.bytes.len() as u64;
+    let first = if f.backlog.active {
+        f.offset + 1 - histlen
+    } else {
+        0
+    };
+    let size = server.config().get_i64("repl-backlog-size");
+    out.push_str(&format!(
+        "master_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\n\
+         master_repl_offset:{}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{}\r\n\
+         repl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
+        f.offset,
+        u8::from(f.backlog.active)
+    ));
+    out
+}
+
+/// ROLE — array reply: `master <offset> [[ip port offset] ...]` or
+/// `slave <host> <port> <state> <offset>`.
+pub fn role_reply(ctx: &mut Ctx) -> CmdResult {
+    let repl = &ctx.server.repl;
+    let master = lock(&repl.master).clone();
+    let offset = repl.offset() as i64;
+    match master {
+        Some(m) => {
+            ctx.reply.array(5);
+            ctx.reply.bulk(b"slave");
+            ctx.reply.bulk(m.host.as_bytes());
+            ctx.reply.integer(i64::from(m.port));
+            let state = *lock(&repl.link_state);
+            ctx.reply.bulk(state.as_bytes());
+            ctx.reply.integer(offset);
+        }
+        None => {
+            let replicas = repl.replicas();
+            ctx.reply.array(3);
+            ctx.reply.bulk(b"master");
+            ctx.reply.integer(offset);
+            ctx.reply.array(replicas.len());
+            for r in replicas {
+                ctx.reply.array(3);
+                ctx.reply.bulk(r.ip.as_bytes());
+                ctx.reply.bulk(
+                    r.listening_port
+                        .load(Ordering::Relaxed)
+                        .to_string()
+                        .as_bytes(),
+                );
+                ctx.reply
+                    .bulk(r.ack_offset.load(Ordering::Relaxed).to_string().as_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts the `repl-cron` thread (pings to replicas) and, with `replicaof`
+/// in the configuration, the replication of that master.
+pub fn start(server: &Arc<Server>) -> std::io::Result<()> {
+    let s = Arc::clone(server);
+    std::thread::Builder::new()
+        .name("repl-cron".into())
+        .spawn(move || master::cron(&s))?;
+    let configured = server.config().get("replicaof").unwrap_or("").to_string();
+    let mut parts = configured.split_whitespace();
+    if let (Some(host), Some(port)) = (parts.next(), parts.next()) {
+        if let Ok(port) = port.parse::<u16>() {
+            replica::become_replica(server, host, port);
+        }
+    }
+    Ok(())
+}
+
+/// SHUTDOWN and SIGTERM on a master with replicas (Redis 7's graceful
+/// shutdown): asks every replica for an ACK and waits up to
+/// `shutdown-timeout` seconds until all of them reached our offset, then
+/// logs which lagged. False when SHUTDOWN ABORT cancelled the wait.
+pub fn wait_before_shutdown(server: &Server, now: bool) -> bool {
+    let timeout_s = server.config().get_i64("shutdown-timeout").max(0);
+    let repl = &server.repl;
+    if now || timeout_s == 0 || repl.replicas().is_empty() {
+        return true;
+    }
+    log::info!("Waiting for replicas before shutting down.");
+    let deadline = crate::util::now_ms() + timeout_s * 1000;
+    repl.shutdown_deadline_ms.store(deadline, Ordering::Relaxed);
+    repl.shutdown_waiters.fetch_add(1, Ordering::SeqCst);
+    server.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    {
+        let _store = server.store.write().unwrap_or_else(|p| p.into_inner());
+        feed(
+            server,
+            &[(
+                usize::MAX,
+                vec![b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()],
+            )],
+        );
+    }
+    let mut aborted = false;
+    loop {
+        let offset = repl.offset();
+        let replicas = repl.replicas();
+        if replicas
+            .iter()
+            .all(|r| r.ack_offset.load(Ordering::Relaxed) >= offset)
+            || crate::util::now_ms() >= deadline
+        {
+            break;
+        }
+        if repl.shutdown_abort.load(Ordering::SeqCst) {
+            aborted = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    server.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+    if repl.shutdown_waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
+        repl.shutdown_abort.store(false, Ordering::SeqCst);
+        repl.shutdown_deadline_ms.store(0, Ordering::Relaxed);
+    }
+    if aborted || repl.shutdown_abort.load(Ordering::SeqCst) {
+        return false;
+    }
+    let offset = repl.offset();
+    let replicas = repl.replicas();
+    let mut in_sync = 0;
+    for r in &replicas {
+        let acked = r.ack_offset.load(Ordering::Relaxed);
+        if acked >= offset {
+            in_sync += 1;
+        } else {
+            log::warn!(
+                "Lagging replica {}:{} reported offset {} behind master, lag={}, state={}.",
+                r.ip,
+                r.listening_port.load(Ordering::Relaxed),
+                offset - acked,
+                (crate::util::now_ms() - r.last_ack_ms.load(Ordering::Relaxed)) / 1000,
+                r.state_name()
+            );
+        }
+    }
+    log::info!(
+        "{in_sync} of {} replicas are in sync when shutting down.",
+        replicas.len()
+    );
+    true
+}
+
+/// SHUTDOWN ABORT during the wait for replicas: true when one was waiting.
+pub fn abort_shutdown_wait(server: &Server) -> bool {
+    if server.repl.shutdown_waiters.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
+    server.repl.shutdown_abort.store(true, Ordering::SeqCst);
+    log::info!("Shutdown manually aborted.");
+    true
+}
+
+/// INFO server's `shutdown_in_milliseconds` line, while a shutdown waits
+/// for replicas ("" otherwise).
+pub fn shutdown_info_line(server: &Server) -> String {
+    let deadline = server.repl.shutdown_deadline_ms.load(Ordering::Relaxed);
+    if deadline == 0 {
+        return String::new();
+    }
+    let left = (deadline - crate::util::now_ms()).max(0);
+    format!("shutdown_in_milliseconds:{left}\r\n")
+}
+
+/// INFO memory's replication buffers: (backlog bytes, backlog plus what
+/// waits in the replicas' outboxes).
+pub fn buffer_bytes(server: &Server) -> (u64, u64) {
+    let f = lock(&server.repl.feed);
+    let backlog = f.backlog.bytes.len() as u64;
+    let queued: u64 = f.replicas.iter().map(|r| r.queued_bytes()).sum();
+    (backlog, backlog + queued)
+}
+
+/// INFO stats' sync_full, sync_partial_ok and sync_partial_err lines.
+pub fn sync_stats(server: &Server) -> String {
+    let r = &server.repl;
+    format!(
+        "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        r.sync_full.load(Ordering::Relaxed),
+        r.sync_partial_ok.load(Ordering::Relaxed),
+        r.sync_partial_err.load(Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,560 @@
+//! The replica side: REPLICAOF and the `replication` thread.
+//!
+//! ```text
+//! REPLICAOF host port      -> generation += 1, spawn `replication`
+//! replication thread (until its generation is outdated):
+//!   connect (from bind-source-addr when set)
+//!   PING                   <- +PONG (or -NOAUTH: fine, AUTH follows)
+//!   AUTH [masteruser] masterauth           <- +OK
+//!   REPLCONF listening-port <port>         <- +OK
+//!   REPLCONF capa eof capa psync2          <- +OK
+//!   PSYNC <replid> <offset+1>  (after a first sync) or PSYNC ? -1
+//!     <- +CONTINUE [replid]                  keep our data, stream on
+//!     <- +FULLRESYNC <replid> <offset>       then "\n" keep-alives and
+//!        $<len>\r\n<RDB>  or  $EOF:<40-byte mark>\r\n<RDB><mark>
+//!        RDB -> temp file -> fresh Store -> swapped in under the write lock
+//!   stream: each command runs as the master client (replies dropped);
+//!     REPLCONF GETACK -> REPLCONF ACK <offset>; an ACK every second anyway
+//!   on any error: link down, retry after a second
+//! REPLICAOF NO ONE         -> generation += 1, socket closed, new replid
+//! ```
+//!
+//! The replica's offset counts the stream bytes it applied; the same bytes
+//! are forwarded to its own replicas (`feed_raw`), so replicas can chain.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{feed_raw, lock, random_replid, MasterAddr, APPLYING};
+use crate::commands::{self, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{parse_request, ReplyBuf, Request};
+use crate::server::Server;
+use crate::store::Store;
+use crate::util::now_ms;
+
+/// How often the replica acknowledges its offset to the master.
+const ACK_PERIOD_MS: u64 = 1000;
+/// Wait between two connection attempts.
+const RETRY_MS: u64 = 1000;
+
+/// REPLICAOF host port | REPLICAOF NO ONE — simple string OK.
+pub fn replicaof_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let server = ctx.server;
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        if server.repl.is_replica() {
+            promote(server);
+            log::info!(
+                "MASTER MODE enabled (user request from 'id={}')",
+                ctx.client.id
+            );
+        }
+        ctx.reply.ok();
+        return Ok(());
+    }
+    let port = std::str::from_utf8(args[2])
+        .ok()
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or_else(|| CmdError::err("Invalid master port"))? as u16;
+    let host = String::from_utf8_lossy(args[1]).to_string();
+    let wanted = MasterAddr {
+        host: host.clone(),
+        port,
+    };
+    if lock(&server.repl.master).as_ref() == Some(&wanted) {
+        ctx.reply.simple("OK Already connected to specified master");
+        return Ok(());
+    }
+    become_replica(server, &host, port);
+    log::info!(
+        "REPLICAOF {host}:{port} enabled (user request from 'id={}')",
+        ctx.client.id
+    );
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// Closes the link to the current master (if any) and stops its thread.
+fn drop_link(server: &Server) {
+    server.repl.generation.fetch_add(1, Ordering::SeqCst);
+    if let Some(s) = lock(&server.repl.master_stream).take() {
+        let _ = s.shutdown(Shutdown::Both);
+    }
+    if server.repl.link_up.swap(false, Ordering::Relaxed) {
+        server
+            .repl
+            .link_down_since_ms
+            .store(now_ms(), Ordering::Relaxed);
+    }
+    server.repl.sync_in_progress.store(false, Ordering::Relaxed);
+}
+
+/// Disconnects our own replicas (they resync after our data changed).
+fn disconnect_replicas(server: &Server) {
+    let ids: Vec<u64> = server.repl.replicas().iter().map(|r| r.client_id).collect();
+    for info in server.client_infos() {
+        if ids.contains(&info.id) {
+            info.kill();
+        }
+    }
+}
+
+/// REPLICAOF NO ONE: keeps the data, starts a new replication history
+/// (the old ID stays valid up to our offset, for our replicas' PSYNC).
+pub fn promote(server: &Server) {
+    *lock(&server.repl.master) = None;
+    drop_link(server);
+    *lock(&server.repl.link_state) = "connect";
+    let offset = server.repl.offset();
+    let mut ids = lock(&server.repl.ids);
+    ids.1 = std::mem::replace(&mut ids.0, random_replid());
+    ids.2 = offset as i64 + 1;
+}
+
+/// Starts replicating `host:port` in a new `replication` thread.
+pub fn become_replica(server: &Arc<Server>, host: &str, port: u16) {
+    *lock(&server.repl.master) = Some(MasterAddr {
+        host: host.to_string(),
+        port,
+    });
+    drop_link(server);
+    // Our own replicas stay until a full sync replaces our data (Redis 7):
+    // a partial resync keeps their history valid.
+    // Redis unblocks clients blocked on keys: data now comes from the
+    // master, and a pop served here would desynchronize us.
+    for info in server.client_infos() {
+        if server.blocking.is_blocked(info.id) {
+            server.blocking.unblock(info.id, true);
+        }
+    }
+    *lock(&server.repl.link_state) = "connect";
+    server
+        .repl
+        .link_down_since_ms
+        .store(now_ms(), Ordering::Relaxed);
+    let generation = server.repl.generation.load(Ordering::SeqCst);
+    let s = Arc::clone(server);
+    let spawned = std::thread::Builder::new()
+        .name("replication".into())
+        .spawn(move || run(&s, generation));
+    if let Err(e) = spawned {
+        log::warn!("could not start the replication thread: {e}");
+    }
+}
+
+fn current(server: &Server, generation: u64) -> bool {
+    server.repl.generation.load(Ordering::SeqCst) == generation
+}
+
+/// The replication thread: sync, stream, and retry until REPLICAOF changes.
+fn run(server: &Arc<Server>, generation: u64) {
+    APPLYING.with(|a| a.set(true));
+    // After a first full sync, reconnections try PSYNC from our offset.
+    let mut synced_once = false;
+    while current(server, generation) && !server.shutdown.load(Ordering::Relaxed) {
+        if let Err(e) = sync_once(server, generation, &mut synced_once) {
+            if current(server, generation) {
+                log::warn!("Replication with master failed: {e}");
+            }
+        }
+        if !current(server, generation) {
+            return;
+        }
+        *lock(&server.repl.master_stream) = None;
+        if server.repl.link_up.swap(false, Ordering::Relaxed) {
+            server
+                .repl
+                .link_down_since_ms
+                .store(now_ms(), Ordering::Relaxed);
+        }
+        server.repl.sync_in_progress.store(false, Ordering::Relaxed);
+        *lock(&server.repl.link_state) = "connect";
+        std::thread::sleep(Duration::from_millis(RETRY_MS));
+    }
+}
+
+/// Connects to the master, from `source` when bind-source-addr is set.
+fn connect(addr: &MasterAddr, source: &str, timeout: Duration) -> std::io::Result<TcpStream> {
+    let target = (addr.host.as_str(), addr.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("cannot resolve the master's address"))?;
+    if source.is_empty() {
+        return TcpStream::connect_timeout(&target, timeout);
+    }
+    let source: std::net::IpAddr = source
+        .parse()
+        .map_err(|_| std::io::Error::other("bad bind-source-addr"))?;
+    connect_from(SocketAddr::new(source, 0), target)
+}
+
+/// A TCP connection bound to `source` first (std cannot bind before
+/// connecting; IPv4 only).
+fn connect_from(source: SocketAddr, target: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (source, target) else {
+        return Err(std::io::Error::other("bind-source-addr supports IPv4 only"));
+    };
+    let sockaddr = |a: std::net::SocketAddrV4| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: a.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(a.ip().octets()),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a fresh socket owned by the TcpStream right away (closed on
+    // drop); the sockaddr_in values live across the calls that read them.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let s = sockaddr(src);
+        if libc::bind(fd, &s as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let d = sockaddr(dst);
+        if libc::connect(fd, &d as *const _ as *const libc::sockaddr, len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
+    }
+}
+
+/// Buffered reading from the master's socket.
+struct Link {
+    stream: Arc<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Link {
+    fn send(&self, args: &[&[u8]]) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        crate::persistence::aof::encode_command(&mut out, args);
+        (&*self.stream).write_all(&out)
+    }
+
+    fn fill(&mut self) -> std::io::Result<usize> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = loop {
+            // SIGSTOP/SIGCONT (the test suite pauses replicas) gives EINTR.
+            match (&*self.stream).read(&mut chunk) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        if n == 0 {
+            return Err(std::io::Error::other("connection closed by the master"));
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// One line, without its CRLF (or LF).
+    fn line(&mut self) -> std::io::Result<String> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(String::from_utf8_lossy(&line).to_string());
+            }
+            self.fill()?;
+        }
+    }
+
+    fn command(&mut self, args: &[&[u8]]) -> std::io::Result<String> {
+        self.send(args)?;
+        self.line()
+    }
+}
+
+fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> std::io::Result<()> {
+    let Some(addr) = lock(&server.repl.master).clone() else {
+        return Ok(());
+    };
+    *lock(&server.repl.link_state) = "connecting";
+    log::info!("Connecting to MASTER {}:{}", addr.host, addr.port);
+    let (source, timeout_s) = {
+        let c = server.config();
+        (
+            c.get("bind-source-addr").unwrap_or("").to_string(),
+            c.get_i64("repl-timeout").max(1) as u64,
+        )
+    };
+    let stream = Arc::new(connect(&addr, &source, Duration::from_secs(timeout_s))?);
+    let _ = stream.set_nodelay(true);
+    stream.set_read_timeout(Some(Duration::from_secs(timeout_s)))?;
+    *lock(&server.repl.master_stream) = Some(Arc::clone(&stream));
+    if !current(server, generation) {
+        return Ok(());
+    }
+    *lock(&server.repl.link_state) = "handshake";
+    log::info!("MASTER <-> REPLICA sync started");
+    let mut link = Link {
+        stream,
+        buf: Vec::new(),
+    };
+    handshake(server, generation, &mut link, synced_once, timeout_s).map_err(|e| {
+        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+            let state = *lock(&server.repl.link_state);
+            let text = if state == "sync" {
+                "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."
+            } else {
+                "Timeout connecting to the MASTER..."
+            };
+            std::io::Error::other(text)
+        } else {
+            e
+        }
+    })?;
+    server.repl.sync_in_progress.store(false, Ordering::Relaxed);
+    server.repl.link_up.store(true, Ordering::Relaxed);
+    server.repl.last_io_ms.store(now_ms(), Ordering::Relaxed);
+    *lock(&server.repl.link_state) = "connected";
+    stream_commands(server, generation, &mut link, timeout_s)
+}
+
+/// PING, AUTH, REPLCONF, PSYNC and (on a full resync) the RDB.
+fn handshake(
+    server: &Arc<Server>,
+    generation: u64,
+    link: &mut Link,
+    synced_once: &mut bool,
+    timeout_s: u64,
+) -> std::io::Result<()> {
+    let (auth, user, port) = {
+        let c = server.config();
+        (
+            c.get("masterauth").unwrap_or("").to_string(),
+            c.get("masteruser").unwrap_or("").to_string(),
+            c.get_i64("port"),
+        )
+    };
+    let pong = link.command(&[b"PING"])?;
+    if pong.starts_with('-')
+        && !pong.starts_with("-NOAUTH")
+        && !pong.starts_with("-NOPERM")
+        && !pong.starts_with("-ERR operation not permitted")
+    {
+        return Err(std::io::Error::other(format!(
+            "Error reply to PING from master: '{pong}'"
+        )));
+    }
+    if !auth.is_empty() {
+        let reply = if user.is_empty() {
+            link.command(&[b"AUTH", auth.as_bytes()])?
+        } else {
+            link.command(&[b"AUTH", user.as_bytes(), auth.as_bytes()])?
+        };
+        if reply.starts_with('-') {
+            return Err(std::io::Error::other(format!(
+                "Unable to AUTH to MASTER: {reply}"
+            )));
+        }
+    }
+    let port_text = port.to_string();
+    link.command(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])?;
+    link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
+    let (replid, offset) = (lock(&server.repl.ids).0.clone(), server.repl.offset());
+    // As Redis's PSYNC2: always offer our own history (a replica's is
+    // its master's; a former master's its own); the master decides.
+    let next = (offset + 1).to_string();
+    link.send(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])?;
+    // A master preparing the RDB sends "\n" keep-alives first.
+    let reply = loop {
+        let line = link.line()?;
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    let _ = timeout_s;
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
+        let mut parts = rest.split_whitespace();
+        let id = parts.next().unwrap_or("").to_string();
+        let master_offset: u64 = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+        log::info!("Full resync from master: {id}:{master_offset}");
+        *lock(&server.repl.link_state) = "sync";
+        server.repl.sync_in_progress.store(true, Ordering::Relaxed);
+        let rdb = read_payload(link)?;
+        log::info!(
+            "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
+            rdb.len()
+        );
+        if !current(server, generation) {
+            return Ok(());
+        }
+        load_payload(server, &rdb)?;
+        {
+            let mut f = lock(&server.repl.feed);
+            f.offset = master_offset;
+            f.backlog.active = true;
+            server.repl.backlog_active.store(true, Ordering::Relaxed);
+            f.backlog.bytes.clear();
+            f.last_db = None;
+        }
+        *lock(&server.repl.ids) = (id, "0".repeat(40), -1);
+        disconnect_replicas(server);
+        *synced_once = true;
+        log::info!("MASTER <-> REPLICA sync: Finished with success");
+    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        let new_id = rest.trim();
+        let mut ids = lock(&server.repl.ids);
+        if !new_id.is_empty() && new_id != ids.0 {
+            ids.1 = std::mem::replace(&mut ids.0, new_id.to_string());
+            ids.2 = offset as i64 + 1;
+        }
+        log::info!("Successful partial resynchronization with master.");
+    } else {
+        return Err(std::io::Error::other(format!(
+            "Unexpected reply to PSYNC from master: {reply}"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the RDB payload after +FULLRESYNC (skipping "\n" keep-alives).
+fn read_payload(link: &mut Link) -> std::io::Result<Vec<u8>> {
+    let header = loop {
+        let line = link.line()?;
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    let Some(spec) = header.strip_prefix('$') else {
+        return Err(std::io::Error::other(format!(
+            "Bad protocol from MASTER: {header}"
+        )));
+    };
+    if let Some(mark) = spec.strip_prefix("EOF:") {
+        let mark = mark.as_bytes().to_vec();
+        loop {
+            if link.buf.len() >= mark.len() && link.buf.ends_with(&mark) {
+                let len = link.buf.len() - mark.len();
+                let mut all = std::mem::take(&mut link.buf);
+                all.truncate(len);
+                return Ok(all);
+            }
+            link.fill()?;
+        }
+    }
+    let len: usize = spec
+        .parse()
+        .map_err(|_| std::io::Error::other(format!("Bad payload length: {spec}")))?;
+    while link.buf.len() < len {
+        link.fill()?;
+    }
+    let rest = link.buf.split_off(len);
+    Ok(std::mem::replace(&mut link.buf, rest))
+}
+
+/// Writes the RDB to the dump file, loads it into a fresh store and swaps
+/// that in (Redis's disk-based load).
+fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
+    let (path, databases, verify, limits) = {
+        let c = server.config();
+        (
+            crate::persistence::rdb_path(&c),
+            c.get_i64("databases").max(1) as usize,
+            c.get_bool("rdbchecksum"),
+            crate::persistence::write_options(&c).limits,
+        )
+    };
+    let temp = path.with_file_name(format!("temp-{}-repl.rdb", std::process::id()));
+    std::fs::write(&temp, rdb)?;
+    log::info!("MASTER <-> REPLICA sync: Flushing old data");
+    log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    let mut store = Store::new(databases);
+    let loaded = crate::persistence::load(&temp, &mut store, now_ms(), verify, &limits);
+    if let Err(e) = loaded {
+        let _ = std::fs::remove_file(&temp);
+        return Err(std::io::Error::other(e.to_string()));
+    }
+    let _ = std::fs::rename(&temp, &path);
+    *server.store.write().unwrap_or_else(|p| p.into_inner()) = store;
+    Ok(())
+}
+
+/// Applies the master's command stream until the link fails or REPLICAOF
+/// changes.
+fn stream_commands(
+    server: &Arc<Server>,
+    generation: u64,
+    link: &mut Link,
+    timeout_s: u64,
+) -> std::io::Result<()> {
+    link.stream
+        .set_read_timeout(Some(Duration::from_millis(ACK_PERIOD_MS)))?;
+    let mut client = crate::client::detached_client(server);
+    let mut reply = ReplyBuf::new();
+    let mut request = Request::new();
+    let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
+    let mut last_ack = Instant::now() - Duration::from_secs(1);
+    loop {
+        if !current(server, generation) {
+            return Ok(());
+        }
+        let mut consumed = 0;
+        while consumed < link.buf.len() {
+            let pending = &link.buf[consumed..];
+            let len = match parse_request(pending, max_bulk, &mut request) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(e) => return Err(std::io::Error::other(format!("{e:?}"))),
+            };
+            let raw = &pending[..len];
+            let getack = request.with_args(pending, |argv| {
+                let getack = matches!(argv, [n, s, ..] if n.eq_ignore_ascii_case(b"replconf")
+                    && s.eq_ignore_ascii_case(b"getack"));
+                if !getack && !argv.is_empty() {
+                    let mut ctx = Ctx::new(server, &mut client, &mut reply);
+                    commands::execute(&mut ctx, argv);
+                }
+                getack
+            });
+            reply.buf.clear();
+            feed_raw(server, raw);
+            consumed += len;
+            if getack {
+                send_ack(server, link)?;
+                last_ack = Instant::now();
+            }
+        }
+        link.buf.drain(..consumed);
+        if last_ack.elapsed() >= Duration::from_millis(ACK_PERIOD_MS) {
+            send_ack(server, link)?;
+            last_ack = Instant::now();
+        }
+        match link.fill() {
+            Ok(_) => server.repl.last_io_ms.store(now_ms(), Ordering::Relaxed),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                let idle_ms = now_ms() - server.repl.last_io_ms.load(Ordering::Relaxed);
+                if idle_ms > (timeout_s as i64) * 1000 {
+                    return Err(std::io::Error::other(
+                        "MASTER timeout: no data nor PING received",
+                    ));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn send_ack(server: &Server, link: &Link) -> std::io::Result<()> {
+    let offset = server.repl.offset().to_string();
+    link.send(&[b"REPLCONF", b"ACK", offset.as_bytes()])
+}

@@ -1,0 +1,114 @@
+//! Master-replica replication between two real ferredis processes on
+//! loopback: full sync, the write stream (with SELECT), read-only replicas,
+//! REPLICAOF NO ONE, WAIT, INFO replication and ROLE.
+
+mod common;
+
+use common::{bulk, wait_for, Conn, Reply, Server};
+
+fn ok() -> Reply {
+    Reply::Status("OK".into())
+}
+
+/// The value of `field` in INFO replication, or "".
+fn info_field(conn: &mut Conn, field: &str) -> String {
+    let text = conn.cmd(&["INFO", "replication"]).text();
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// A master with one key and a replica that finished its first sync.
+fn pair() -> (Server, Server, Conn, Conn) {
+    // No wait for more replicas before the transfer (Redis's default is 5 s).
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&[]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(m.cmd(&["SET", "before", "1"]), ok());
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    (master, replica, m, r)
+}
+
+#[test]
+fn data_written_on_the_master_reaches_the_replica() {
+    let (_master, _replica, mut m, mut r) = pair();
+    assert_eq!(r.cmd(&["GET", "before"]), bulk("1"));
+    assert_eq!(m.cmd(&["SELECT", "3"]), ok());
+    assert_eq!(m.cmd(&["RPUSH", "list", "a", "b"]), Reply::Int(2));
+    assert_eq!(m.cmd(&["SELECT", "0"]), ok());
+    assert_eq!(m.cmd(&["INCR", "before"]), Reply::Int(2));
+    assert!(wait_for(10, || r.cmd(&["GET", "before"]) == bulk("2")));
+    assert_eq!(r.cmd(&["SELECT", "3"]), ok());
+    assert_eq!(
+        r.cmd(&["LRANGE", "list", "0", "-1"]),
+        Reply::Array(vec![bulk("a"), bulk("b")])
+    );
+    assert_eq!(info_field(&mut r, "role"), "slave");
+    assert_eq!(info_field(&mut m, "connected_slaves"), "1");
+    let offset = info_field(&mut m, "master_repl_offset");
+    assert!(wait_for(10, || info_field(&mut r, "slave_repl_offset") == offset));
+}
+
+#[test]
+fn a_replica_refuses_writes_and_replicaof_no_one_promotes_it() {
+    let (_master, _replica, _m, mut r) = pair();
+    assert_eq!(
+        r.cmd(&["SET", "x", "1"]),
+        Reply::Error("READONLY You can't write against a read only replica.".into())
+    );
+    match r.cmd(&["ROLE"]) {
+        Reply::Array(items) => assert_eq!(items.first(), Some(&bulk("slave"))),
+        other => panic!("ROLE: {other:?}"),
+    }
+    assert_eq!(r.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(r.cmd(&["SET", "x", "1"]), ok());
+    assert_eq!(info_field(&mut r, "role"), "master");
+    assert_eq!(r.cmd(&["GET", "before"]), bulk("1"));
+}
+
+#[test]
+fn wait_counts_replicas_that_acknowledged() {
+    let (_master, _replica, mut m, _r) = pair();
+    assert_eq!(m.cmd(&["SET", "k", "v"]), ok());
+    assert_eq!(m.cmd(&["WAIT", "1", "5000"]), Reply::Int(1));
+    // Only one replica exists: asking for two times out with one.
+    assert_eq!(m.cmd(&["WAIT", "2", "200"]), Reply::Int(1));
+    assert_eq!(
+        m.cmd(&["WAIT", "1", "-1"]),
+        Reply::Error("ERR timeout is negative".into())
+    );
+}
+
+#[test]
+fn replicaof_validates_the_port() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&["REPLICAOF", "127.0.0.1", "abc"]),
+        Reply::Error("ERR Invalid master port".into())
+    );
+    assert_eq!(c.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(
+        c.cmd(&["REPLCONF", "foo", "bar"]),
+        Reply::Error("ERR Unrecognized REPLCONF option: foo".into())
+    );
+}
+
+#[test]
+fn a_dropped_replica_continues_from_the_backlog() {
+    let (_master, _replica, mut m, mut r) = pair();
+    assert_eq!(m.cmd(&["SET", "k", "1"]), ok());
+    assert_eq!(m.cmd(&["WAIT", "1", "5000"]), Reply::Int(1));
+    assert_eq!(m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Reply::Int(1));
+    assert_eq!(m.cmd(&["SET", "k", "2"]), ok());
+    assert!(wait_for(10, || r.cmd(&["GET", "k"]) == bulk("2")));
+    let stats = m.cmd(&["INFO", "stats"]).text();
+    assert!(stats.contains("sync_full:1\r\n"), "{stats}");
+    assert!(stats.contains("sync_partial_ok:1\r\n"), "{stats}");
+}
