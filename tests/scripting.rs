@@ -272,3 +272,22 @@ fn functions_load_call_list_dump_and_persist() {
     assert_eq!(c.cmd(&["FCALL", "f", "0", "again"]), bulk("again"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn monitor_shows_the_script_before_the_commands_it_runs() {
+    let server = Server::start(&[]);
+    let mut mon = server.conn();
+    let mut c = server.conn();
+    assert_eq!(mon.cmd(&["MONITOR"]), Reply::Status("OK".into()));
+    c.cmd(&[
+        "EVAL",
+        "redis.call('set',KEYS[1],ARGV[1])",
+        "1",
+        "foo",
+        "bar",
+    ]);
+    let first = mon.read_reply().text();
+    let second = mon.read_reply().text();
+    assert!(first.contains(r#""EVAL""#), "{first}");
+    assert!(second.ends_with(r#"[0 lua] "set" "foo" "bar""#), "{second}");
+}

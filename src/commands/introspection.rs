@@ -167,12 +167,13 @@ pub fn feed_monitors(
             return;
         }
     }
-    crate::monitor::feed(
-        &ctx.server.monitors,
-        ctx.client.db,
-        &ctx.client.info.addr,
-        args,
-    );
+    // Commands a script runs show "lua" where the client's address goes.
+    let addr: &str = if ctx.in_script {
+        "lua"
+    } else {
+        &ctx.client.info.addr
+    };
+    crate::monitor::feed(&ctx.server.monitors, ctx.client.db, addr, args);
 }
 
 /// Called by the dispatcher after every command with its duration.

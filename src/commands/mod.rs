@@ -478,14 +478,23 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
                     rejected = true;
                     Err(multi::reject(ctx, Some(command), e))
                 }
-                Ok(()) => run_handler(ctx, index, command, args),
+                Ok(()) => {
+                    // A script is shown before the commands it runs, as Redis.
+                    if !in_multi_before && command.group == Group::Scripting {
+                        introspection::feed_monitors(ctx, command, args, &Ok(()), false);
+                    }
+                    run_handler(ctx, index, command, args)
+                }
             }
         }
     };
     // A command MULTI only queued is counted and monitored when EXEC runs it.
     let queued = in_multi_before && ctx.client.tx.queue.is_some() && result.is_ok();
     if let Some((_, command)) = found {
-        introspection::feed_monitors(ctx, command, args, &result, queued);
+        let fed_before = !in_multi_before && command.group == Group::Scripting && !rejected;
+        if !fed_before {
+            introspection::feed_monitors(ctx, command, args, &result, queued);
+        }
     }
     // AOF: with the lock released, wait for the write (and fsync) to land.
     crate::persistence::aof::wait_written(ctx.server);
