@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// True when Debian's real Redis tools (`/usr/bin/<name>` for each name) are
@@ -120,10 +120,13 @@ impl Server {
                 "yes".into(),
             ];
             args.extend(extra.iter().map(|s| s.to_string()));
+            // The server's log goes to server.log in its data directory,
+            // kept after the test for diagnosis.
+            let log = std::fs::File::create(dir.join("server.log")).expect("server.log");
             let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
                 .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stdout(log.try_clone().expect("server.log"))
+                .stderr(log)
                 .spawn()
                 .expect("spawn ferredis");
             let mut server = Server {
