@@ -321,7 +321,7 @@ impl User {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::util::hex_lower(bytes)
 }
 
 fn parse_hex_hash(s: &[u8]) -> Option<[u8; 32]> {

@@ -51,30 +51,13 @@ fn compress(state: &mut [u32; 5], block: &[u8]) {
 /// The 20-byte SHA-1 digest of `data`.
 pub fn sha1(data: &[u8]) -> [u8; 20] {
     let mut state = H0;
-    let mut blocks = data.chunks_exact(64);
-    for block in &mut blocks {
-        compress(&mut state, block);
-    }
-    let rest = blocks.remainder();
-    let mut tail = [0u8; 128];
-    tail[..rest.len()].copy_from_slice(rest);
-    tail[rest.len()] = 0x80;
-    let len = if rest.len() < 56 { 64 } else { 128 };
-    let bits = (data.len() as u64).wrapping_mul(8);
-    tail[len - 8..len].copy_from_slice(&bits.to_be_bytes());
-    for block in tail[..len].chunks_exact(64) {
-        compress(&mut state, block);
-    }
-    let mut out = [0u8; 20];
-    for (chunk, s) in out.chunks_exact_mut(4).zip(state) {
-        chunk.copy_from_slice(&s.to_be_bytes());
-    }
-    out
+    crate::util::sha_blocks(data, |block| compress(&mut state, block));
+    crate::util::be_words(&state)
 }
 
 /// The digest as 40 lowercase hex digits (Redis's `sha1hex`).
 pub fn sha1_hex(data: &[u8]) -> String {
-    sha1(data).iter().map(|b| format!("{b:02x}")).collect()
+    crate::util::hex_lower(&sha1(data))
 }
 
 #[cfg(test)]
