@@ -18,13 +18,11 @@ deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null) || \
 	  echo "warning: could not install redis-server/redis-tools; interop tests will be skipped"
 
-# Tests run one at a time: in parallel (each test with its own server) a
-# test's fresh connection was occasionally reset under load, cause not yet
-# found; serially the whole run takes about a minute. Server logs are kept
-# in each test's data directory (server.log) for diagnosis.
+# Each test starts its own server on a free port; a server's log is kept in
+# its test's data directory (server.log) for diagnosis.
 test: deps
 	$(CARGO) build --release
-	FERREDIS_REQUIRE_REDIS=1 $(CARGO) test --release -- --test-threads=1
+	FERREDIS_REQUIRE_REDIS=1 $(CARGO) test --release
 
 # Regenerates README.md's supported-commands table from the command table.
 commands-table:

@@ -158,7 +158,17 @@ impl ClientInfo {
     /// Kills the client; true only for the call that killed it, so two
     /// threads evicting at once count one eviction.
     pub fn kill_first(&self) -> bool {
+        self.kill_first_then(|| {})
+    }
+
+    /// As [`Self::kill_first`], running `count` (only for the call that
+    /// killed it) before the socket closes, so a statistic such as
+    /// evicted_clients is up to date by the time the peer sees the close.
+    pub fn kill_first_then(&self, count: impl FnOnce()) -> bool {
         let first = !self.killed.swap(true, Ordering::SeqCst);
+        if first {
+            count();
+        }
         if let Some(s) = &self.stream {
             let _ = s.shutdown(Shutdown::Both);
         }

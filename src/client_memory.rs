@@ -306,7 +306,10 @@ pub fn evict_clients(server: &Server) -> usize {
         if server.clients_mem_bytes.load(Ordering::Relaxed) <= limit {
             break;
         }
-        if !c.kill_first() {
+        let counted = || {
+            server.stats.evicted_clients.fetch_add(1, Ordering::Relaxed);
+        };
+        if !c.kill_first_then(counted) {
             continue; // another thread evicted it meanwhile
         }
         log::info!(
@@ -317,7 +320,6 @@ pub fn evict_clients(server: &Server) -> usize {
             limit
         );
         account(server, c);
-        server.stats.evicted_clients.fetch_add(1, Ordering::Relaxed);
         evicted += 1;
     }
     evicted

@@ -7,16 +7,6 @@
 mod common;
 use common::{wait_for, Conn, Reply, Server};
 
-/// These tests run one at a time. Run in parallel (each with its own
-/// server), a fresh connection of one test was sometimes reset by its
-/// server while another test filled socket buffers until clients were
-/// evicted; the cause is not found yet.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 fn ok() -> Reply {
     Reply::Status("OK".into())
 }
@@ -54,7 +44,6 @@ fn send_partial_bulk(c: &mut Conn, len: usize, sent: usize) {
 
 #[test]
 fn client_list_shows_query_buffer_and_memory() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     let mut c = named_client(&s, "big");
@@ -73,7 +62,6 @@ fn client_list_shows_query_buffer_and_memory() {
 
 #[test]
 fn query_buffer_over_maxmemory_clients_evicts_the_client() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     assert_eq!(control.cmd(&["CLIENT", "NO-EVICT", "on"]), ok());
@@ -91,7 +79,6 @@ fn query_buffer_over_maxmemory_clients_evicts_the_client() {
 
 #[test]
 fn no_evict_clients_are_kept() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     assert_eq!(control.cmd(&["CLIENT", "NO-EVICT", "on"]), ok());
@@ -114,7 +101,6 @@ fn no_evict_clients_are_kept() {
 
 #[test]
 fn lowering_the_limit_evicts_largest_first() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     assert_eq!(control.cmd(&["CLIENT", "NO-EVICT", "on"]), ok());
@@ -138,7 +124,6 @@ fn lowering_the_limit_evicts_largest_first() {
 
 #[test]
 fn multi_queue_counts_and_evicts() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     assert_eq!(control.cmd(&["CLIENT", "NO-EVICT", "on"]), ok());
@@ -165,7 +150,6 @@ fn multi_queue_counts_and_evicts() {
 
 #[test]
 fn unread_output_is_queued_and_evicted() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     assert_eq!(control.cmd(&["CLIENT", "NO-EVICT", "on"]), ok());
@@ -204,7 +188,6 @@ fn unread_output_is_queued_and_evicted() {
 
 #[test]
 fn output_buffer_limit_config_is_checked() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut c = s.conn();
     let set = |c: &mut Conn, v: &str| {
@@ -247,7 +230,6 @@ fn output_buffer_limit_config_is_checked() {
 
 #[test]
 fn hard_output_limit_closes_without_reply() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut c = s.conn();
     assert_eq!(
@@ -267,7 +249,6 @@ fn hard_output_limit_closes_without_reply() {
 
 #[test]
 fn soft_output_limit_closes_an_idle_subscriber() {
-    let _serial = serial();
     let s = Server::start(&[]);
     let mut control = s.conn();
     assert_eq!(

@@ -68,8 +68,18 @@ pub fn bulk(s: &str) -> Reply {
     Reply::Bulk(s.as_bytes().to_vec())
 }
 
+/// Held while a test process has a port-probing listener open and while it
+/// spawns a server. A child forked by another thread inherits every open
+/// descriptor until its exec closes them, so a probe listener that was
+/// "released" could still be listening in a half-started child: our first
+/// connection would queue there and be reset when the child's exec closed
+/// it. That was the cause of rare ECONNRESETs at start-up when tests ran in
+/// parallel.
+static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
+    let _guard = SPAWN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -123,12 +133,15 @@ impl Server {
             // The server's log goes to server.log in its data directory,
             // kept after the test for diagnosis.
             let log = std::fs::File::create(dir.join("server.log")).expect("server.log");
-            let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
-                .args(&args)
-                .stdout(log.try_clone().expect("server.log"))
-                .stderr(log)
-                .spawn()
-                .expect("spawn ferredis");
+            let child = {
+                let _guard = SPAWN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+                Command::new(env!("CARGO_BIN_EXE_ferredis"))
+                    .args(&args)
+                    .stdout(log.try_clone().expect("server.log"))
+                    .stderr(log)
+                    .spawn()
+                    .expect("spawn ferredis")
+            };
             let mut server = Server {
                 port,
                 dir: dir.to_path_buf(),
@@ -137,7 +150,23 @@ impl Server {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(mut c) = Conn::try_connect(port) {
-                    let pong = c.cmd(&["PING"]);
+                    // A child that another process forked may still hold a
+                    // listener on this port for a moment (see SPAWN_LOCK):
+                    // a reset or a close here means "not up yet", not failure.
+                    c.send(&["PING"]);
+                    let mut first = String::new();
+                    if !matches!(c.reader.read_line(&mut first), Ok(n) if n > 0) {
+                        if let Ok(Some(_)) = server.child.try_wait() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    let pong = match first.trim_end().split_at(1) {
+                        ("+", status) => Reply::Status(status.into()),
+                        ("-", error) => Reply::Error(error.into()),
+                        _ => Reply::Nil,
+                    };
                     // Another test's server may hold the port we picked:
                     // make sure the one answering is ours (its dir is ours).
                     let ours = match c.cmd(&["CONFIG", "GET", "dir"]) {
