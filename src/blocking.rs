@@ -93,7 +93,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{ErrorKind, Read, Write};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -259,6 +259,10 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub struct Registry {
     inner: Mutex<RegistryInner>,
+    /// `inner.waiters.len()`, kept beside the map so the dispatcher's
+    /// per-command "is anyone blocked?" is one atomic load, not a lock
+    /// every client thread contends on.
+    waiting: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -284,7 +288,7 @@ impl Registry {
 
     /// True when no client is blocked.
     pub fn is_empty(&self) -> bool {
-        self.inner().waiters.is_empty()
+        self.waiting.load(Ordering::SeqCst) == 0
     }
 
     /// True when client `client_id` is blocked (CLIENT LIST flags=b).
@@ -310,13 +314,16 @@ impl Registry {
             watch: AtomicU8::new(WATCH_NOTHING),
         });
         inner.waiters.insert(seq, Arc::clone(&waiter));
+        self.waiting.store(inner.waiters.len(), Ordering::SeqCst);
         server.blocked_clients.fetch_add(1, Ordering::SeqCst);
         waiter
     }
 
     /// Removes a waiter; idempotent.
     fn unregister(&self, server: &Server, waiter: &Waiter) {
-        if self.inner().waiters.remove(&waiter.seq).is_some() {
+        let mut inner = self.inner();
+        if inner.waiters.remove(&waiter.seq).is_some() {
+            self.waiting.store(inner.waiters.len(), Ordering::SeqCst);
             server.blocked_clients.fetch_sub(1, Ordering::SeqCst);
         }
     }
@@ -548,6 +555,10 @@ fn wait_once(server: &Server, ctx: &mut Ctx, waiter: &Arc<Waiter>, watched: &mut
             return WaitEnd::Unblocked(error);
         }
         if inner.waiters.remove(&waiter.seq).is_some() {
+            server
+                .blocking
+                .waiting
+                .store(inner.waiters.len(), Ordering::SeqCst);
             server.blocked_clients.fetch_sub(1, Ordering::SeqCst);
         }
         return if timed_out {

@@ -20,9 +20,59 @@
 //! "FATAL CONFIG FILE ERROR" text.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::resp::parser::split_args;
 use crate::store::glob::glob_match;
+
+/// Size limits that data commands read on every call (ZADD, XADD, PFADD),
+/// copied from the configuration after every change by
+/// [`HotLimits::apply`]: searching the configuration by name cost ZADD
+/// more than the insert itself.
+pub struct HotLimits {
+    /// zset-max-listpack-entries
+    pub zset_entries: AtomicUsize,
+    /// zset-max-listpack-value, in bytes
+    pub zset_value_bytes: AtomicUsize,
+    /// stream-node-max-entries
+    pub stream_node_entries: AtomicUsize,
+    /// stream-node-max-bytes
+    pub stream_node_bytes: AtomicUsize,
+    /// hll-sparse-max-bytes
+    pub hll_sparse_bytes: AtomicUsize,
+}
+
+/// The one set of [`HotLimits`] (one server per process), at Redis's defaults
+/// until the configuration is applied.
+pub static HOT_LIMITS: HotLimits = HotLimits {
+    zset_entries: AtomicUsize::new(128),
+    zset_value_bytes: AtomicUsize::new(64),
+    stream_node_entries: AtomicUsize::new(100),
+    stream_node_bytes: AtomicUsize::new(4096),
+    hll_sparse_bytes: AtomicUsize::new(3000),
+};
+
+impl HotLimits {
+    /// Copies the limits from `config`.
+    pub fn apply(&self, config: &Config) {
+        let get = |name| config.get_i64(name).max(0) as usize;
+        let pairs = [
+            (&self.zset_entries, "zset-max-listpack-entries"),
+            (&self.zset_value_bytes, "zset-max-listpack-value"),
+            (&self.stream_node_entries, "stream-node-max-entries"),
+            (&self.stream_node_bytes, "stream-node-max-bytes"),
+            (&self.hll_sparse_bytes, "hll-sparse-max-bytes"),
+        ];
+        for (slot, name) in pairs {
+            slot.store(get(name), Ordering::Relaxed);
+        }
+    }
+
+    /// One limit's current value.
+    pub fn get(slot: &AtomicUsize) -> usize {
+        slot.load(Ordering::Relaxed)
+    }
+}
 
 /// How a parameter's value is checked and normalized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -348,6 +348,11 @@ pub fn expand_allowed(more_bytes: usize, used_ratio: f64) -> bool {
     max == 0 || used_ratio > MAX_LOAD_FACTOR || used_memory() + more_bytes <= max
 }
 
+/// True when a maxmemory limit is configured.
+pub fn maxmemory_set() -> bool {
+    MAXMEMORY_BYTES.load(Ordering::Relaxed) != 0
+}
+
 /// The dispatcher's hook, before a command runs (after its arity, auth and
 /// ACL checks): frees memory when maxmemory is exceeded, and refuses a
 /// `denyoom` command with the OOM error when that is not possible. Free

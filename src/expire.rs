@@ -55,42 +55,62 @@ pub fn lock_for_read<'s>(
     }
     let keys = command.key_positions(args.len());
     let db = store.db(ctx.client.db);
-    let stale: Vec<usize> = keys
-        .iter()
-        .copied()
-        .filter(|&i| db.is_stale(args[i], ctx.now_ms))
-        .collect();
     // While writes are paused (CLIENT PAUSE) an expired key only reads as
     // absent: deleting it would change the dataset under the pause.
-    let store = if stale.is_empty() || server.pause.writes_paused() {
+    let any_stale = keys.clone().any(|i| db.is_stale(args[i], ctx.now_ms));
+    let store = if !any_stale || server.pause.writes_paused() {
         store
     } else {
         drop(store);
         {
             let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
-            let db = store.db_mut(ctx.client.db);
-            for &i in &stale {
-                if db.expire_if_needed(args[i], ctx.now_ms) {
-                    ctx.notify('x', "expired", args[i]);
-                    crate::tracking::invalidate_keys(server, [args[i]], ctx.client.id);
-                }
-            }
+            delete_stale(ctx, command, args, &mut store);
         }
         server.store.read().unwrap_or_else(|p| p.into_inner())
     };
-    if command.has_flag("readonly") {
-        let db = store.db(ctx.client.db);
-        let hits = keys
-            .iter()
-            .filter(|&&i| db.contains(args[i], ctx.now_ms))
-            .count() as u64;
-        let stats = &server.stats;
-        stats.keyspace_hits.fetch_add(hits, Ordering::Relaxed);
-        stats
-            .keyspace_misses
-            .fetch_add(keys.len() as u64 - hits, Ordering::Relaxed);
-    }
+    count_hits(ctx, command, args, &store);
     store
+}
+
+/// [`lock_for_read`] for a read command of a pipelined batch that already
+/// holds the write lock (see client.rs): the same expiry and counting.
+pub fn prepare_read_locked(ctx: &mut Ctx, command: &Command, args: &[&[u8]], store: &mut Store) {
+    if command.first_key <= 0 {
+        return;
+    }
+    if !ctx.server.pause.writes_paused() {
+        delete_stale(ctx, command, args, store);
+    }
+    count_hits(ctx, command, args, store);
+}
+
+/// Deletes the command's keys whose TTL has passed.
+fn delete_stale(ctx: &mut Ctx, command: &Command, args: &[&[u8]], store: &mut Store) {
+    let db = store.db_mut(ctx.client.db);
+    for i in command.key_positions(args.len()) {
+        if db.expire_if_needed(args[i], ctx.now_ms) {
+            ctx.notify('x', "expired", args[i]);
+            crate::tracking::invalidate_keys(ctx.server, [args[i]], ctx.client.id);
+        }
+    }
+}
+
+/// Counts a keyspace hit or miss per key of a `readonly` command.
+fn count_hits(ctx: &Ctx, command: &Command, args: &[&[u8]], store: &Store) {
+    if !command.is_readonly() {
+        return;
+    }
+    let keys = command.key_positions(args.len());
+    let db = store.db(ctx.client.db);
+    let hits = keys
+        .clone()
+        .filter(|&i| db.contains(args[i], ctx.now_ms))
+        .count() as u64;
+    let stats = &ctx.server.stats;
+    stats.keyspace_hits.fetch_add(hits, Ordering::Relaxed);
+    stats
+        .keyspace_misses
+        .fetch_add(keys.count() as u64 - hits, Ordering::Relaxed);
 }
 
 /// Keys sampled per round (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).

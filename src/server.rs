@@ -305,6 +305,7 @@ impl Server {
         crate::commands::latency_histogram::apply_config(&config);
         crate::store::hash::apply_config(&config);
         crate::store::set::apply_config(&config);
+        crate::config::HOT_LIMITS.apply(&config);
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,
@@ -428,6 +429,29 @@ impl Server {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// The store's write lock for a command. A write holds it for a
+    /// microsecond or two, so a thread that finds it taken first retries
+    /// for a moment (spinning, and now and then yielding its core to the
+    /// holder) before it sleeps: with 50 busy clients, going to sleep and
+    /// being woken for every command cost more than the commands
+    /// themselves (measured with perf: ~40% of the time in the scheduler).
+    pub fn store_write(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+        const TRIES: usize = 64;
+        for attempt in 1..=TRIES {
+            match self.store.try_write() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+            if attempt % 16 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        self.store.write().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn client_count(&self) -> usize {

@@ -405,7 +405,6 @@ pub fn remember_keys(ctx: &Ctx, command: &Command, args: &[&[u8]]) {
         id,
         command
             .key_positions(args.len())
-            .into_iter()
             .filter_map(|i| args.get(i).copied()),
     );
     tracking.refresh(&st);

@@ -40,9 +40,9 @@ fn hll_error(e: HllError) -> CmdError {
     }
 }
 
-/// hll-sparse-max-bytes, read once per command.
-fn sparse_max_bytes(ctx: &Ctx) -> usize {
-    ctx.server.config().get_i64("hll-sparse-max-bytes").max(0) as usize
+/// hll-sparse-max-bytes, as configured (see [`crate::config::HotLimits`]).
+fn sparse_max_bytes(_ctx: &Ctx) -> usize {
+    crate::config::HotLimits::get(&crate::config::HOT_LIMITS.hll_sparse_bytes)
 }
 
 /// The HLL string at `key` for reading: None when absent, WRONGTYPE for

@@ -21,7 +21,10 @@
 //! After a write, [`run_with_store`] touches WATCHed keys and turns lazily
 //! expired and newly created keys into keyspace events; `ctx.events` are
 //! published (pubsub.rs) after the lock is released. EXEC runs a whole
-//! transaction through [`run_with_store`] under one write lock.
+//! transaction through [`run_with_store`] under one write lock. The plain
+//! data commands of a pipelined batch share one write lock too: the client
+//! loop takes it and passes it in `ctx.held` ([`may_keep_lock`] says which
+//! requests qualify).
 //!
 //! Handlers validate every argument before touching the store, so an error
 //! never leaves a half-done write behind. The lock is released before the
@@ -169,10 +172,11 @@ pub struct Command {
 /// Flags the dispatcher checks per command, each with its bit in
 /// [`Command::flag_bits`] (index = bit number). Testing a bit instead of
 /// splitting the flag string saves ~200 instructions per command.
-pub const FLAG_BITS: [&str; 4] = ["write", "readonly", "no_auth", "fast"];
+pub const FLAG_BITS: [&str; 5] = ["write", "readonly", "no_auth", "fast", "blocking"];
 const FLAG_WRITE: u32 = 1 << 0;
 const FLAG_READONLY: u32 = 1 << 1;
 const FLAG_NO_AUTH: u32 = 1 << 2;
+const FLAG_BLOCKING: u32 = 1 << 4;
 
 /// `flags` ("write denyoom fast") as [`FLAG_BITS`] bits, at compile time.
 const fn parse_flag_bits(flags: &str) -> u32 {
@@ -222,23 +226,20 @@ impl Command {
         self.flag_bits & FLAG_READONLY != 0
     }
 
-    /// The positions of the key arguments in `args`.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+    /// The positions of the key arguments in `args` (no allocation: the
+    /// dispatcher asks this for every command).
+    pub fn key_positions(&self, argc: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
         if self.first_key <= 0 {
-            return Vec::new();
+            return (0..0).step_by(1);
         }
         let last = if self.last_key < 0 {
             argc as i32 + self.last_key
         } else {
             self.last_key
         };
-        let mut out = Vec::new();
-        let mut i = self.first_key;
-        while i <= last && (i as usize) < argc {
-            out.push(i as usize);
-            i += self.key_step.max(1);
-        }
-        out
+        let end = (last.max(0) as usize).saturating_add(1).min(argc);
+        let first = (self.first_key as usize).min(end);
+        (first..end).step_by(self.key_step.max(1) as usize)
     }
 }
 
@@ -382,6 +383,10 @@ pub struct Ctx<'a> {
     /// While a blocked command runs again after a wake-up: the request it
     /// blocked with (XREAD finds there the IDs its `$` stood for).
     pub resumed: Option<BlockRequest>,
+    /// The store's write lock, when the connection keeps it across the
+    /// commands of a pipelined batch (see client.rs): the command runs on
+    /// it instead of locking, and waits nothing out under it.
+    pub held: Option<&'a mut Store>,
 }
 
 impl<'a> Ctx<'a> {
@@ -402,6 +407,7 @@ impl<'a> Ctx<'a> {
             events: Vec::new(),
             block: None,
             resumed: None,
+            held: None,
         }
     }
 
@@ -496,8 +502,11 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
             introspection::feed_monitors(ctx, command, args, &result, queued);
         }
     }
-    // AOF: with the lock released, wait for the write (and fsync) to land.
-    crate::persistence::aof::wait_written(ctx.server);
+    // AOF: with the lock released, wait for the write (and fsync) to land
+    // (a batch on a kept lock waits once, at its end: see client.rs).
+    if ctx.held.is_none() {
+        crate::persistence::aof::wait_written(ctx.server);
+    }
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
         ctx.reply.error(&e.to_string());
@@ -531,7 +540,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     // EXEC this waits for the end of the whole transaction). Read-only and
     // connection/server commands cannot fill a key; anything else (writes,
     // EXEC, scripts) may.
-    if !ctx.in_exec && !ctx.server.blocking.is_empty() {
+    if !ctx.in_exec && ctx.held.is_none() && !ctx.server.blocking.is_empty() {
         let may_fill = found.is_some_and(|(_, c)| {
             c.is_write()
                 || !(c.is_readonly() || matches!(c.group, Group::Connection | Group::Server))
@@ -589,6 +598,31 @@ fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// Whether this request may run on a store write lock kept from the
+/// previous request of the same pipelined batch (see client.rs). Only plain
+/// data commands qualify, and only while nothing that needs the lock
+/// between commands (eviction, blocked clients, MONITOR, tracking, keyspace
+/// events, a pause, ACL rules, a transaction) is in play.
+pub fn may_keep_lock(server: &Server, client: &ClientState, args: &[&[u8]]) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let Some((_, command)) = args.first().and_then(|name| lookup(name)) else {
+        return false;
+    };
+    matches!(command.handler, Handler::Read(_) | Handler::Write(_))
+        && command.flag_bits & FLAG_BLOCKING == 0
+        && command.group != Group::Scripting
+        && client.tx.queue.is_none()
+        && client.pubsub.subscriber.is_none()
+        && client.user == "default"
+        && !server.acl_default_restricted.load(Relaxed)
+        && !server.notify_enabled.load(Relaxed)
+        && server.blocking.is_empty()
+        && !server.monitors.is_active()
+        && !server.tracking.is_active()
+        && server.pause.mode().is_none()
+        && !crate::evict::maxmemory_set()
+}
+
 /// ACL and session rules, then the handler under the lock its kind asks for.
 fn run_handler(
     ctx: &mut Ctx,
@@ -609,8 +643,12 @@ fn run_handler(
         }
     }
     // maxmemory: evict, or refuse a denyoom command with the OOM error.
-    if let Err(e) = crate::evict::before_command(ctx, command) {
-        return Err(multi::reject(ctx, Some(command), e));
+    // (A batch on a kept lock started with maxmemory off: it runs as if
+    // before any CONFIG SET that came meanwhile, as it would in Redis.)
+    if ctx.held.is_none() {
+        if let Err(e) = crate::evict::before_command(ctx, command) {
+            return Err(multi::reject(ctx, Some(command), e));
+        }
     }
     crate::tracking::before_command(ctx);
     // A script of another client running past busy-reply-threshold: -BUSY.
@@ -618,6 +656,23 @@ fn run_handler(
         return Err(multi::reject(ctx, Some(command), e));
     }
     if let Some(result) = session_rules(ctx, command, args) {
+        return result;
+    }
+    if let Some(store) = ctx.held.take() {
+        // Nothing waits under a kept lock: a pause or freeze that began
+        // during the batch applies from its next read on.
+        let result = match command.handler {
+            Handler::Read(_) => {
+                crate::expire::prepare_read_locked(ctx, command, args, store);
+                run_with_store(ctx, command, args, store)
+            }
+            _ => run_with_store(ctx, command, args, store),
+        };
+        debug_assert!(
+            ctx.block.is_none(),
+            "blocking commands never run on a kept lock"
+        );
+        ctx.held = Some(store);
         return result;
     }
     crate::pause::wait_if_paused(ctx, command, args);
@@ -636,7 +691,7 @@ fn run_handler(
         }
         Handler::Write(_) => {
             let waiter = {
-                let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+                let mut store = ctx.server.store_write();
                 run_with_store(ctx, command, args, &mut store)?;
                 match ctx.block.take() {
                     None => return Ok(()),
@@ -754,7 +809,6 @@ fn absent_keys_for_new_events(
     let db = ctx.db(store);
     command
         .key_positions(args.len())
-        .into_iter()
         .filter_map(|i| args.get(i))
         .filter(|k| !db.contains(k, ctx.now_ms))
         .map(|k| k.to_vec())
@@ -830,7 +884,6 @@ fn invalidate_tracked(
         _ if ctx.dirty > dirty_before || command.name == "sort" => {
             let keys = command
                 .key_positions(args.len())
-                .into_iter()
                 .filter_map(|i| args.get(i).copied())
                 .chain(
                     keys_outside_key_spec(ctx.client.db, command, args)

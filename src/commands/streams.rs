@@ -170,11 +170,11 @@ fn check_trim_limit(trim: &Trim) -> CmdResult {
     Ok(())
 }
 
-fn node_limits(ctx: &Ctx) -> NodeLimits {
-    let config = ctx.server.config();
+fn node_limits(_ctx: &Ctx) -> NodeLimits {
+    use crate::config::{HotLimits, HOT_LIMITS};
     NodeLimits {
-        max_entries: config.get_i64("stream-node-max-entries").max(0) as u64,
-        max_bytes: config.get_i64("stream-node-max-bytes").max(0) as u64,
+        max_entries: HotLimits::get(&HOT_LIMITS.stream_node_entries) as u64,
+        max_bytes: HotLimits::get(&HOT_LIMITS.stream_node_bytes) as u64,
     }
 }
 

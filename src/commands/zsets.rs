@@ -82,7 +82,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("zscan", -3, "readonly", (1, 1, 1), Group::SortedSet, "key cursor [MATCH pattern] [COUNT count]", "Incrementally iterate sorted sets elements and associated scores", Read(zscan_command)),
 ];
 
-/// The listpack limits, read from the config once per command.
+/// The listpack limits, as configured (see [`crate::config::HotLimits`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Limits {
     /// `zset-max-listpack-entries`.
@@ -93,11 +93,11 @@ pub(crate) struct Limits {
 
 impl Limits {
     /// The current limits.
-    pub(crate) fn of(ctx: &Ctx) -> Limits {
-        let config = ctx.server.config();
+    pub(crate) fn of(_ctx: &Ctx) -> Limits {
+        use crate::config::{HotLimits, HOT_LIMITS};
         Limits {
-            entries: config.get_i64("zset-max-listpack-entries").max(0) as usize,
-            value_bytes: config.get_i64("zset-max-listpack-value").max(0) as usize,
+            entries: HotLimits::get(&HOT_LIMITS.zset_entries),
+            value_bytes: HotLimits::get(&HOT_LIMITS.zset_value_bytes),
         }
     }
 }

@@ -52,7 +52,7 @@ const MIN_BUCKETS: usize = 4;
 /// keys share a bucket (Redis gets the same from SipHash with a random
 /// key). It is not a cryptographic MAC, and need not be.
 #[derive(Clone, Copy)]
-struct KeyHasher {
+pub(crate) struct KeyHasher {
     seed: u64,
     seed2: u64,
 }
@@ -79,7 +79,7 @@ fn read_u32(b: &[u8]) -> u64 {
 }
 
 impl KeyHasher {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let os = RandomState::new();
         KeyHasher {
             seed: os.hash_one(1u64),
@@ -87,7 +87,7 @@ impl KeyHasher {
         }
     }
 
-    fn hash(&self, bytes: &[u8]) -> u64 {
+    pub(crate) fn hash(&self, bytes: &[u8]) -> u64 {
         let len = bytes.len();
         let mut s = self.seed ^ (len as u64).wrapping_mul(K[0]);
         // Up to 16 bytes: two (possibly overlapping) words cover them all.

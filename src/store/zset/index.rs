@@ -22,11 +22,11 @@
 //! to live in the hole (its home is at or before the hole), the
 //! "backward shift" that keeps every member reachable from its home.
 //!
-//! The hasher is std's `RandomState` (SipHash with a random key per set), so
-//! clients cannot choose members that all collide.
+//! The hasher is the keyspace's own keyed hash (`dict.rs`'s `KeyHasher`,
+//! with random seeds per set), so clients cannot choose members that all
+//! collide.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use crate::store::dict::KeyHasher;
 
 use super::skiplist::{NodeId, NIL};
 
@@ -44,11 +44,11 @@ pub(super) struct MemberIndex {
     /// A power-of-two number of slots, or none yet.
     slots: Vec<Slot>,
     used: usize,
-    hasher: RandomState,
+    hasher: KeyHasher,
 }
 
 impl MemberIndex {
-    pub(super) fn new(hasher: RandomState) -> MemberIndex {
+    pub(super) fn new(hasher: KeyHasher) -> MemberIndex {
         MemberIndex {
             slots: Vec::new(),
             used: 0,
@@ -118,7 +118,7 @@ impl MemberIndex {
 
     fn hash(&self, member: &[u8]) -> u32 {
         // Truncation on purpose: 32 bits address up to 2^32 slots.
-        self.hasher.hash_one(member) as u32
+        self.hasher.hash(member) as u32
     }
 
     fn home(&self, hash: u32) -> usize {

@@ -158,7 +158,7 @@ impl ZSet {
         let hasher = RandomState::new();
         ZSet {
             list: SkipList::new(hasher.hash_one("skip list seed")),
-            index: MemberIndex::new(hasher),
+            index: MemberIndex::new(crate::store::dict::KeyHasher::new()),
             listpack: true,
         }
     }

@@ -51,11 +51,16 @@ const HEAD: NodeId = 0;
 /// Redis's `ZSKIPLIST_MAXLEVEL`, plenty for 2^32 elements at p = 1/4.
 const MAX_LEVEL: usize = 32;
 
-/// A link on levels 1 and up: the next node there and how many elements it skips.
+/// A link on levels 1 and up: the next node there, how many elements it
+/// skips, and a copy of that node's score. The copy lets a search decide
+/// "hop or drop a level" without reading the next node itself, one cache
+/// miss per hop instead of two on a big set (ZADD spent most of its time
+/// there). It is 0.0 on a link to NIL, which no search reads.
 #[derive(Clone, Copy)]
 struct Level {
     next: NodeId,
     span: u32,
+    next_score: f64,
 }
 
 /// One element (or the head, or a free slot) in the arena.
@@ -148,10 +153,12 @@ impl SkipList {
     }
 
     /// Gives element `x` a new score, moving it only if its neighbours are
-    /// now out of order (Redis's `zslUpdateScore`).
+    /// now out of order (Redis's `zslUpdateScore`). A node with upper levels
+    /// always moves: links before it hold copies of its score.
     pub(super) fn set_score(&mut self, x: NodeId, score: f64) {
         let node = &self.nodes[x as usize];
-        let stays = (node.backward == NIL || self.precedes(node.backward, score, &node.member))
+        let stays = node.upper.is_empty()
+            && (node.backward == NIL || self.precedes(node.backward, score, &node.member))
             && (node.next0 == NIL || !self.precedes(node.next0, score, &node.member));
         if !stays {
             self.unlink(x);
@@ -230,16 +237,28 @@ impl SkipList {
 
     /// Points `x`'s link on `level` at `next`; the span is implied on level 0.
     fn set_link(&mut self, x: NodeId, level: usize, next: NodeId, span: usize) {
-        let node = &mut self.nodes[x as usize];
         if level == 0 {
-            node.next0 = next;
-        } else {
-            // Fits: alloc_node keeps len below u32::MAX.
-            node.upper[level - 1] = Level {
-                next,
-                span: span as u32,
-            };
+            self.nodes[x as usize].next0 = next;
+            return;
         }
+        let next_score = if next == NIL {
+            0.0
+        } else {
+            self.nodes[next as usize].score
+        };
+        // Fits: alloc_node keeps len below u32::MAX.
+        self.nodes[x as usize].upper[level - 1] = Level {
+            next,
+            span: span as u32,
+            next_score,
+        };
+    }
+
+    /// Adds `delta` to the span of `x`'s link on `level` (1 and up), which
+    /// keeps pointing where it did.
+    fn add_to_span(&mut self, x: NodeId, level: usize, delta: i32) {
+        let link = &mut self.nodes[x as usize].upper[level - 1];
+        link.span = link.span.wrapping_add_signed(delta);
     }
 
     /// Is element `x` ordered before (score, member)?
@@ -254,18 +273,32 @@ impl SkipList {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0; MAX_LEVEL];
         let mut x = HEAD;
-        for level in (0..self.level).rev() {
+        for level in (1..self.level).rev() {
             rank[level] = rank.get(level + 1).copied().unwrap_or(0);
             loop {
-                let next = self.next(x, level);
-                if next == NIL || !self.precedes(next, score, member) {
+                let link = self.nodes[x as usize].upper[level - 1];
+                let before = link.next != NIL
+                    && (link.next_score < score
+                        || (link.next_score == score
+                            && *self.nodes[link.next as usize].member < *member));
+                if !before {
                     break;
                 }
-                rank[level] += self.span(x, level);
-                x = next;
+                rank[level] += link.span as usize;
+                x = link.next;
             }
             update[level] = x;
         }
+        rank[0] = rank[1];
+        loop {
+            let next = self.nodes[x as usize].next0;
+            if next == NIL || !self.precedes(next, score, member) {
+                break;
+            }
+            rank[0] += 1;
+            x = next;
+        }
+        update[0] = x;
         (update, rank)
     }
 
@@ -280,7 +313,14 @@ impl SkipList {
             let head = &mut self.nodes[HEAD as usize];
             if head.upper.len() < height - 1 {
                 let mut upper = std::mem::take(&mut head.upper).into_vec();
-                upper.resize(height - 1, Level { next: NIL, span: 0 });
+                upper.resize(
+                    height - 1,
+                    Level {
+                        next: NIL,
+                        span: 0,
+                        next_score: 0.0,
+                    },
+                );
                 head.upper = upper.into_boxed_slice();
             }
             // A new level starts as one head -> NIL link over the whole list.
@@ -302,12 +342,7 @@ impl SkipList {
         }
         // Links above x's height now jump over one more element.
         for (level, &before) in update.iter().enumerate().take(self.level).skip(height) {
-            self.set_link(
-                before,
-                level,
-                self.next(before, level),
-                self.span(before, level) + 1,
-            );
+            self.add_to_span(before, level, 1);
         }
         let next = self.nodes[x as usize].next0;
         self.nodes[x as usize].backward = if update[0] == HEAD { NIL } else { update[0] };
@@ -330,12 +365,7 @@ impl SkipList {
                 let span = self.span(before, level) + self.span(x, level) - 1;
                 self.set_link(before, level, self.next(x, level), span);
             } else {
-                self.set_link(
-                    before,
-                    level,
-                    self.next(before, level),
-                    self.span(before, level) - 1,
-                );
+                self.add_to_span(before, level, -1);
             }
         }
         let Node {
@@ -353,7 +383,12 @@ impl SkipList {
     }
 
     fn alloc_node(&mut self, member: Box<[u8]>, score: f64, height: usize) -> NodeId {
-        let upper = vec![Level { next: NIL, span: 0 }; height - 1].into_boxed_slice();
+        let unlinked = Level {
+            next: NIL,
+            span: 0,
+            next_score: 0.0,
+        };
+        let upper = vec![unlinked; height - 1].into_boxed_slice();
         let node = Node {
             member,
             score,
@@ -431,6 +466,11 @@ impl SkipList {
                 assert!(
                     self.nodes[next as usize].upper.len() >= level,
                     "node too short"
+                );
+                assert_eq!(
+                    self.nodes[x as usize].upper[level - 1].next_score.to_bits(),
+                    self.score(next).to_bits(),
+                    "score copy at level {level}"
                 );
                 x = next;
             }
