@@ -82,8 +82,8 @@ pub struct ClientInfo {
     pub db: AtomicUsize,
     /// Protocol version.
     pub resp: AtomicU8,
-    /// Name of the last command run.
-    pub last_cmd: Mutex<String>,
+    /// The last command run (CLIENT LIST `cmd=`).
+    pub last_cmd: LastCommand,
     /// The ACL user this connection is authenticated as.
     pub user: Mutex<String>,
     /// Memory figures (CLIENT LIST qbuf, argv-mem, multi-mem, tot-mem)
@@ -177,6 +177,51 @@ impl ClientInfo {
     }
 }
 
+/// The command a client ran last, as CLIENT LIST shows it (`cmd=get`,
+/// `cmd=config|get`, `cmd=NULL` before the first). Recording it is the
+/// dispatcher's job on every command, so a plain command is one atomic
+/// store of its table index; only a container command with its
+/// subcommand ("config|get") takes the lock to store text.
+#[derive(Debug)]
+pub struct LastCommand {
+    /// 1 + the command's index in the command table, or 0 when `text`
+    /// holds the name.
+    index: AtomicUsize,
+    text: Mutex<String>,
+}
+
+impl Default for LastCommand {
+    fn default() -> Self {
+        LastCommand {
+            index: AtomicUsize::new(0),
+            text: Mutex::new("NULL".into()),
+        }
+    }
+}
+
+impl LastCommand {
+    /// Records the command at `index` of the command table.
+    pub fn set_index(&self, index: usize) {
+        self.index.store(index + 1, Ordering::Release);
+    }
+
+    /// Records a name the table cannot give ("config|get").
+    pub fn set_text(&self, name: String) {
+        *self.text.lock().unwrap_or_else(|p| p.into_inner()) = name;
+        self.index.store(0, Ordering::Release);
+    }
+
+    /// The name, as CLIENT LIST shows it.
+    pub fn get(&self) -> String {
+        match self.index.load(Ordering::Acquire) {
+            0 => self.text.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            i => crate::commands::all_commands()
+                .nth(i - 1)
+                .map_or_else(|| "NULL".into(), |c| c.name.to_string()),
+        }
+    }
+}
+
 /// CLIENT REPLY: whether this client's replies are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplyMode {
@@ -253,7 +298,7 @@ pub fn detached_client(server: &Server) -> ClientState {
             lib: Mutex::new((String::new(), String::new())),
             db: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
-            last_cmd: Mutex::new("NULL".into()),
+            last_cmd: LastCommand::default(),
             user: Mutex::new("default".into()),
             memory: ClientMemory::default(),
             killed: AtomicBool::new(false),
@@ -286,7 +331,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         lib: Mutex::new((String::new(), String::new())),
         db: AtomicUsize::new(0),
         resp: AtomicU8::new(2),
-        last_cmd: Mutex::new("NULL".into()),
+        last_cmd: LastCommand::default(),
         user: Mutex::new("default".into()),
         memory: ClientMemory::default(),
         killed: AtomicBool::new(false),

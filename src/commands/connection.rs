@@ -198,15 +198,16 @@ const CONTAINER_COMMANDS: &[&str] = &[
     "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
 ];
 
-/// Records the command a client ran last (CLIENT LIST `cmd=`), reusing
-/// the string's buffer so the common case does not allocate.
-pub fn record_last_command(info: &ClientInfo, name: &str, args: &[&[u8]]) {
-    let mut last = info.last_cmd.lock().unwrap_or_else(|p| p.into_inner());
-    last.clear();
-    last.push_str(name);
-    if let Some(sub) = args.get(1).filter(|_| CONTAINER_COMMANDS.contains(&name)) {
-        last.push('|');
-        last.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+/// Records the command a client ran last (CLIENT LIST `cmd=`): the
+/// command at `index` of the table, or for a container command the
+/// subcommand too.
+pub fn record_last_command(info: &ClientInfo, index: usize, name: &str, args: &[&[u8]]) {
+    match args.get(1).filter(|_| CONTAINER_COMMANDS.contains(&name)) {
+        Some(sub) => info.last_cmd.set_text(format!(
+            "{name}|{}",
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        )),
+        None => info.last_cmd.set_index(index),
     }
 }
 
@@ -221,11 +222,7 @@ pub fn client_line(info: &ClientInfo, now_ms: i64) -> String {
     let name =
         String::from_utf8_lossy(&info.name.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     let (lib_name, lib_ver) = info.lib.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let last_cmd = info
-        .last_cmd
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let last_cmd = info.last_cmd.get();
     format!(
         "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         info.id,

@@ -478,7 +478,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
             Err(multi::reject(ctx, None, unknown_command(args)))
         }
         Some((index, command)) => {
-            connection::record_last_command(&ctx.client.info, command.name, args);
+            connection::record_last_command(&ctx.client.info, index, command.name, args);
             match precheck(ctx, command, args) {
                 Err(e) => {
                     rejected = true;

@@ -161,8 +161,12 @@ pub struct Replication {
     pub feed: Mutex<FeedState>,
     /// (master_replid, master_replid2, second_repl_offset).
     pub ids: Mutex<(String, String, i64)>,
-    /// Some(master) while this server is a replica.
-    pub master: Mutex<Option<MasterAddr>>,
+    /// Some(master) while this server is a replica; set through
+    /// [`Replication::set_master`] so `is_replica` stays in step.
+    master: Mutex<Option<MasterAddr>>,
+    /// `master.is_some()`, for the per-write "are we a replica?" check
+    /// (one atomic load instead of a lock every client thread contends on).
+    replica: AtomicBool,
     /// Bumped by every REPLICAOF: a replication thread of an older
     /// generation stops.
     pub generation: AtomicU64,
@@ -234,6 +238,7 @@ impl Replication {
             feed: Mutex::new(FeedState::default()),
             ids: Mutex::new((random_replid(), "0".repeat(40), -1)),
             master: Mutex::new(None),
+            replica: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             link_up: AtomicBool::new(false),
             sync_in_progress: AtomicBool::new(false),
@@ -254,7 +259,19 @@ impl Replication {
 
     /// True while this server replicates a master.
     pub fn is_replica(&self) -> bool {
-        lock(&self.master).is_some()
+        self.replica.load(Ordering::SeqCst)
+    }
+
+    /// The master this server replicates, if any.
+    pub fn master(&self) -> Option<MasterAddr> {
+        lock(&self.master).clone()
+    }
+
+    /// Makes this server a replica of `master`, or a master (None).
+    pub fn set_master(&self, master: Option<MasterAddr>) {
+        let mut slot = lock(&self.master);
+        self.replica.store(master.is_some(), Ordering::SeqCst);
+        *slot = master;
     }
 
     /// master_repl_offset.
@@ -359,7 +376,7 @@ pub fn info_section(server: &Server) -> String {
     let repl = &server.repl;
     let now = crate::util::now_ms();
     let mut out = String::from("# Replication\r\n");
-    let master = lock(&repl.master).clone();
+    let master = repl.master();
     let offset = repl.offset();
     if let Some(m) = &master {
         let up = repl.link_up.load(Ordering::Relaxed);
@@ -435,7 +452,7 @@ pub fn info_section(server: &Server) -> String {
 /// `slave <host> <port> <state> <offset>`.
 pub fn role_reply(ctx: &mut Ctx) -> CmdResult {
     let repl = &ctx.server.repl;
-    let master = lock(&repl.master).clone();
+    let master = repl.master();
     let offset = repl.offset() as i64;
     match master {
         Some(m) => {

@@ -65,7 +65,7 @@ pub fn replicaof_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         host: host.clone(),
         port,
     };
-    if lock(&server.repl.master).as_ref() == Some(&wanted) {
+    if server.repl.master().as_ref() == Some(&wanted) {
         ctx.reply.simple("OK Already connected to specified master");
         return Ok(());
     }
@@ -106,7 +106,7 @@ fn disconnect_replicas(server: &Server) {
 /// REPLICAOF NO ONE: keeps the data, starts a new replication history
 /// (the old ID stays valid up to our offset, for our replicas' PSYNC).
 pub fn promote(server: &Server) {
-    *lock(&server.repl.master) = None;
+    server.repl.set_master(None);
     drop_link(server);
     *lock(&server.repl.link_state) = "connect";
     let offset = server.repl.offset();
@@ -117,10 +117,10 @@ pub fn promote(server: &Server) {
 
 /// Starts replicating `host:port` in a new `replication` thread.
 pub fn become_replica(server: &Arc<Server>, host: &str, port: u16) {
-    *lock(&server.repl.master) = Some(MasterAddr {
+    server.repl.set_master(Some(MasterAddr {
         host: host.to_string(),
         port,
-    });
+    }));
     drop_link(server);
     // Our own replicas stay until a full sync replaces our data (Redis 7):
     // a partial resync keeps their history valid.
@@ -279,7 +279,7 @@ impl Link {
 }
 
 fn sync_once(server: &Arc<Server>, generation: u64, synced_once: &mut bool) -> std::io::Result<()> {
-    let Some(addr) = lock(&server.repl.master).clone() else {
+    let Some(addr) = server.repl.master() else {
         return Ok(());
     };
     *lock(&server.repl.link_state) = "connecting";

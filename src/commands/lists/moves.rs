@@ -235,13 +235,7 @@ fn lmove_generic(
         }
     };
     // Redis logs (B)RPOPLPUSH as RPOPLPUSH (replicas count it so).
-    let last = ctx
-        .client
-        .info
-        .last_cmd
-        .lock()
-        .map(|c| c.ends_with("rpoplpush"))
-        .unwrap_or(false);
+    let last = ctx.client.info.last_cmd.get().ends_with("rpoplpush");
     ctx.propagate_override(vec![if last {
         vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()]
     } else {
