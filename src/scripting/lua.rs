@@ -128,18 +128,26 @@ function impl.set_loading(on)
     if on then backing = LOAD else backing = R end
 end
 
-local G = {}
-raw_setmetatable(G, {
-    __index = function(_, k)
-        local v = backing[k]
-        if v == nil then
-            raw_error("Script attempted to access nonexistent global variable '" .. raw_tostring(k) .. "'", 2)
-        end
-        return v
-    end,
-    __newindex = readonly_error,
-    __metatable = raw_setmetatable({}, {__newindex = readonly_error, __metatable = false}),
-})
+-- A read-only view of the table `source()` returns: reading a name it
+-- lacks is Redis's "nonexistent global variable" error, and neither the
+-- view nor its metatable can be changed.
+local function strict_view(source)
+    local view = {}
+    raw_setmetatable(view, {
+        __index = function(_, k)
+            local v = source()[k]
+            if v == nil then
+                raw_error("Script attempted to access nonexistent global variable '" .. raw_tostring(k) .. "'", 2)
+            end
+            return v
+        end,
+        __newindex = readonly_error,
+        __metatable = raw_setmetatable({}, {__newindex = readonly_error, __metatable = false}),
+    })
+    return view
+end
+
+local G = strict_view(function() return backing end)
 protected[G] = true
 impl.G = G
 impl.R = R
@@ -270,19 +278,7 @@ load_redis.register_function = function(...)
     if not reg then raw_error(error_table('redis.register_function can only be called on FUNCTION LOAD command')) end
     return reg(...)
 end
-local load_proxy = {}
-local load_mt = {
-    __index = function(_, k)
-        local v = load_redis[k]
-        if v == nil then
-            raw_error("Script attempted to access nonexistent global variable '" .. raw_tostring(k) .. "'", 2)
-        end
-        return v
-    end,
-    __newindex = readonly_error,
-}
-load_mt.__metatable = raw_setmetatable({}, {__newindex = readonly_error, __metatable = false})
-raw_setmetatable(load_proxy, load_mt)
+local load_proxy = strict_view(function() return load_redis end)
 protected[load_proxy] = true
 LOAD.redis = load_proxy
 impl.functions = {}
