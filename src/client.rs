@@ -215,10 +215,21 @@ impl LastCommand {
     pub fn get(&self) -> String {
         match self.index.load(Ordering::Acquire) {
             0 => self.text.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            i => crate::commands::all_commands()
-                .nth(i - 1)
-                .map_or_else(|| "NULL".into(), |c| c.name.to_string()),
+            i => self.table_name(i).to_string(),
         }
+    }
+
+    /// True when the last command was the plain command `name` (no lock,
+    /// no allocation).
+    pub fn is(&self, name: &str) -> bool {
+        match self.index.load(Ordering::Acquire) {
+            0 => false,
+            i => self.table_name(i) == name,
+        }
+    }
+
+    fn table_name(&self, index_plus_one: usize) -> &'static str {
+        crate::commands::command_at(index_plus_one - 1).map_or("NULL", |c| c.name)
     }
 }
 

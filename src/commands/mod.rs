@@ -340,6 +340,15 @@ fn table() -> &'static NameTable {
     })
 }
 
+/// The command at `index` of the table (the index [`lookup`] gives).
+pub fn command_at(index: usize) -> Option<&'static Command> {
+    static BY_INDEX: OnceLock<Vec<&'static Command>> = OnceLock::new();
+    BY_INDEX
+        .get_or_init(|| all_commands().collect())
+        .get(index)
+        .copied()
+}
+
 /// Number of commands in the table.
 pub fn command_count() -> usize {
     table().len()

@@ -235,7 +235,10 @@ fn lmove_generic(
         }
     };
     // Redis logs (B)RPOPLPUSH as RPOPLPUSH (replicas count it so).
-    let last = ctx.client.info.last_cmd.get().ends_with("rpoplpush");
+    let last = {
+        let last_cmd = &ctx.client.info.last_cmd;
+        last_cmd.is("rpoplpush") || last_cmd.is("brpoplpush")
+    };
     ctx.propagate_override(vec![if last {
         vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()]
     } else {
