@@ -84,6 +84,12 @@ fn drop_link(server: &Server) {
     if let Some(s) = lock(&server.repl.master_stream).take() {
         let _ = s.shutdown(Shutdown::Both);
     }
+    mark_link_down(server);
+}
+
+/// Records that the link to the master is down (INFO master_link_status,
+/// master_link_down_since_seconds) and no sync is in progress.
+fn mark_link_down(server: &Server) {
     if server.repl.link_up.swap(false, Ordering::Relaxed) {
         server
             .repl
@@ -165,13 +171,7 @@ fn run(server: &Arc<Server>, generation: u64) {
             return;
         }
         *lock(&server.repl.master_stream) = None;
-        if server.repl.link_up.swap(false, Ordering::Relaxed) {
-            server
-                .repl
-                .link_down_since_ms
-                .store(now_ms(), Ordering::Relaxed);
-        }
-        server.repl.sync_in_progress.store(false, Ordering::Relaxed);
+        mark_link_down(server);
         *lock(&server.repl.link_state) = "connect";
         std::thread::sleep(Duration::from_millis(RETRY_MS));
     }
