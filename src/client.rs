@@ -503,10 +503,13 @@ fn connection_loop(
                     ) {
                         return Ok(());
                     }
-                    let more_follow = consumed < read_buf.len();
-                    let plain = request
-                        .with_args(pending, |argv| commands::may_keep_lock(server, state, argv));
-                    if plain && (more_follow || kept.is_some()) {
+                    // A lone request (nothing after it, no lock kept) skips
+                    // the check: keeping the lock could not help it.
+                    let batching = consumed < read_buf.len() || kept.is_some();
+                    if batching
+                        && request
+                            .with_args(pending, |argv| commands::may_keep_lock(server, state, argv))
+                    {
                         if kept.is_none() {
                             kept = Some(server.store_write());
                         }
