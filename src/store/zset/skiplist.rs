@@ -32,11 +32,21 @@
 //! size. Index 0 is the head, which holds no element and is as tall as the
 //! tallest node. A freed slot is chained into a free list through its level-0
 //! link and reused by the next insert, so a node's index never changes while it
-//! is alive (the member index relies on that). A node is 48 bytes: the member
-//! (`Box<[u8]>`, stored only here), the score, the backward and level-0 links
-//! inline, and a boxed slice for levels 1 and up, which is empty, hence not
-//! allocated, for three nodes in four. Level 0's span is always 1 (0 for the
-//! last node, whose link is to NIL), so it is not stored.
+//! is alive (the member index relies on that). A node is 40 bytes: the member
+//! (`Box<[u8]>`, stored only here), the score, the backward and level-0 links,
+//! and where its upper levels are. Level 0's span is always 1 (0 for the last
+//! node, whose link is to NIL), so it is not stored.
+//!
+//! Levels 1 and up live in a second arena, `levels`: a node of height h owns
+//! h - 1 consecutive slots there (three nodes in four own none). Each link
+//! carries, besides the next node and the span, a copy of the next node's
+//! score and where the next node's own levels start. So the upper part of a
+//! search reads only the `levels` arena, one cache line per hop, as Redis's
+//! search reads only the node it hops to (its levels are inline in the node);
+//! it reads a node (and perhaps its member) only to break a tie of scores and
+//! on level 0. Freed runs of slots are kept in one free list per run length.
+//! Only the head's run ever moves, when the list grows taller; no link points
+//! at the head, so nothing else needs fixing when it does.
 //!
 //! Invariant: elements are strictly increasing by (score, member bytes), and
 //! every span equals the distance in elements between the two ends of its link.
@@ -52,16 +62,27 @@ const HEAD: NodeId = 0;
 const MAX_LEVEL: usize = 32;
 
 /// A link on levels 1 and up: the next node there, how many elements it
-/// skips, and a copy of that node's score. The copy lets a search decide
-/// "hop or drop a level" without reading the next node itself, one cache
-/// miss per hop instead of two on a big set (ZADD spent most of its time
-/// there). It is 0.0 on a link to NIL, which no search reads.
+/// skips, and copies of two things of that node's: its score and where its
+/// levels start. The copies let a search decide "hop or drop a level", and
+/// hop, without reading the next node itself: one cache miss per hop on a
+/// big set instead of two or three (ZADD spent most of its time there).
+/// Both are 0 on a link to NIL, which no search reads.
 #[derive(Clone, Copy)]
 struct Level {
     next: NodeId,
     span: u32,
+    /// `levels` index of `next`'s level-1 link.
+    next_upper: u32,
     next_score: f64,
 }
+
+/// The value of a link slot that links nowhere yet.
+const UNLINKED: Level = Level {
+    next: NIL,
+    span: 0,
+    next_upper: 0,
+    next_score: 0.0,
+};
 
 /// One element (or the head, or a free slot) in the arena.
 #[derive(Clone)]
@@ -72,8 +93,10 @@ struct Node {
     backward: NodeId,
     /// The next element on level 0; in a free slot, the next free slot.
     next0: NodeId,
-    /// Levels 1.. of this node; its height is `upper.len() + 1`.
-    upper: Box<[Level]>,
+    /// `levels` index of this node's level-1 link (meaningless without one).
+    upper: u32,
+    /// How many upper levels it has: its height is `upper_len + 1`.
+    upper_len: u32,
 }
 
 /// Elements ordered by (score, member), with O(log n) rank and position search.
@@ -83,6 +106,11 @@ pub(super) struct SkipList {
     nodes: Vec<Node>,
     /// First free arena slot, chained through `next0`.
     free: NodeId,
+    /// Every node's upper links, each node's in one run of slots.
+    levels: Vec<Level>,
+    /// Per run length n, the first free run of n slots in `levels`, chained
+    /// through the `next` of its first slot (NIL ends the chain).
+    free_runs: [u32; MAX_LEVEL],
     /// The last element, NIL when empty.
     tail: NodeId,
     /// Levels in use (1 when empty), as Redis's `zsl->level`.
@@ -100,11 +128,14 @@ impl SkipList {
             score: 0.0,
             backward: NIL,
             next0: NIL,
-            upper: Box::default(),
+            upper: 0,
+            upper_len: 0,
         };
         SkipList {
             nodes: vec![head],
             free: NIL,
+            levels: Vec::new(),
+            free_runs: [NIL; MAX_LEVEL],
             tail: NIL,
             level: 1,
             len: 0,
@@ -157,7 +188,7 @@ impl SkipList {
     /// always moves: links before it hold copies of its score.
     pub(super) fn set_score(&mut self, x: NodeId, score: f64) {
         let node = &self.nodes[x as usize];
-        let stays = node.upper.is_empty()
+        let stays = node.upper_len == 0
             && (node.backward == NIL || self.precedes(node.backward, score, &node.member))
             && (node.next0 == NIL || !self.precedes(node.next0, score, &node.member));
         if !stays {
@@ -175,10 +206,12 @@ impl SkipList {
         let free = self.free;
         let node = &mut self.nodes[x as usize];
         let member = std::mem::take(&mut node.member);
-        node.upper = Box::default();
+        let (score, upper, upper_len) = (node.score, node.upper, node.upper_len);
+        node.upper_len = 0;
         node.next0 = free;
         self.free = x;
-        (member.into_vec(), node.score)
+        self.free_run(upper, upper_len as usize);
+        (member.into_vec(), score)
     }
 
     /// How many leading elements satisfy `pred(score, member)`, which must be
@@ -217,21 +250,26 @@ impl SkipList {
         unreachable!("spans add up to len, so rank {rank} < len is reached")
     }
 
-    fn next(&self, x: NodeId, level: usize) -> NodeId {
+    /// `levels` index of `x`'s link on `level` (1 and up).
+    fn slot(&self, x: NodeId, level: usize) -> usize {
         let node = &self.nodes[x as usize];
+        debug_assert!(level >= 1 && level <= node.upper_len as usize);
+        node.upper as usize + level - 1
+    }
+
+    fn next(&self, x: NodeId, level: usize) -> NodeId {
         if level == 0 {
-            node.next0
+            self.nodes[x as usize].next0
         } else {
-            node.upper[level - 1].next
+            self.levels[self.slot(x, level)].next
         }
     }
 
     fn span(&self, x: NodeId, level: usize) -> usize {
-        let node = &self.nodes[x as usize];
         if level == 0 {
-            usize::from(node.next0 != NIL)
+            usize::from(self.nodes[x as usize].next0 != NIL)
         } else {
-            node.upper[level - 1].span as usize
+            self.levels[self.slot(x, level)].span as usize
         }
     }
 
@@ -241,15 +279,16 @@ impl SkipList {
             self.nodes[x as usize].next0 = next;
             return;
         }
-        let next_score = if next == NIL {
-            0.0
-        } else {
-            self.nodes[next as usize].score
+        let (next_score, next_upper) = match self.nodes.get(next as usize) {
+            Some(node) if next != NIL => (node.score, node.upper),
+            _ => (0.0, 0),
         };
+        let slot = self.slot(x, level);
         // Fits: alloc_node keeps len below u32::MAX.
-        self.nodes[x as usize].upper[level - 1] = Level {
+        self.levels[slot] = Level {
             next,
             span: span as u32,
+            next_upper,
             next_score,
         };
     }
@@ -257,7 +296,8 @@ impl SkipList {
     /// Adds `delta` to the span of `x`'s link on `level` (1 and up), which
     /// keeps pointing where it did.
     fn add_to_span(&mut self, x: NodeId, level: usize, delta: i32) {
-        let link = &mut self.nodes[x as usize].upper[level - 1];
+        let slot = self.slot(x, level);
+        let link = &mut self.levels[slot];
         link.span = link.span.wrapping_add_signed(delta);
     }
 
@@ -273,10 +313,12 @@ impl SkipList {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0; MAX_LEVEL];
         let mut x = HEAD;
+        // Where x's levels start: the walk above level 0 reads only `levels`.
+        let mut x_upper = self.nodes[HEAD as usize].upper as usize;
         for level in (1..self.level).rev() {
             rank[level] = rank.get(level + 1).copied().unwrap_or(0);
             loop {
-                let link = self.nodes[x as usize].upper[level - 1];
+                let link = self.levels[x_upper + level - 1];
                 let before = link.next != NIL
                     && (link.next_score < score
                         || (link.next_score == score
@@ -286,6 +328,7 @@ impl SkipList {
                 }
                 rank[level] += link.span as usize;
                 x = link.next;
+                x_upper = link.next_upper as usize;
             }
             update[level] = x;
         }
@@ -308,20 +351,10 @@ impl SkipList {
             let node = &self.nodes[x as usize];
             self.find_update(node.score, &node.member)
         };
-        let height = self.nodes[x as usize].upper.len() + 1;
+        let height = self.nodes[x as usize].upper_len as usize + 1;
         if height > self.level {
-            let head = &mut self.nodes[HEAD as usize];
-            if head.upper.len() < height - 1 {
-                let mut upper = std::mem::take(&mut head.upper).into_vec();
-                upper.resize(
-                    height - 1,
-                    Level {
-                        next: NIL,
-                        span: 0,
-                        next_score: 0.0,
-                    },
-                );
-                head.upper = upper.into_boxed_slice();
+            if (self.nodes[HEAD as usize].upper_len as usize) < height - 1 {
+                self.grow_head(height - 1);
             }
             // A new level starts as one head -> NIL link over the whole list.
             for level in self.level..height {
@@ -382,19 +415,58 @@ impl SkipList {
         self.len -= 1;
     }
 
-    fn alloc_node(&mut self, member: Box<[u8]>, score: f64, height: usize) -> NodeId {
-        let unlinked = Level {
-            next: NIL,
-            span: 0,
-            next_score: 0.0,
+    /// Moves the head's links to a longer run of `upper_len` slots; the
+    /// new top ones are unlinked. Nothing links to the head, so no
+    /// `next_upper` copy needs fixing.
+    fn grow_head(&mut self, upper_len: usize) {
+        let head = &self.nodes[HEAD as usize];
+        let (old, old_len) = (head.upper as usize, head.upper_len as usize);
+        let new = self.alloc_run(upper_len);
+        for i in 0..old_len {
+            self.levels[new as usize + i] = self.levels[old + i];
+        }
+        self.free_run(old as u32, old_len);
+        let head = &mut self.nodes[HEAD as usize];
+        head.upper = new;
+        head.upper_len = upper_len as u32;
+    }
+
+    /// A run of `n` unlinked slots in `levels`: a freed one of that length
+    /// if there is one, else new ones at the end. Nothing for `n == 0`.
+    fn alloc_run(&mut self, n: usize) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        let at = self.free_runs[n];
+        let at = if at == NIL {
+            let at = u32::try_from(self.levels.len()).expect("fewer than 2^32 links");
+            self.levels.resize(self.levels.len() + n, UNLINKED);
+            at
+        } else {
+            self.free_runs[n] = self.levels[at as usize].next;
+            at
         };
-        let upper = vec![unlinked; height - 1].into_boxed_slice();
+        self.levels[at as usize..at as usize + n].fill(UNLINKED);
+        at
+    }
+
+    /// Puts the run of `n` slots at `at` on its free list.
+    fn free_run(&mut self, at: u32, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.levels[at as usize].next = self.free_runs[n];
+        self.free_runs[n] = at;
+    }
+
+    fn alloc_node(&mut self, member: Box<[u8]>, score: f64, height: usize) -> NodeId {
         let node = Node {
             member,
             score,
             backward: NIL,
             next0: NIL,
-            upper,
+            upper: self.alloc_run(height - 1),
+            upper_len: (height - 1) as u32,
         };
         if self.free != NIL {
             let x = self.free;
@@ -464,13 +536,18 @@ impl SkipList {
                     break;
                 }
                 assert!(
-                    self.nodes[next as usize].upper.len() >= level,
+                    self.nodes[next as usize].upper_len as usize >= level,
                     "node too short"
                 );
+                let link = self.levels[self.slot(x, level)];
                 assert_eq!(
-                    self.nodes[x as usize].upper[level - 1].next_score.to_bits(),
+                    link.next_score.to_bits(),
                     self.score(next).to_bits(),
                     "score copy at level {level}"
+                );
+                assert_eq!(
+                    link.next_upper, self.nodes[next as usize].upper,
+                    "levels copy at level {level}"
                 );
                 x = next;
             }
