@@ -79,6 +79,10 @@ struct MailboxState {
     queued_bytes: usize,
     closed: bool,
     soft_since: Option<Instant>,
+    /// Threads waiting in `pop`/`pop_timeout`. A push wakes one only when
+    /// there is one: std's `notify_one` is a futex syscall even when nobody
+    /// waits, and a busy writer (the usual case under load) needs no wake.
+    waiters: usize,
 }
 
 /// A subscriber's queue: a `Mutex<VecDeque>` plus a `Condvar`, with
@@ -139,8 +143,11 @@ impl Mailbox {
                 return Err(PushError::Overflow);
             }
         }
+        let wake = st.waiters > 0;
         drop(st);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
         Ok(())
     }
 
@@ -160,7 +167,9 @@ impl Mailbox {
             if st.closed {
                 return None;
             }
+            st.waiters += 1;
             st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
+            st.waiters -= 1;
         }
     }
 
@@ -181,11 +190,13 @@ impl Mailbox {
             if st.closed || now >= deadline {
                 return None;
             }
+            st.waiters += 1;
             st = self
                 .ready
                 .wait_timeout(st, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            st.waiters -= 1;
         }
     }
 
