@@ -472,6 +472,8 @@ fn connection_loop(
         // is never held across socket I/O.
         let mut kept: Option<std::sync::RwLockWriteGuard<'_, crate::store::Store>> = None;
         let mut ran_on_kept = false;
+        // The previous command's end time, handed to the next (see Ctx::clock_us).
+        let mut clock_us = None;
         let mut consumed = 0;
         let mut protocol_error = false;
         let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
@@ -512,6 +514,7 @@ fn connection_loop(
                     {
                         if kept.is_none() {
                             kept = Some(server.store_write());
+                            clock_us = None; // it may have waited
                         }
                         ran_on_kept = true;
                     } else {
@@ -519,7 +522,9 @@ fn connection_loop(
                     }
                     let mut ctx = Ctx::new(server, state, &mut reply);
                     ctx.held = kept.as_deref_mut();
+                    ctx.clock_us = clock_us;
                     request.with_args(pending, |argv| commands::execute(&mut ctx, argv));
+                    clock_us = ctx.clock_us;
                     // client-output-buffer-limit normal: replies piling up
                     // past the hard limit close the client, unsent (Redis).
                     // Queued output counts too once a writer thread sends it.

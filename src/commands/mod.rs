@@ -57,7 +57,6 @@ pub mod zsets;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use crate::blocking::{self, BlockRequest};
 use crate::client::ClientState;
@@ -396,6 +395,12 @@ pub struct Ctx<'a> {
     /// commands of a pipelined batch (see client.rs): the command runs on
     /// it instead of locking, and waits nothing out under it.
     pub held: Option<&'a mut Store>,
+    /// A clock reading (unix µs) taken a moment ago, at the end of the
+    /// previous command of the same pipelined batch: `execute` starts from
+    /// it instead of reading the clock again, and leaves its own end
+    /// reading here. A clock read is one of the costlier steps of a cheap
+    /// command; the caller clears this whenever it may have waited.
+    pub clock_us: Option<i64>,
 }
 
 impl<'a> Ctx<'a> {
@@ -417,6 +422,7 @@ impl<'a> Ctx<'a> {
             block: None,
             resumed: None,
             held: None,
+            clock_us: None,
         }
     }
 
@@ -476,7 +482,10 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     let reply_mark = ctx.reply.buf.len();
-    let started = Instant::now();
+    // One clock read gives the command's time (expiry) and the start of
+    // its duration (INFO commandstats, SLOWLOG), in µs like Redis's ustime().
+    let started_us = ctx.clock_us.take().unwrap_or_else(crate::util::now_us);
+    ctx.now_ms = started_us / 1000;
     let found = lookup(first);
     // Refused before running (unknown, arity, auth): Redis's rejected calls.
     let mut rejected = false;
@@ -520,7 +529,10 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.buf.truncate(reply_mark);
         ctx.reply.error(&e.to_string());
     }
-    let elapsed_us = started.elapsed().as_micros() as u64;
+    let ended_us = crate::util::now_us();
+    ctx.clock_us = Some(ended_us);
+    // A wall clock set back during the command reads as zero time.
+    let elapsed_us = ended_us.saturating_sub(started_us).max(0) as u64;
     // Redis neither times nor slow-logs a call it refused before running
     // (its dispatcher also refuses unknown subcommands).
     let refused = result.as_ref().err().is_some_and(|e| {
@@ -639,7 +651,6 @@ fn run_handler(
     command: &'static Command,
     args: &[&[u8]],
 ) -> CmdResult {
-    ctx.now_ms = crate::util::now_ms();
     // ACL: free for the unrestricted default user, checked for everyone else.
     if ctx.client.user != "default"
         || ctx
