@@ -358,29 +358,34 @@ pub fn maxmemory_set() -> bool {
 /// `denyoom` command with the OOM error when that is not possible. Free
 /// when maxmemory is 0 or memory is under it (two atomic loads).
 pub fn before_command(ctx: &mut Ctx, command: &Command) -> CmdResult {
-    let max = MAXMEMORY_BYTES.load(Ordering::Relaxed) as usize;
-    if max == 0 || used_memory() <= max {
-        return Ok(());
-    }
-    let policy = policy();
-    let ok = if policy == Policy::NoEviction {
-        false
-    } else {
-        let samples = SAMPLES.load(Ordering::Relaxed);
-        let (evicted, ok) = {
-            let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
-            let (evicted, ok) = free_memory(&mut store, max, policy, samples, ctx.now_ms);
-            // Logged under the lock, so the AOF order is the execution order.
-            crate::persistence::aof::feed_expired(ctx.server, &evicted);
-            (evicted, ok)
-        };
-        after_eviction(ctx, &evicted);
-        ok
-    };
-    if !ok && command.has_flag("denyoom") {
+    if !perform_evictions(ctx) && command.has_flag("denyoom") {
         return Err(oom_error());
     }
     Ok(())
+}
+
+/// Evicts keys by the policy until used_memory is back under maxmemory
+/// (Redis's `performEvictions`); false when it could not get there. Run
+/// before commands, and by CONFIG SET maxmemory, which evicts at once.
+pub fn perform_evictions(ctx: &mut Ctx) -> bool {
+    let max = MAXMEMORY_BYTES.load(Ordering::Relaxed) as usize;
+    if max == 0 || used_memory() <= max {
+        return true;
+    }
+    let policy = policy();
+    if policy == Policy::NoEviction {
+        return false;
+    }
+    let samples = SAMPLES.load(Ordering::Relaxed);
+    let (evicted, ok) = {
+        let mut store = ctx.server.store.write().unwrap_or_else(|p| p.into_inner());
+        let (evicted, ok) = free_memory(&mut store, max, policy, samples, ctx.now_ms);
+        // Logged under the lock, so the AOF order is the execution order.
+        crate::persistence::aof::feed_expired(ctx.server, &evicted);
+        (evicted, ok)
+    };
+    after_eviction(ctx, &evicted);
+    ok
 }
 
 /// Counts the evicted keys, touches WATCHers and raises `evicted` events.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Conn, Reply, Server};
+use common::{bulk, Conn, Reply, Server};
 
 fn used_memory(c: &mut Conn) -> i64 {
     let text = c.cmd(&["INFO"]).text();
@@ -50,4 +50,37 @@ fn info_reply_does_not_stay_in_used_memory() {
     // The first INFO's reply buffer is given back once written, so the
     // second reading does not include it (allow small fluctuations).
     assert!(second - first < 2048, "{first} -> {second}");
+}
+
+/// CONFIG SET maxmemory below the memory in use evicts at once, as Redis's
+/// `updateMaxmemory` does: a subscriber gets the `evicted` event without
+/// any further command being sent.
+#[test]
+fn lowering_maxmemory_evicts_at_once() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    c.cmd(&["SET", "foo", "bar"]);
+    let mut sub = server.conn();
+    sub.send(&["PSUBSCRIBE", "*"]);
+    assert_eq!(
+        sub.read_reply(),
+        Reply::Array(vec![bulk("psubscribe"), bulk("*"), Reply::Int(1)])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "1"]),
+        Reply::Status("OK".into())
+    );
+    assert_eq!(
+        sub.read_reply(),
+        Reply::Array(vec![
+            bulk("pmessage"),
+            bulk("*"),
+            bulk("__keyevent@0__:evicted"),
+            bulk("foo")
+        ])
+    );
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(c.cmd(&["EXISTS", "foo"]), Reply::Int(0));
 }

@@ -925,6 +925,29 @@ fn info_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// A new maxmemory takes effect at once, as in Redis: a warning when it
+/// is below the memory in use, and eviction now rather than at the next
+/// command (subscribers see the `evicted` events without one). Not inside
+/// MULTI or a script (the transaction's later commands still see their
+/// keys, as in Redis), on a replica, or while clients are paused: there
+/// the next command's check evicts, as before any command.
+fn maxmemory_changed(ctx: &mut Ctx) {
+    let max = ctx.server.config().get_i64("maxmemory");
+    let used = crate::memory::used_memory();
+    if max > 0 && (max as usize) < used {
+        log::warn!(
+            "WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."
+        );
+    }
+    let deferred = ctx.in_exec
+        || ctx.in_script
+        || ctx.server.repl.is_replica()
+        || ctx.server.pause.mode().is_some();
+    if !deferred {
+        crate::evict::perform_evictions(ctx);
+    }
+}
+
 /// CONFIG GET|SET|RESETSTAT|REWRITE|HELP.
 fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     check_subcommand("config", CONFIG_SUBCOMMANDS, args)?;
@@ -1003,6 +1026,9 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             *ctx.server.config.write().unwrap_or_else(|p| p.into_inner()) = next;
             ctx.server.refresh_hot_config();
             crate::persistence::aof::on_config_change(ctx.server);
+            if names.contains("maxmemory") {
+                maxmemory_changed(ctx);
+            }
             ctx.reply.ok();
         }
         b"RESETSTAT" => {
