@@ -834,3 +834,21 @@ fn debug_aof_flush_sleep_is_accepted() {
     assert!(std::fs::metadata(incr_file(&dir)).expect("incr").len() > before);
     assert_eq!(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]), ok());
 }
+
+/// ZMPOP and BZMPOP are logged as the ZPOPMIN/ZPOPMAX they became, with
+/// the number of members actually popped, as Redis replicates them.
+#[test]
+fn zmpop_is_logged_as_the_pop_it_became() {
+    let dir = fresh_dir("zmpop");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["ZADD", "z2", "1", "a", "2", "b", "3", "c"]);
+    c.cmd(&["ZMPOP", "2", "z1", "z2", "MIN", "COUNT", "10"]);
+    c.cmd(&["ZADD", "z1", "1", "a", "2", "b"]);
+    c.cmd(&["BZMPOP", "0", "1", "z1", "MAX"]);
+    let log = String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).expect("incr")).into_owned();
+    let zpopmin = "*3\r\n$7\r\nZPOPMIN\r\n$2\r\nz2\r\n$1\r\n3\r\n";
+    let zpopmax = "*3\r\n$7\r\nZPOPMAX\r\n$2\r\nz1\r\n$1\r\n1\r\n";
+    assert!(log.contains(zpopmin) && log.contains(zpopmax), "{log}");
+    assert!(!log.contains("ZMPOP"), "{log}");
+}

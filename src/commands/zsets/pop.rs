@@ -199,6 +199,17 @@ fn mpop_once(ctx: &mut Ctx, store: &mut Store, req: &MpopArgs) -> Result<bool, C
         return Ok(false);
     };
     let popped = pop_from(ctx, db, key, req.end, req.count)?;
+    // Replicated and logged as the plain pop it became, with the number
+    // actually popped (Redis): replaying it gives the same data.
+    let pop_name: &[u8] = match req.end {
+        End::Min => b"ZPOPMIN",
+        End::Max => b"ZPOPMAX",
+    };
+    ctx.propagate_override(vec![vec![
+        pop_name.to_vec(),
+        key.to_vec(),
+        popped.len().to_string().into_bytes(),
+    ]]);
     ctx.reply.array(2);
     ctx.reply.bulk(key);
     reply_pairs(ctx, &popped);
