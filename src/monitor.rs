@@ -106,10 +106,16 @@ fn push_repr(out: &mut String, arg: &[u8]) {
     out.push('"');
 }
 
-/// Which arguments of a command hold secrets (Redis's
-/// `redactClientCommandArgument` calls): AUTH's, HELLO ... AUTH user pass,
-/// MIGRATE ... AUTH pass / AUTH2 user pass.
-fn redacted(args: &[&[u8]]) -> Vec<bool> {
+/// Configuration parameters whose values CONFIG SET hides (Redis's
+/// sensitive configs).
+const SECRET_CONFIGS: [&[u8]; 2] = [b"masterauth", b"requirepass"];
+
+/// Which arguments of a command hold secrets, shown as `(redacted)` by
+/// MONITOR and SLOWLOG (Redis's `redactClientCommandArgument` calls):
+/// AUTH's, HELLO ... AUTH user pass, MIGRATE ... AUTH pass / AUTH2 user
+/// pass, everything after ACL SETUSER, and CONFIG SET's value for
+/// masterauth or requirepass.
+pub fn redacted(args: &[&[u8]]) -> Vec<bool> {
     let mut hide = vec![false; args.len()];
     let name = args
         .first()
@@ -122,6 +128,23 @@ fn redacted(args: &[&[u8]]) -> Vec<bool> {
     };
     match name.as_slice() {
         b"auth" => mark(1, args.len()),
+        b"acl"
+            if args
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"setuser")) =>
+        {
+            mark(2, args.len())
+        }
+        b"config" if args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"set")) => {
+            for (i, pair) in args.chunks(2).enumerate().skip(1) {
+                if SECRET_CONFIGS
+                    .iter()
+                    .any(|c| pair[0].eq_ignore_ascii_case(c))
+                {
+                    mark(2 * i + 1, 1);
+                }
+            }
+        }
         b"hello" | b"migrate" => {
             for (i, a) in args.iter().enumerate().skip(1) {
                 if a.eq_ignore_ascii_case(b"auth") {
@@ -197,5 +220,27 @@ mod tests {
             .ends_with("\"hello\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\"\r\n"));
         let line = format_line(0, 0, "a:1", &[b"auth", b"secret"]);
         assert!(!String::from_utf8(line).unwrap().contains("secret"));
+    }
+
+    #[test]
+    fn acl_setuser_and_secret_configs_are_redacted() {
+        let hide = |args: &[&[u8]]| redacted(args);
+        assert_eq!(
+            hide(&[b"ACL", b"SETUSER", b"bob", b">pw", b"+get"]),
+            [false, false, true, true, true]
+        );
+        assert_eq!(hide(&[b"acl", b"getuser", b"bob"]), [false; 3]);
+        assert_eq!(
+            hide(&[
+                b"config",
+                b"set",
+                b"maxmemory",
+                b"1",
+                b"MasterAuth",
+                b"pw",
+                b"requirepass"
+            ]),
+            [false, false, false, false, false, true, false]
+        );
     }
 }

@@ -467,3 +467,71 @@ fn command_info_shows_key_specs() {
     assert_eq!(row[8], Reply::Array(vec![spec]));
     assert_eq!(row[9], Reply::Array(vec![]));
 }
+
+/// The arguments of each SLOWLOG entry (its fourth field), newest first.
+fn slowlog_args(c: &mut common::Conn) -> Vec<Reply> {
+    let Reply::Array(entries) = c.cmd(&["SLOWLOG", "GET"]) else {
+        panic!("SLOWLOG GET is an array");
+    };
+    entries
+        .into_iter()
+        .map(|e| match e {
+            Reply::Array(fields) => fields[3].clone(),
+            other => panic!("entry {other:?}"),
+        })
+        .collect()
+}
+
+/// SLOWLOG hides secrets as Redis does: everything after ACL SETUSER,
+/// CONFIG SET's masterauth value, MIGRATE's AUTH password.
+#[test]
+fn slowlog_redacts_secrets() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    c.cmd(&["SLOWLOG", "RESET"]);
+    c.cmd(&["ACL", "SETUSER", "someone", ">secret", "+get"]);
+    c.cmd(&["CONFIG", "SET", "masterauth", "secret"]);
+    c.cmd(&[
+        "MIGRATE",
+        "127.0.0.1",
+        "1",
+        "nokey",
+        "0",
+        "10",
+        "AUTH",
+        "secret",
+    ]);
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    let logged = slowlog_args(&mut c);
+    assert_eq!(
+        logged[..3],
+        [
+            bulks(&[
+                "MIGRATE",
+                "127.0.0.1",
+                "1",
+                "nokey",
+                "0",
+                "10",
+                "AUTH",
+                "(redacted)"
+            ]),
+            bulks(&["CONFIG", "SET", "masterauth", "(redacted)"]),
+            bulks(&["ACL", "SETUSER", "(redacted)", "(redacted)", "(redacted)"]),
+        ]
+    );
+}
+
+/// EXEC itself is not slow-logged; the commands it ran are, one by one.
+#[test]
+fn slowlog_logs_the_commands_exec_ran() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "100000"]);
+    c.cmd(&["SLOWLOG", "RESET"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["DEBUG", "SLEEP", "0.2"]);
+    c.cmd(&["EXEC"]);
+    assert_eq!(slowlog_args(&mut c), [bulks(&["DEBUG", "SLEEP", "0.2"])]);
+}

@@ -190,6 +190,10 @@ pub fn record_slow_command(
     let latent = latency_ms > 0 && (duration_us / 1000) as i64 >= latency_ms;
     if let Some((index, command)) = found {
         super::latency_histogram::record(&ctx.server.monitoring, index, command, args, duration_us);
+        // EXEC: its commands are logged one by one instead (Redis).
+        if command.has_flag("skip_slowlog") {
+            return;
+        }
     }
     if !slow && !latent {
         return;
@@ -203,12 +207,15 @@ pub fn record_slow_command(
     let now_s = ctx.now_ms / 1000;
     if slow && max_len > 0 {
         let mut kept: Vec<Vec<u8>> = Vec::new();
+        let hide = crate::monitor::redacted(args);
         for (i, a) in args.iter().enumerate() {
             if i == SLOWLOG_MAX_ARGS - 1 && args.len() > SLOWLOG_MAX_ARGS {
                 kept.push(format!("... ({} more arguments)", args.len() - i).into_bytes());
                 break;
             }
-            if a.len() > SLOWLOG_MAX_ARG_BYTES {
+            if hide.get(i) == Some(&true) {
+                kept.push(b"(redacted)".to_vec());
+            } else if a.len() > SLOWLOG_MAX_ARG_BYTES {
                 let mut v = a[..SLOWLOG_MAX_ARG_BYTES].to_vec();
                 v.extend_from_slice(
                     format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_ARG_BYTES).as_bytes(),

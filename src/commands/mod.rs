@@ -171,7 +171,14 @@ pub struct Command {
 /// Flags the dispatcher checks per command, each with its bit in
 /// [`Command::flag_bits`] (index = bit number). Testing a bit instead of
 /// splitting the flag string saves ~200 instructions per command.
-pub const FLAG_BITS: [&str; 5] = ["write", "readonly", "no_auth", "fast", "blocking"];
+pub const FLAG_BITS: [&str; 6] = [
+    "write",
+    "readonly",
+    "no_auth",
+    "fast",
+    "blocking",
+    "skip_slowlog",
+];
 const FLAG_WRITE: u32 = 1 << 0;
 const FLAG_READONLY: u32 = 1 << 1;
 const FLAG_NO_AUTH: u32 = 1 << 2;

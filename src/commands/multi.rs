@@ -358,12 +358,11 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
             ctx.reply.buf.truncate(mark);
             ctx.reply.error(&e.to_string());
         }
-        server.stats.record_command(
-            Some(index),
-            &args,
-            started.elapsed().as_micros() as u64,
-            result.as_ref().err(),
-        );
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        server
+            .stats
+            .record_command(Some(index), &args, elapsed_us, result.as_ref().err());
+        super::introspection::record_slow_command(ctx, Some((index, command)), &args, elapsed_us);
         super::introspection::feed_monitors(ctx, command, &args, &result, false);
     }
     ctx.in_exec = false;
