@@ -84,7 +84,8 @@ pub fn prepare_read_locked(ctx: &mut Ctx, command: &Command, args: &[&[u8]], sto
     count_hits(ctx, command, args, store);
 }
 
-/// Deletes the command's keys whose TTL has passed.
+/// Deletes the command's keys whose TTL has passed, and logs each as a DEL
+/// (AOF, replicas) right away, as Redis does, not with the next write.
 fn delete_stale(ctx: &mut Ctx, command: &Command, args: &[&[u8]], store: &mut Store) {
     let db = store.db_mut(ctx.client.db);
     for i in command.key_positions(args.len()) {
@@ -92,6 +93,10 @@ fn delete_stale(ctx: &mut Ctx, command: &Command, args: &[&[u8]], store: &mut St
             ctx.notify('x', "expired", args[i]);
             crate::tracking::invalidate_keys(ctx.server, [args[i]], ctx.client.id);
         }
+    }
+    let expired = store.take_expired();
+    if !expired.is_empty() {
+        crate::persistence::aof::feed_expired(ctx.server, &expired);
     }
 }
 

@@ -852,3 +852,33 @@ fn zmpop_is_logged_as_the_pop_it_became() {
     assert!(log.contains(zpopmin) && log.contains(zpopmax), "{log}");
     assert!(!log.contains("ZMPOP"), "{log}");
 }
+
+/// Keys that SCAN, RANDOMKEY or a read command find expired are deleted
+/// and logged as DEL at once, without waiting for a later write.
+#[test]
+fn lazy_expiry_by_reads_is_logged_at_once() {
+    let dir = fresh_dir("lazy-expiry");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    for key in ["scanned", "read"] {
+        c.cmd(&["SET", key, "v", "PX", "1"]);
+    }
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["SET", "drawn", "v", "PX", "1"]);
+    c.cmd(&["SELECT", "0"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let del = |key: &str| format!("*2\r\n$3\r\nDEL\r\n${}\r\n{key}\r\n", key.len());
+    let log =
+        || String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).expect("incr")).into_owned();
+    assert_eq!(c.cmd(&["GET", "read"]), Reply::Nil);
+    assert!(log().contains(&del("read")), "{}", log());
+    c.cmd(&["SCAN", "0", "COUNT", "100"]);
+    assert!(log().contains(&del("scanned")), "{}", log());
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+    c.cmd(&["SELECT", "1"]);
+    assert!(!log().contains(&del("drawn")), "{}", log());
+    assert_eq!(c.cmd(&["RANDOMKEY"]), Reply::Nil);
+    assert!(log().contains(&del("drawn")), "{}", log());
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+}

@@ -82,7 +82,8 @@ pub const COMMANDS: &[Command] = &[
         Group::Generic,
         "cursor [MATCH pattern] [COUNT count] [TYPE type]",
         "Incrementally iterate the keys space",
-        Read(scan_command),
+        // Write: it deletes the expired keys it meets (lazy expiry).
+        Write(scan_command),
     ),
     cmd(
         "randomkey",
@@ -92,7 +93,8 @@ pub const COMMANDS: &[Command] = &[
         Group::Generic,
         "",
         "Return a random key from the keyspace",
-        Read(randomkey_command),
+        // Write: it deletes the expired keys it draws (lazy expiry).
+        Write(randomkey_command),
     ),
     cmd(
         "dbsize",
@@ -323,16 +325,19 @@ pub fn reply_scan(ctx: &mut Ctx, cursor: u64, items: &[Vec<u8>]) {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — the next cursor
 /// and a batch of keys. Every key present for the whole iteration is
 /// returned at least once (see store/dict.rs).
-fn scan_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
+fn scan_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let opts = parse_scan_options(&args[1..], true)?;
-    let db = ctx.db(store);
     let now = ctx.now_ms;
+    let may_delete = !ctx.server.pause.writes_paused();
+    let db = ctx.db_mut(store);
     let mut keys = Vec::new();
+    let mut stale = Vec::new();
     let mut cursor = opts.cursor;
     let mut visits = 0;
     loop {
         cursor = db.scan(cursor, |k, e| {
             if e.is_expired(now) {
+                stale.push(k.to_vec());
                 return;
             }
             if opts.pattern.is_some_and(|p| !glob_match(p, k, false)) {
@@ -352,13 +357,35 @@ fn scan_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
             break;
         }
     }
+    // As in Redis, the expired keys met on the way are deleted (and
+    // replicated as DEL, one by one, not wrapped in a transaction).
+    if may_delete {
+        for key in &stale {
+            db.expire_if_needed(key, now);
+        }
+    }
     reply_scan(ctx, cursor, &keys);
     Ok(())
 }
 
-/// RANDOMKEY — a random live key, or null when the database is empty.
-fn randomkey_command(ctx: &mut Ctx, store: &Store, _args: &[&[u8]]) -> CmdResult {
-    match ctx.db(store).random_key(ctx.now_ms) {
+/// RANDOMKEY — a random key of the selected database, or null when empty.
+/// An expired key drawn is deleted and another drawn, as in Redis (not
+/// while writes are paused: then an expired key only reads as absent).
+fn randomkey_command(ctx: &mut Ctx, store: &mut Store, _args: &[&[u8]]) -> CmdResult {
+    let now = ctx.now_ms;
+    let may_delete = !ctx.server.pause.writes_paused();
+    let db = ctx.db_mut(store);
+    let key = if may_delete {
+        loop {
+            match db.random_key(i64::MIN) {
+                Some(k) if db.expire_if_needed(&k, now) => continue,
+                found => break found,
+            }
+        }
+    } else {
+        db.random_key(now)
+    };
+    match key {
         Some(k) => ctx.reply.bulk(&k),
         None => ctx.reply.null(),
     }

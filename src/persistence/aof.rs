@@ -329,8 +329,9 @@ fn collect_expired(expired: &[(usize, Vec<u8>)], out: &mut Vec<Logged>) {
     }
 }
 
-/// Logs the keys the active expiry cycle deleted (as DEL); called by
-/// `expire.rs` with the write lock held.
+/// Logs keys deleted outside a write command (as DEL): by the active
+/// expiry cycle, a read command's lazy expiry, eviction. Called with the
+/// write lock held, so the log's order is the execution order.
 pub fn feed_expired(server: &Server, expired: &[(usize, Vec<u8>)]) {
     let aof_feeding = server.aof.feeding.load(Ordering::Relaxed);
     if !aof_feeding && !crate::replication::feeding(server) {
