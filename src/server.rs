@@ -312,6 +312,16 @@ impl Server {
         );
         self.slowlog_threshold_us
             .store(config.get_i64("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.repl
+            .min_replicas_to_write
+            .store(config.get_i64("min-replicas-to-write"), Ordering::Relaxed);
+        self.repl
+            .min_replicas_max_lag
+            .store(config.get_i64("min-replicas-max-lag"), Ordering::Relaxed);
+        self.repl.serve_stale_data.store(
+            config.get("replica-serve-stale-data") != Some("no"),
+            Ordering::Relaxed,
+        );
         self.latency_threshold_ms.store(
             config.get_i64("latency-monitor-threshold"),
             Ordering::Relaxed,

@@ -882,3 +882,45 @@ fn lazy_expiry_by_reads_is_logged_at_once() {
     assert!(log().contains(&del("drawn")), "{}", log());
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
 }
+
+/// A transaction is logged as MULTI ... EXEC only when it wrote more than
+/// one command (Redis 7.0); EXEC is logged in the last write's database.
+#[test]
+fn transactions_are_wrapped_only_when_they_wrote_twice() {
+    let dir = fresh_dir("multi-wrap");
+    let s = Server::start_in(&dir, AOF_ON);
+    let mut c = s.conn();
+    for cmd in [
+        &["MULTI"][..],
+        &["SET", "one", "1"],
+        &["GET", "one"],
+        &["EXEC"],
+    ] {
+        c.cmd(cmd);
+    }
+    let log =
+        || String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).expect("incr")).into_owned();
+    assert!(log().contains("$3\r\nSET\r\n$3\r\none\r\n"), "{}", log());
+    assert!(!log().contains("MULTI"), "{}", log());
+    for cmd in [
+        &["MULTI"][..],
+        &["SELECT", "1"],
+        &["SET", "a", "1"],
+        &["SELECT", "2"],
+        &["SET", "b", "2"],
+        &["EXEC"],
+    ] {
+        c.cmd(cmd);
+    }
+    let text = log();
+    // MULTI in the first write's database, EXEC right after the last write.
+    let at = text.find("*1\r\n$5\r\nMULTI").expect("MULTI logged");
+    assert!(
+        text[..at].ends_with("*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n"),
+        "{text}"
+    );
+    let expected = "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n\
+                    *2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n\
+                    *1\r\n$4\r\nEXEC\r\n";
+    assert_eq!(&text[at..], expected);
+}

@@ -112,3 +112,60 @@ fn a_dropped_replica_continues_from_the_backlog() {
     assert!(stats.contains("sync_full:1\r\n"), "{stats}");
     assert!(stats.contains("sync_partial_ok:1\r\n"), "{stats}");
 }
+
+/// min-replicas-to-write refuses writes without enough good replicas
+/// (NOREPLICAS), and EXEC is judged by the commands it would run.
+#[test]
+fn min_replicas_to_write_refuses_writes_and_aborts_exec() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut admin = server.conn();
+    assert_eq!(c.cmd(&["SET", "xx", "1"]), ok());
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    assert_eq!(c.cmd(&["INCR", "xx"]), Reply::Status("QUEUED".into()));
+    admin.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    assert_eq!(
+        c.cmd(&["EXEC"]),
+        Reply::Error(
+            "EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write."
+                .into()
+        )
+    );
+    assert_eq!(
+        c.cmd(&["SET", "xx", "2"]),
+        Reply::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
+    assert_eq!(c.cmd(&["GET", "xx"]), bulk("1"));
+}
+
+/// A replica cut off from its master with replica-serve-stale-data no
+/// answers MASTERDOWN to commands not flagged stale (GET, PING; INFO runs),
+/// also when a transaction queued them before the link went down.
+#[test]
+fn a_stale_replica_refuses_commands_not_flagged_stale() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut admin = server.conn();
+    let masterdown = Reply::Error(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
+    );
+    c.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+    c.cmd(&["SET", "xx", "1"]);
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    assert_eq!(c.cmd(&["GET", "xx"]), Reply::Status("QUEUED".into()));
+    // Nothing listens on this loopback port: the link stays down.
+    let port = common::free_port().to_string();
+    assert_eq!(admin.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert_eq!(
+        c.cmd(&["EXEC"]),
+        Reply::Error(
+            "EXECABORT Transaction discarded because of: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into()
+        )
+    );
+    assert_eq!(c.cmd(&["GET", "xx"]), masterdown);
+    assert_eq!(c.cmd(&["PING"]), masterdown);
+    assert!(matches!(c.cmd(&["INFO", "replication"]), Reply::Bulk(_)));
+    assert_eq!(admin.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(c.cmd(&["GET", "xx"]), bulk("1"));
+}

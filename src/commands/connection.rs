@@ -192,19 +192,14 @@ fn validate_client_name(name: &[u8]) -> CmdResult {
     Ok(())
 }
 
-/// Commands whose CLIENT LIST `cmd=` shows the subcommand ("config|get").
-const CONTAINER_COMMANDS: &[&str] = &[
-    "acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module",
-    "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
-];
-
 /// Records the command a client ran last (CLIENT LIST `cmd=`): the
 /// command at `index` of the table, or for a container command the
-/// subcommand too.
-pub fn record_last_command(info: &ClientInfo, index: usize, name: &str, args: &[&[u8]]) {
-    match args.get(1).filter(|_| CONTAINER_COMMANDS.contains(&name)) {
+/// subcommand too ("config|get").
+pub fn record_last_command(info: &ClientInfo, index: usize, command: &Command, args: &[&[u8]]) {
+    match args.get(1).filter(|_| command.is_container()) {
         Some(sub) => info.last_cmd.set_text(format!(
-            "{name}|{}",
+            "{}|{}",
+            command.name,
             String::from_utf8_lossy(sub).to_ascii_lowercase()
         )),
         None => info.last_cmd.set_index(index),

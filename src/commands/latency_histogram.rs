@@ -49,16 +49,10 @@ impl Default for Histogram {
     }
 }
 
-/// Commands whose first argument is a subcommand with its own histogram.
-const CONTAINERS: &[&str] = &[
-    "acl", "client", "command", "config", "function", "latency", "memory", "module", "object",
-    "pubsub", "script", "slowlog", "xgroup", "xinfo", "cluster",
-];
-
 /// The histogram name of a container command's subcommand (`name|sub`);
 /// None for a plain command, or a container called without a subcommand.
 fn container_name(command: &Command, args: &[&[u8]]) -> Option<String> {
-    if !CONTAINERS.contains(&command.name) {
+    if !command.is_container() {
         return None;
     }
     let sub = String::from_utf8_lossy(args.get(1)?).to_ascii_lowercase();

@@ -171,18 +171,51 @@ pub struct Command {
 /// Flags the dispatcher checks per command, each with its bit in
 /// [`Command::flag_bits`] (index = bit number). Testing a bit instead of
 /// splitting the flag string saves ~200 instructions per command.
-pub const FLAG_BITS: [&str; 6] = [
+pub const FLAG_BITS: [&str; 8] = [
     "write",
     "readonly",
     "no_auth",
     "fast",
     "blocking",
     "skip_slowlog",
+    "stale",
+    "denyoom",
 ];
 const FLAG_WRITE: u32 = 1 << 0;
 const FLAG_READONLY: u32 = 1 << 1;
 const FLAG_NO_AUTH: u32 = 1 << 2;
 const FLAG_BLOCKING: u32 = 1 << 4;
+const FLAG_STALE: u32 = 1 << 6;
+const FLAG_DENYOOM: u32 = 1 << 7;
+/// Set by [`cmd`] for the names in [`CONTAINERS`].
+const FLAG_CONTAINER: u32 = 1 << 31;
+
+/// Commands whose first argument is a subcommand with its own flags, key
+/// positions and statistics (CONFIG GET, FUNCTION LOAD ...).
+pub const CONTAINERS: &[&str] = &[
+    "acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module",
+    "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+];
+
+/// True when `name` is in [`CONTAINERS`], at compile time.
+const fn is_container_name(name: &str) -> bool {
+    let name = name.as_bytes();
+    let mut i = 0;
+    while i < CONTAINERS.len() {
+        let c = CONTAINERS[i].as_bytes();
+        if c.len() == name.len() {
+            let mut j = 0;
+            while j < c.len() && c[j] == name[j] {
+                j += 1;
+            }
+            if j == c.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
 
 /// `flags` ("write denyoom fast") as [`FLAG_BITS`] bits, at compile time.
 const fn parse_flag_bits(flags: &str) -> u32 {
@@ -272,7 +305,12 @@ pub const fn cmd(
         syntax,
         summary,
         handler,
-        flag_bits: parse_flag_bits(flags),
+        flag_bits: parse_flag_bits(flags)
+            | if is_container_name(name) {
+                FLAG_CONTAINER
+            } else {
+                0
+            },
     }
 }
 
@@ -503,7 +541,7 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
             Err(multi::reject(ctx, None, unknown_command(args)))
         }
         Some((index, command)) => {
-            connection::record_last_command(&ctx.client.info, index, command.name, args);
+            connection::record_last_command(&ctx.client.info, index, command, args);
             match precheck(ctx, command, args) {
                 Err(e) => {
                     rejected = true;
@@ -617,13 +655,49 @@ fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     {
         return Err(CmdError::NoAuth);
     }
-    crate::replication::check_write_allowed(ctx, command)?;
-    if (command.is_write() || command.name == "ping")
-        && crate::persistence::writes_denied(ctx.server)
-    {
+    // EXEC is judged by the commands it would run (Redis's processCommand).
+    let (is_write, deny_stale) = match &ctx.client.tx.queue {
+        Some(queue) if command.name == "exec" => multi::queued_kinds(queue),
+        _ => call_kinds(command, args),
+    };
+    crate::replication::check_write_allowed(ctx, is_write)?;
+    if (is_write || command.name == "ping") && crate::persistence::writes_denied(ctx.server) {
         return Err(CmdError::MisConf);
     }
+    crate::replication::check_good_replicas(ctx, is_write)?;
+    crate::replication::check_stale(ctx, deny_stale)?;
     Ok(())
+}
+
+/// (writes, refused on a stale replica) for a command as called: a
+/// container's subcommand has flags of its own (FUNCTION LOAD writes,
+/// FUNCTION LIST does not).
+fn call_kinds(command: &Command, args: &[&[u8]]) -> (bool, bool) {
+    if command.is_container() && args.len() >= 2 {
+        let meta = crate::acl::table::meta();
+        if let Some(sub) = meta.resolve(args).and_then(|id| meta.cmds.get(id)) {
+            let has = |flag: &str| sub.flags.split(' ').any(|f| f == flag);
+            return (has("write"), !has("stale"));
+        }
+    }
+    (command.is_write(), command.denies_stale())
+}
+
+impl Command {
+    /// One of the [`CONTAINERS`].
+    pub fn is_container(&self) -> bool {
+        self.flag_bits & FLAG_CONTAINER != 0
+    }
+
+    /// Flagged `denyoom`: refused with OOM when memory cannot be freed.
+    pub fn is_denyoom(&self) -> bool {
+        self.flag_bits & FLAG_DENYOOM != 0
+    }
+
+    /// Not flagged `stale`: refused by a replica serving no stale data.
+    pub fn denies_stale(&self) -> bool {
+        self.flag_bits & FLAG_STALE == 0
+    }
 }
 
 /// Whether this request may run on a store write lock kept from the

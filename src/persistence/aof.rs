@@ -235,20 +235,28 @@ pub fn begin_batch() {
     BATCH.with(|b| *b.borrow_mut() = Some(Vec::new()));
 }
 
-/// Appends the collected writes wrapped in MULTI/EXEC (nothing when the
-/// transaction wrote nothing). Call with the store write lock still held.
+/// Appends the collected writes wrapped in MULTI/EXEC, as Redis 7.0 does:
+/// nothing when the transaction wrote nothing, and a single write alone,
+/// unwrapped. MULTI goes in the first write's database and EXEC in the
+/// last one's, so no SELECT comes between the last write and EXEC. Call
+/// with the store write lock still held.
 pub fn end_batch(server: &Server) {
     let Some(batch) = BATCH.with(|b| b.borrow_mut().take()) else {
         return;
     };
-    if batch.is_empty() {
+    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
         return;
-    }
-    let db = batch[0].0;
-    let mut all = Vec::with_capacity(batch.len() + 2);
-    all.push((db, vec![b"MULTI".to_vec()]));
-    all.extend(batch);
-    all.push((db, vec![b"EXEC".to_vec()]));
+    };
+    let (first_db, last_db) = (first.0, last.0);
+    let all = if batch.len() == 1 {
+        batch
+    } else {
+        let mut all = Vec::with_capacity(batch.len() + 2);
+        all.push((first_db, vec![b"MULTI".to_vec()]));
+        all.extend(batch);
+        all.push((last_db, vec![b"EXEC".to_vec()]));
+        all
+    };
     if server.aof.feeding.load(Ordering::Relaxed) {
         server.aof.append(&all);
     }

@@ -82,6 +82,11 @@ impl ReplicaLink {
     }
 
     /// INFO's state: wait_bgsave while the RDB is being sent, then online.
+    /// True once the replica got its RDB and follows the stream.
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Relaxed)
+    }
+
     pub fn state_name(&self) -> &'static str {
         if self.online.load(Ordering::Relaxed) {
             "online"

@@ -172,6 +172,11 @@ pub struct Replication {
     pub generation: AtomicU64,
     /// The replica's link to its master is up (streaming).
     pub link_up: AtomicBool,
+    /// min-replicas-to-write and min-replicas-max-lag (config copies).
+    pub min_replicas_to_write: AtomicI64,
+    pub min_replicas_max_lag: AtomicI64,
+    /// replica-serve-stale-data (config copy).
+    pub serve_stale_data: AtomicBool,
     /// A full resync is being received.
     pub sync_in_progress: AtomicBool,
     /// Unix ms of the last byte from the master.
@@ -241,6 +246,9 @@ impl Replication {
             replica: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             link_up: AtomicBool::new(false),
+            min_replicas_to_write: AtomicI64::new(0),
+            min_replicas_max_lag: AtomicI64::new(10),
+            serve_stale_data: AtomicBool::new(true),
             sync_in_progress: AtomicBool::new(false),
             last_io_ms: AtomicI64::new(0),
             link_down_since_ms: AtomicI64::new(0),
@@ -343,13 +351,61 @@ pub fn feeding(server: &Server) -> bool {
 
 /// The dispatcher's check before a command runs: a read-only replica
 /// refuses writes from its clients (never from its master).
-pub fn check_write_allowed(ctx: &Ctx, command: &Command) -> CmdResult {
-    if command.is_write()
+pub fn check_write_allowed(ctx: &Ctx, is_write: bool) -> CmdResult {
+    if is_write
         && !APPLYING.with(|a| a.get())
         && ctx.server.repl.is_replica()
         && ctx.server.config().get("replica-read-only") != Some("no")
     {
         return Err(CmdError::Raw(READONLY_ERROR.into()));
+    }
+    Ok(())
+}
+
+/// NOREPLICAS: with min-replicas-to-write N and min-replicas-max-lag S
+/// (both non-zero), a master refuses writes unless N replicas are online
+/// and acknowledged the stream within the last S seconds.
+pub fn check_good_replicas(ctx: &Ctx, is_write: bool) -> CmdResult {
+    let repl = &ctx.server.repl;
+    let need = repl.min_replicas_to_write.load(Ordering::Relaxed);
+    let max_lag_s = repl.min_replicas_max_lag.load(Ordering::Relaxed);
+    if !is_write || need <= 0 || max_lag_s <= 0 || repl.is_replica() {
+        return Ok(());
+    }
+    let now = crate::util::now_ms();
+    let good = repl
+        .replicas()
+        .iter()
+        .filter(|r| {
+            r.is_online() && (now - r.last_ack_ms.load(Ordering::Relaxed)) / 1000 <= max_lag_s
+        })
+        .count();
+    if (good as i64) < need {
+        return Err(CmdError::Raw(
+            "NOREPLICAS Not enough good replicas to write.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The error of a command refused by a stale replica.
+pub const MASTERDOWN_ERROR: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// True on a replica whose link to its master is down while
+/// replica-serve-stale-data is no: it serves only commands flagged `stale`
+/// (and scripts flagged `allow-stale`).
+pub fn is_stale(server: &Server) -> bool {
+    let repl = &server.repl;
+    repl.is_replica()
+        && !repl.link_up.load(Ordering::Relaxed)
+        && !repl.serve_stale_data.load(Ordering::Relaxed)
+}
+
+/// MASTERDOWN for a command not flagged `stale` on a stale replica.
+pub fn check_stale(ctx: &Ctx, deny_stale: bool) -> CmdResult {
+    if deny_stale && is_stale(ctx.server) && !APPLYING.with(|a| a.get()) {
+        return Err(CmdError::Raw(MASTERDOWN_ERROR.into()));
     }
     Ok(())
 }

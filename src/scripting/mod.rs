@@ -422,6 +422,9 @@ pub fn prepare_checks(ctx: &Ctx, script_flags: u32, ro: bool) -> CmdResult {
     if script_flags & flags::EVAL_COMPAT != 0 {
         return Ok(());
     }
+    if script_flags & flags::ALLOW_STALE == 0 && crate::replication::is_stale(ctx.server) {
+        return Err(CmdError::Raw(crate::replication::MASTERDOWN_ERROR.into()));
+    }
     if script_flags & flags::NO_WRITES == 0 {
         if crate::persistence::writes_denied(ctx.server) {
             return Err(CmdError::Raw("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into()));
@@ -771,6 +774,9 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     let is_write = command.is_write() || has("write");
     if st.read_only && (is_write || has("may_replicate")) {
         return Err("ERR Write commands are not allowed from read-only scripts.".into());
+    }
+    if command.denies_stale() && crate::replication::is_stale(server) {
+        return Err("ERR Can not execute the command on a stale replica".into());
     }
     let wrote_before = lock(&server.scripting.running)
         .as_ref()
