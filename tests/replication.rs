@@ -169,3 +169,21 @@ fn a_stale_replica_refuses_commands_not_flagged_stale() {
     assert_eq!(admin.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
     assert_eq!(c.cmd(&["GET", "xx"]), bulk("1"));
 }
+
+/// PUBLISH is replicated (never written to the AOF), so a replica's own
+/// subscribers get the messages published on the master.
+#[test]
+fn messages_published_on_the_master_reach_subscribers_of_the_replica() {
+    let (_master, replica, mut m, _r) = pair();
+    let mut sub = replica.conn();
+    sub.send(&["SUBSCRIBE", "news"]);
+    assert_eq!(
+        sub.read_reply(),
+        Reply::Array(vec![bulk("subscribe"), bulk("news"), Reply::Int(1)])
+    );
+    assert_eq!(m.cmd(&["PUBLISH", "news", "hello"]), Reply::Int(0));
+    assert_eq!(
+        sub.read_reply(),
+        Reply::Array(vec![bulk("message"), bulk("news"), bulk("hello")])
+    );
+}

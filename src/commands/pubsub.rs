@@ -308,6 +308,7 @@ fn sunsubscribe_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// it (channel subscribers plus matching pattern subscriptions).
 fn publish_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let n = ctx.server.pubsub.publish(Kind::Channel, args[1], args[2]);
+    crate::persistence::aof::propagate_to_replicas(ctx, args);
     ctx.reply.integer(n as i64);
     Ok(())
 }
@@ -315,6 +316,7 @@ fn publish_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// SPUBLISH shardchannel message — integer: the number of receivers.
 fn spublish_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let n = ctx.server.pubsub.publish(Kind::Shard, args[1], args[2]);
+    crate::persistence::aof::propagate_to_replicas(ctx, args);
     ctx.reply.integer(n as i64);
     Ok(())
 }

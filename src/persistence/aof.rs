@@ -258,9 +258,41 @@ pub fn end_batch(server: &Server) {
         all
     };
     if server.aof.feeding.load(Ordering::Relaxed) {
-        server.aof.append(&all);
+        let logged: Vec<Logged> = all
+            .iter()
+            .filter(|(_, cmd)| !replicas_only(cmd))
+            .cloned()
+            .collect();
+        server.aof.append(&logged);
     }
     crate::replication::feed(server, &all);
+}
+
+/// Commands replicated but never written to the AOF (Redis's
+/// PROPAGATE_REPL): PUBLISH and SPUBLISH, so that a replica's own
+/// subscribers get the master's messages.
+fn replicas_only(cmd: &[Vec<u8>]) -> bool {
+    cmd.first()
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"publish") || n.eq_ignore_ascii_case(b"spublish"))
+}
+
+/// Sends a PUBLISH or SPUBLISH to the replicas (see [`replicas_only`]);
+/// inside EXEC or a script it takes its place in the transaction's block.
+pub fn propagate_to_replicas(ctx: &Ctx, args: &[&[u8]]) {
+    if !crate::replication::feeding(ctx.server) {
+        return;
+    }
+    let cmd: Logged = (ctx.client.db, args.iter().map(|a| a.to_vec()).collect());
+    let batched = BATCH.with(|b| match b.borrow_mut().as_mut() {
+        Some(batch) => {
+            batch.push(cmd.clone());
+            true
+        }
+        None => false,
+    });
+    if !batched {
+        crate::replication::feed(ctx.server, &[cmd]);
+    }
 }
 
 /// Appends one command in RESP (`*<n>\r\n$<len>\r\n<arg>\r\n...`).
