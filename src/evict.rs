@@ -357,13 +357,8 @@ pub fn maxmemory_set() -> bool {
 /// ACL checks): frees memory when maxmemory is exceeded, and refuses a
 /// `denyoom` command with the OOM error when that is not possible. Free
 /// when maxmemory is 0 or memory is under it (two atomic loads).
-pub fn before_command(ctx: &mut Ctx, command: &Command) -> CmdResult {
-    // EXEC is judged by the commands it would run.
-    let denyoom = match &ctx.client.tx.queue {
-        Some(queue) if command.name == "exec" => crate::commands::multi::queued_denyoom(queue),
-        _ => command.is_denyoom(),
-    };
-    if !perform_evictions(ctx) && denyoom {
+pub fn before_command(ctx: &mut Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
+    if !perform_evictions(ctx) && crate::commands::CallKinds::of(ctx, command, args).denyoom {
         return Err(oom_error());
     }
     Ok(())

@@ -84,3 +84,22 @@ fn lowering_maxmemory_evicts_at_once() {
     c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
     assert_eq!(c.cmd(&["EXISTS", "foo"]), Reply::Int(0));
 }
+
+/// A container's subcommand has its own flags: FUNCTION LOAD is `denyoom`
+/// and gets OOM over maxmemory, FUNCTION LIST is not and still answers.
+#[test]
+fn subcommand_flags_decide_oom() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(
+        c.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=t\nredis.register_function('f1', function() return 1 end)"
+        ]),
+        Reply::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+    );
+    assert_eq!(c.cmd(&["FUNCTION", "LIST"]), Reply::Array(vec![]));
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+}

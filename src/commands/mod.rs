@@ -655,43 +655,78 @@ fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     {
         return Err(CmdError::NoAuth);
     }
-    // EXEC is judged by the commands it would run (Redis's processCommand).
-    let (is_write, deny_stale) = match &ctx.client.tx.queue {
-        Some(queue) if command.name == "exec" => multi::queued_kinds(queue),
-        _ => call_kinds(command, args),
-    };
-    crate::replication::check_write_allowed(ctx, is_write)?;
-    if (is_write || command.name == "ping") && crate::persistence::writes_denied(ctx.server) {
+    let kinds = CallKinds::of(ctx, command, args);
+    crate::replication::check_write_allowed(ctx, kinds.write)?;
+    if (kinds.write || command.name == "ping") && crate::persistence::writes_denied(ctx.server) {
         return Err(CmdError::MisConf);
     }
-    crate::replication::check_good_replicas(ctx, is_write)?;
-    crate::replication::check_stale(ctx, deny_stale)?;
+    crate::replication::check_good_replicas(ctx, kinds.write)?;
+    crate::replication::check_stale(ctx, kinds.deny_stale)?;
     Ok(())
 }
 
-/// (writes, refused on a stale replica) for a command as called: a
-/// container's subcommand has flags of its own (FUNCTION LOAD writes,
-/// FUNCTION LIST does not).
-fn call_kinds(command: &Command, args: &[&[u8]]) -> (bool, bool) {
-    if command.is_container() && args.len() >= 2 {
-        let meta = crate::acl::table::meta();
-        if let Some(sub) = meta.resolve(args).and_then(|id| meta.cmds.get(id)) {
-            let has = |flag: &str| sub.flags.split(' ').any(|f| f == flag);
-            return (has("write"), !has("stale"));
+/// The flags the checks before a command look at, for the command as
+/// called (Redis's processCommand): a container's subcommand has flags of
+/// its own (FUNCTION LOAD writes, FUNCTION LIST does not), and EXEC is
+/// judged by the commands it would run.
+#[derive(Default)]
+pub struct CallKinds {
+    /// It writes (READONLY, MISCONF, NOREPLICAS).
+    pub write: bool,
+    /// It is not flagged `stale` (MASTERDOWN).
+    pub deny_stale: bool,
+    /// It is flagged `denyoom` (OOM).
+    pub denyoom: bool,
+}
+
+impl CallKinds {
+    pub fn of(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CallKinds {
+        if let Some(queue) = ctx
+            .client
+            .tx
+            .queue
+            .as_ref()
+            .filter(|_| command.name == "exec")
+        {
+            let mut all = CallKinds::default();
+            for argv in queue {
+                let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+                if let Some((_, queued)) = args.first().and_then(|name| lookup(name)) {
+                    let k = CallKinds::of_command(queued, &args);
+                    all.write |= k.write;
+                    all.deny_stale |= k.deny_stale;
+                    all.denyoom |= k.denyoom;
+                }
+            }
+            return all;
+        }
+        CallKinds::of_command(command, args)
+    }
+
+    fn of_command(command: &Command, args: &[&[u8]]) -> CallKinds {
+        if command.is_container() && args.len() >= 2 {
+            let meta = crate::acl::table::meta();
+            if let Some(sub) = meta.resolve(args).and_then(|id| meta.cmds.get(id)) {
+                let has = |flag: &str| sub.flags.split(' ').any(|f| f == flag);
+                return CallKinds {
+                    write: has("write"),
+                    deny_stale: !has("stale"),
+                    denyoom: has("denyoom"),
+                };
+            }
+        }
+        CallKinds {
+            write: command.is_write(),
+            deny_stale: command.flag_bits & FLAG_STALE == 0,
+            denyoom: command.flag_bits & FLAG_DENYOOM != 0,
         }
     }
-    (command.is_write(), command.denies_stale())
 }
 
 impl Command {
     /// One of the [`CONTAINERS`].
     pub fn is_container(&self) -> bool {
         self.flag_bits & FLAG_CONTAINER != 0
-    }
-
-    /// Flagged `denyoom`: refused with OOM when memory cannot be freed.
-    pub fn is_denyoom(&self) -> bool {
-        self.flag_bits & FLAG_DENYOOM != 0
     }
 
     /// Not flagged `stale`: refused by a replica serving no stale data.
@@ -747,7 +782,7 @@ fn run_handler(
     // (A batch on a kept lock started with maxmemory off: it runs as if
     // before any CONFIG SET that came meanwhile, as it would in Redis.)
     if ctx.held.is_none() {
-        if let Err(e) = crate::evict::before_command(ctx, command) {
+        if let Err(e) = crate::evict::before_command(ctx, command, args) {
             return Err(multi::reject(ctx, Some(command), e));
         }
     }

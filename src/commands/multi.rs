@@ -248,29 +248,6 @@ pub fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) -> CmdErr
     err
 }
 
-/// What EXEC would run, as the checks before it see it: (some queued
-/// command writes, some queued command is refused on a stale replica).
-pub fn queued_kinds(queue: &[Vec<Vec<u8>>]) -> (bool, bool) {
-    let commands = || {
-        queue
-            .iter()
-            .filter_map(|argv| argv.first().and_then(|name| lookup(name)))
-            .map(|(_, command)| command)
-    };
-    (
-        commands().any(|c| c.is_write()),
-        commands().any(|c| c.denies_stale()),
-    )
-}
-
-/// True when some queued command is flagged `denyoom` (EXEC's OOM check).
-pub fn queued_denyoom(queue: &[Vec<Vec<u8>>]) -> bool {
-    queue
-        .iter()
-        .filter_map(|argv| argv.first().and_then(|name| lookup(name)))
-        .any(|(_, command)| command.is_denyoom())
-}
-
 /// Leaves MULTI state (EXEC, DISCARD, RESET).
 fn leave_multi(client: &mut ClientState) {
     client.tx.queue = None;

@@ -785,7 +785,7 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
         return Err(CmdError::MisConf.to_string());
     }
     if !st.allow_oom && !wrote_before && has("denyoom") {
-        if let Err(e) = crate::evict::before_command(&mut ctx, command) {
+        if let Err(e) = crate::evict::before_command(&mut ctx, command, &args) {
             return Err(e.to_string());
         }
     }
