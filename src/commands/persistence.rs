@@ -322,12 +322,12 @@ fn shutdown_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// store and load the file again, all under the write lock (a debugging
 /// command: it stops everyone, as in Redis). `+OK`.
 pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let (mut save, mut flush) = (true, true);
+    let (mut save, mut flush, mut merge) = (true, true, false);
     for arg in args {
         match arg.to_ascii_lowercase().as_slice() {
             b"nosave" => save = false,
             b"noflush" => flush = false,
-            b"merge" => {}
+            b"merge" => merge = true,
             _ => return Err(CmdError::Syntax),
         }
     }
@@ -367,6 +367,16 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         Ok(None) => {}
         Err(e) => {
             log::warn!("{e}");
+            return Err(CmdError::err(
+                "Error trying to load the RDB dump, check server logs.",
+            ));
+        }
+    }
+    // Kept functions meet the file's: a library of the same name is an
+    // error unless MERGE replaces it (as Redis's function load does).
+    if !flush {
+        if let Err(e) = crate::scripting::function::apply_staged_beside_loaded(server, merge) {
+            log::warn!("Failed loading the RDB's functions: {e}");
             return Err(CmdError::err(
                 "Error trying to load the RDB dump, check server logs.",
             ));

@@ -110,6 +110,17 @@ pub fn apply_staged(server: &Server) {
     }
 }
 
+/// Compiles the libraries a DEBUG RELOAD NOFLUSH just read, next to the
+/// ones already loaded: with `merge` a library of the same name is
+/// replaced, without it that is an error and nothing more is loaded.
+pub fn apply_staged_beside_loaded(server: &Server, merge: bool) -> Result<(), CmdError> {
+    let staged = std::mem::take(&mut *lock(&STAGED));
+    for code in staged {
+        load_library(server, &code, merge)?;
+    }
+    Ok(())
+}
+
 /// Functions and libraries loaded, for INFO.
 static COUNTS: Mutex<(usize, usize)> = Mutex::new((0, 0));
 
