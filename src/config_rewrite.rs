@@ -114,7 +114,9 @@ fn directive_of(line: &str) -> Option<String> {
 }
 
 /// The new text of the config file `old` for the configuration `config`.
-pub fn rewrite_text(old: &str, config: &Config) -> String {
+/// A parameter not in the file is appended when it differs from its
+/// default, or always with `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL).
+pub fn rewrite_text(old: &str, config: &Config, force_all: bool) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut written: HashSet<&'static str> = HashSet::new();
     // As in Redis the marker is written once and then kept like a comment.
@@ -143,7 +145,9 @@ pub fn rewrite_text(old: &str, config: &Config) -> String {
             continue;
         }
         let value = config.get(p.name).unwrap_or(p.default);
-        if value != p.default {
+        // A master has no replicaof line, even when all are forced.
+        let no_line = matches!(p.name, "replicaof" | "slaveof") && value.is_empty();
+        if (force_all || value != p.default) && !no_line {
             appended.extend(directive_lines(p.name, p.kind, value));
         }
     }
@@ -158,9 +162,9 @@ pub fn rewrite_text(old: &str, config: &Config) -> String {
     text
 }
 
-/// Rewrites the config file given at start-up; the error is the text after
-/// "ERR " in Redis's reply.
-pub fn rewrite(config: &Config) -> Result<(), String> {
+/// Rewrites the config file given at start-up (see [`rewrite_text`]); the
+/// error is the text after "ERR " in Redis's reply.
+pub fn rewrite(config: &Config, force_all: bool) -> Result<(), String> {
     let Some(path) = config.config_file.clone() else {
         return Err("The server is running without a config file".into());
     };
@@ -169,7 +173,7 @@ pub fn rewrite(config: &Config) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("Rewriting config file: {e}")),
     };
-    let text = rewrite_text(&old, config);
+    let text = rewrite_text(&old, config, force_all);
     let tmp = format!("{path}.tmp-{}", std::process::id());
     let result = std::fs::File::create(&tmp)
         .and_then(|mut f| {
@@ -197,7 +201,7 @@ mod tests {
         c.set("port", "7001", false).unwrap();
         c.set("maxmemory", "104857600", false).unwrap();
         c.set("notify-keyspace-events", "KEA", false).unwrap();
-        let text = rewrite_text(old, &c);
+        let text = rewrite_text(old, &c, false);
         assert_eq!(
             text,
             "# top comment\nport 7001\n\nsave 900 1 60 100\ninclude /x.conf\n# tail\n\
@@ -205,16 +209,28 @@ mod tests {
                 .replace("\"AKE\"", &quote(c.get("notify-keyspace-events").unwrap()))
         );
         // Rewriting again changes nothing.
-        assert_eq!(rewrite_text(&text, &c), text);
+        assert_eq!(rewrite_text(&text, &c, false), text);
     }
 
     #[test]
     fn save_off_and_memory_units() {
         let mut c = Config::new();
         c.set("save", "", false).unwrap();
-        assert!(rewrite_text("", &c).contains("save \"\"\n"));
+        assert!(rewrite_text("", &c, false).contains("save \"\"\n"));
         assert_eq!(format_memory(1536), "1536");
         assert_eq!(format_memory(2048), "2kb");
         assert_eq!(format_memory(1 << 30), "1gb");
+    }
+
+    #[test]
+    fn force_all_writes_defaults_but_no_replicaof_on_a_master() {
+        let c = Config::new();
+        assert!(!rewrite_text("", &c, false).contains("hz 10\n"));
+        let all = rewrite_text("", &c, true);
+        assert!(all.contains("\nhz 10\n"), "{all}");
+        assert!(
+            !all.contains("replicaof") && !all.contains("slaveof"),
+            "{all}"
+        );
     }
 }

@@ -1060,7 +1060,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.reply.ok();
         }
         b"REWRITE" if args.len() == 2 => {
-            crate::config_rewrite::rewrite(&ctx.server.config()).map_err(CmdError::err)?;
+            crate::config_rewrite::rewrite(&ctx.server.config(), false).map_err(CmdError::err)?;
             ctx.reply.ok();
         }
         // CONFIG SET with a name and no value.
@@ -1155,6 +1155,18 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         // Our reply buffers are not resized in the background, so
         // DEBUG REPLYBUFFER PEAK-RESET-TIME / RESIZING have nothing to change.
         (b"REPLYBUFFER", 4) => ctx.reply.ok(),
+        (b"CONFIG-REWRITE-FORCE-ALL", 2) => {
+            crate::config_rewrite::rewrite(&ctx.server.config(), true).map_err(CmdError::err)?;
+            ctx.reply.ok();
+        }
+        (b"SET-DISABLE-DENY-SCRIPTS", 3) => {
+            let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
+            ctx.server
+                .scripting
+                .allow_noscript
+                .store(on, Ordering::Relaxed);
+            ctx.reply.ok();
+        }
         (b"SET-ACTIVE-EXPIRE", 3) => {
             let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;
             ctx.server
