@@ -291,3 +291,34 @@ fn monitor_shows_the_script_before_the_commands_it_runs() {
     assert!(first.contains(r#""EVAL""#), "{first}");
     assert!(second.ends_with(r#"[0 lua] "set" "foo" "bar""#), "{second}");
 }
+
+/// cjson.decode_max_depth limits nesting as Redis's cjson does: the
+/// second object of '{"obj": {...}}' is refused under a limit of 1.
+#[test]
+fn cjson_decode_max_depth_is_enforced() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let script = "cjson.decode_max_depth(1) \
+                  local ok, err = pcall(cjson.decode, '{\"obj\": {\"array\": [1,2,3,4]}}') \
+                  cjson.decode_max_depth(1000) \
+                  return {tostring(ok), tostring(err)}";
+    let Reply::Array(items) = c.cmd(&["EVAL", script, "0"]) else {
+        panic!("array reply");
+    };
+    assert_eq!(items[0], bulk("false"));
+    assert!(
+        items[1]
+            .text()
+            .ends_with("Found too many nested data structures (2) at character 9"),
+        "{:?}",
+        items[1]
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return cjson.encode(cjson.decode('[[1],{\"a\":[2]}]'))",
+            "0"
+        ]),
+        bulk("[[1],{\"a\":[2]}]")
+    );
+}

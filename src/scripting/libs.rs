@@ -259,17 +259,25 @@ impl<'a> Parser<'a> {
         )
     }
 
-    fn value<'l>(&mut self, lua: &'l Lua, depth: usize) -> Result<Value<'l>, String> {
-        if depth > MAX_DEPTH {
+    /// The object or array opening at `pos` nests `depth` levels deep:
+    /// refused past cjson.decode_max_depth, with cjson's message.
+    fn descend(&self, depth: usize) -> Result<(), String> {
+        if depth > DECODE_MAX_DEPTH.load(Ordering::Relaxed) {
             return Err(format!(
                 "Found too many nested data structures ({depth}) at character {}",
                 self.pos + 1
             ));
         }
+        Ok(())
+    }
+
+    /// The value at `pos`, inside `depth` enclosing objects and arrays.
+    fn value<'l>(&mut self, lua: &'l Lua, depth: usize) -> Result<Value<'l>, String> {
         self.ws();
         let rest = &self.s[self.pos.min(self.s.len())..];
         match rest.first() {
             Some(b'{') => {
+                self.descend(depth + 1)?;
                 self.pos += 1;
                 let t = lua.create_table().map_err(|e| e.to_string())?;
                 self.ws();
@@ -303,6 +311,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Some(b'[') => {
+                self.descend(depth + 1)?;
                 self.pos += 1;
                 let t = lua.create_table().map_err(|e| e.to_string())?;
                 self.ws();
