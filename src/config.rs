@@ -529,6 +529,9 @@ pub struct Config {
     pub user_lines: Vec<String>,
     /// Directives set at start that we do not act on (logged once).
     pub unimplemented_seen: Vec<String>,
+    /// `rename-command old new` lines: (old name lowercase, new name
+    /// lowercase, empty to disable), applied to the command table at start.
+    pub renames: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -552,6 +555,7 @@ impl Config {
             config_file: None,
             user_lines: Vec::new(),
             unimplemented_seen: Vec::new(),
+            renames: Vec::new(),
         }
     }
 
@@ -654,7 +658,18 @@ impl Config {
                     self.user_lines.push(rest.join(" "));
                     continue;
                 }
-                "rename-command" | "loadmodule" | "sentinel" => {
+                "rename-command" => {
+                    let [old, new] = &args[1..] else {
+                        return Err(fatal("Bad directive or wrong number of arguments"));
+                    };
+                    let old = old.to_ascii_lowercase();
+                    if !crate::commands::all_commands().any(|c| c.name == old) {
+                        return Err(fatal("No such command in rename-command"));
+                    }
+                    self.renames.push((old, new.to_ascii_lowercase()));
+                    continue;
+                }
+                "loadmodule" | "sentinel" => {
                     self.unimplemented_seen.push(name.clone());
                     continue;
                 }

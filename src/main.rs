@@ -381,6 +381,7 @@ fn main() -> ExitCode {
             .map(|d| d.display().to_string())
             .unwrap_or(dir),
     );
+    ferredis::commands::set_renames(config.renames.clone());
     for name in &config.unimplemented_seen {
         log::warn!("config directive '{name}' is accepted but not implemented yet");
     }

@@ -214,3 +214,63 @@ fn config_get_set_resetstat() {
         err("ERR The server is running without a config file")
     );
 }
+
+/// `rename-command old new` gives a command a new name (the old one is
+/// unknown); an empty new name disables it; CONFIG REWRITE keeps the lines.
+#[test]
+fn rename_command_renames_and_disables() {
+    let dir = temp_dir("rename");
+    let conf = dir.join("redis.conf");
+    std::fs::write(
+        &conf,
+        "rename-command flushdb badger\nrename-command keys \"\"\n",
+    )
+    .expect("write config");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+        .arg(&conf)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--dir", &dir.display().to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ferredis");
+    let _guard = KillOnDrop(child);
+    assert!(wait_for(10, || Conn::try_connect(port).is_ok()));
+    let mut c = Conn::connect(port);
+    c.cmd(&["SET", "k", "v"]);
+    assert!(
+        matches!(c.cmd(&["FLUSHDB"]), Reply::Error(e) if e.starts_with("ERR unknown command 'FLUSHDB'"))
+    );
+    assert!(
+        matches!(c.cmd(&["KEYS", "*"]), Reply::Error(e) if e.starts_with("ERR unknown command 'KEYS'"))
+    );
+    assert_eq!(c.cmd(&["BADGER"]), ok());
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), ok());
+    let text = std::fs::read_to_string(&conf).expect("config file");
+    assert!(text.contains("rename-command flushdb badger"), "{text}");
+}
+
+/// A rename of a command that does not exist stops the start.
+#[test]
+fn rename_of_an_unknown_command_is_fatal() {
+    let dir = temp_dir("rename-bad");
+    let conf = dir.join("redis.conf");
+    std::fs::write(&conf, "rename-command nosuchcommand x\n").expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+        .arg(&conf)
+        .args(["--port", &free_port().to_string()])
+        .output()
+        .expect("run ferredis");
+    assert!(!out.status.success());
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No such command in rename-command"), "{text}");
+}

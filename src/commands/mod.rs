@@ -374,13 +374,33 @@ impl std::hash::Hasher for NameHasher {
 
 type NameTable = HashMap<&'static [u8], (usize, &'static Command), BuildHasherDefault<NameHasher>>;
 
+/// The config file's `rename-command` lines, set once at start before the
+/// first lookup (see [`set_renames`]).
+static RENAMES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+
+/// Applies `rename-command old new` (an empty new name disables the
+/// command): called at start, before any command is looked up.
+pub fn set_renames(renames: Vec<(String, String)>) {
+    let _ = RENAMES.set(renames);
+}
+
 fn table() -> &'static NameTable {
     static TABLE: OnceLock<NameTable> = OnceLock::new();
     TABLE.get_or_init(|| {
-        all_commands()
+        let mut table: NameTable = all_commands()
             .enumerate()
             .map(|(i, c)| (c.name.as_bytes(), (i, c)))
-            .collect()
+            .collect();
+        for (old, new) in RENAMES.get().into_iter().flatten() {
+            if let Some(entry) = table.remove(old.as_bytes()) {
+                if !new.is_empty() {
+                    // Leaked once at start: the table's keys live forever.
+                    let name: &'static str = Box::leak(new.clone().into_boxed_str());
+                    table.insert(name.as_bytes(), entry);
+                }
+            }
+        }
+        table
     })
 }
 
