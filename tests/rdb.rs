@@ -674,3 +674,17 @@ fn migrate_moves_copies_and_reports_missing_keys() {
     );
     assert!(matches!(t.cmd(&["TTL", "b"]), Reply::Int(t) if t > 90));
 }
+
+/// With save points set, FLUSHALL saves the empty dataset and leaves the
+/// changes-since-save counter at 0 (Redis 7.0.15).
+#[test]
+fn flushall_with_save_points_leaves_nothing_to_save() {
+    let dir = fresh_dir("flushall-dirty");
+    let server = Server::start_in(&dir, &["--save", "3600 1"]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "key", "value"]);
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "1");
+    c.cmd(&["FLUSHALL"]);
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(dir.join("dump.rdb").exists());
+}

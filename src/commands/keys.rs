@@ -544,8 +544,10 @@ fn flushall_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResu
         db.clear();
     }
     if crate::persistence::save_after_flushall(ctx.server, store) {
-        // The save reset the counter; Redis then counts the FLUSHALL itself.
-        ctx.dirty = 1;
+        // The save reset the counter, and (as in Redis 7.0.15) the saved
+        // empty dataset leaves nothing to save. The FLUSHALL is still
+        // logged and replicated: it always is (aof/rules.rs).
+        ctx.dirty = 0;
     }
     ctx.reply.ok();
     Ok(())
