@@ -592,6 +592,12 @@ fn flush_earlier_replies(ctx: &mut Ctx) {
 /// The dispatcher's side of a blocked command: registers the waiter
 /// (the caller holds the write lock), to be followed by [`wait`].
 pub fn register(ctx: &Ctx, request: BlockRequest) -> Arc<Waiter> {
+    // Shown (CLIENT LIST `b`) from here, under the write lock, until
+    // `wait` returns.
+    ctx.client
+        .info
+        .blocked
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     ctx.server
         .blocking
         .register(ctx.server, ctx.client.id, request)
@@ -609,6 +615,22 @@ pub fn wait(
 ) -> CmdResult {
     let server = Arc::clone(ctx.server);
     let mut watched = false;
+    let result = wait_until_served(ctx, &server, waiter, &mut watched, &mut attempt);
+    ctx.client
+        .info
+        .blocked
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    result
+}
+
+/// The body of [`wait`].
+fn wait_until_served(
+    ctx: &mut Ctx,
+    server: &Arc<Server>,
+    waiter: Arc<Waiter>,
+    watched: &mut bool,
+    attempt: &mut impl FnMut(&mut Ctx) -> CmdResult,
+) -> CmdResult {
     flush_earlier_replies(ctx);
     // A blocked client is not busy: CLIENT LIST need not wait for it.
     ctx.client
@@ -617,7 +639,7 @@ pub fn wait(
         .busy
         .store(false, std::sync::atomic::Ordering::SeqCst);
     loop {
-        match wait_once(&server, ctx, &waiter, &mut watched) {
+        match wait_once(server, ctx, &waiter, watched) {
             WaitEnd::Woken => {
                 let mark = ctx.reply.buf.len();
                 ctx.block = None;

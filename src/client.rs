@@ -100,6 +100,8 @@ pub struct ClientInfo {
     pub sub_counts: [AtomicUsize; 3],
     /// Commands queued after MULTI, or -1 outside MULTI (CLIENT LIST multi).
     pub multi_len: AtomicI64,
+    /// Blocked in BLPOP, XREAD BLOCK ... (CLIENT LIST flag `b`).
+    pub blocked: AtomicBool,
     /// The pub/sub mailbox, once the client has subscribed (CLIENT LIST omem).
     pub mailbox: std::sync::OnceLock<Arc<Mailbox>>,
     /// CLIENT TRACKING's flags and redirect, for CLIENT LIST (tracking.rs).
@@ -122,6 +124,9 @@ impl ClientInfo {
     /// Redis's CLIENT LIST flags letters for this client.
     pub fn flags(&self) -> String {
         let mut f = String::new();
+        if crate::replication::is_replica_client(self.id) {
+            f.push('S');
+        }
         if self
             .sub_counts
             .iter()
@@ -132,6 +137,9 @@ impl ClientInfo {
         if self.multi_len.load(Ordering::Relaxed) >= 0 {
             f.push('x');
         }
+        if self.blocked.load(Ordering::Relaxed) {
+            f.push('b');
+        }
         let tracking = self.tracking.flags.load(Ordering::Relaxed);
         for (bit, letter) in [
             (crate::tracking::FLAG_ON, 't'),
@@ -141,9 +149,6 @@ impl ClientInfo {
             if tracking & bit != 0 {
                 f.push(letter);
             }
-        }
-        if crate::replication::is_replica_client(self.id) {
-            f.push('S');
         }
         if f.is_empty() {
             f.push('N');
@@ -316,6 +321,7 @@ pub fn detached_client(server: &Server) -> ClientState {
             stream: None,
             sub_counts: Default::default(),
             multi_len: AtomicI64::new(-1),
+            blocked: AtomicBool::new(false),
             mailbox: std::sync::OnceLock::new(),
             tracking: Default::default(),
         }),
@@ -349,6 +355,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         stream: Some(Arc::clone(&stream)),
         sub_counts: Default::default(),
         multi_len: AtomicI64::new(-1),
+        blocked: AtomicBool::new(false),
         mailbox: std::sync::OnceLock::new(),
         tracking: Default::default(),
     });

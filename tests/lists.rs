@@ -604,3 +604,30 @@ fn long_list_spanning_many_nodes() {
     assert_eq!(c.cmd(&["RPOP", "l"]), bulk(&model[model.len() - 1]));
     assert_eq!(c.cmd(&["LPOP", "l"]), bulk(&model[0]));
 }
+
+/// CLIENT LIST flags a client blocked in BRPOP with `b`, until it is served.
+#[test]
+fn a_blocked_client_is_flagged_b() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut waiter = server.conn();
+    let Reply::Int(id) = waiter.cmd(&["CLIENT", "ID"]) else {
+        panic!("CLIENT ID");
+    };
+    let id = id.to_string();
+    waiter.send(&["BRPOP", "k", "0"]);
+    let flags = |c: &mut common::Conn| {
+        let line = c.cmd(&["CLIENT", "LIST", "ID", &id]).text();
+        line.split(' ')
+            .find_map(|f| f.strip_prefix("flags="))
+            .map(str::to_string)
+            .expect("flags field")
+    };
+    assert!(wait_for(10, || flags(&mut c) == "b"));
+    c.cmd(&["RPUSH", "k", "v"]);
+    assert_eq!(
+        waiter.read_reply(),
+        Reply::Array(vec![bulk("k"), bulk("v")])
+    );
+    assert_eq!(flags(&mut c), "N");
+}
