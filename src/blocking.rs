@@ -658,22 +658,22 @@ fn wait_until_served(
                     // mark, which the flush above may have moved past.
                     ctx.reply.buf.truncate(mark);
                 }
-                server.blocking.unregister(&server, &waiter);
+                server.blocking.unregister(server, &waiter);
                 if !server.blocking.is_empty() {
                     // Our own writes (BLMOVE's push) may serve others, who
                     // must be served before the writer that woke us replies.
-                    serve_ready(&server);
+                    serve_ready(server);
                 }
                 waiter.set(Signal::Answered);
                 return result;
             }
             WaitEnd::Timeout => {
-                server.blocking.unregister(&server, &waiter);
+                server.blocking.unregister(server, &waiter);
                 waiter.request.on_timeout.write(ctx);
                 return Ok(());
             }
             WaitEnd::Unblocked(error) => {
-                server.blocking.unregister(&server, &waiter);
+                server.blocking.unregister(server, &waiter);
                 if error {
                     return Err(CmdError::Raw(
                         "UNBLOCKED client unblocked via CLIENT UNBLOCK".into(),
@@ -683,7 +683,7 @@ fn wait_until_served(
                 return Ok(());
             }
             WaitEnd::Disconnected => {
-                server.blocking.unregister(&server, &waiter);
+                server.blocking.unregister(server, &waiter);
                 return Ok(());
             }
         }
