@@ -173,6 +173,47 @@ pub fn wants_list(v: &Value) -> bool {
     matches!(v, Value::List(_))
 }
 
+/// Deletes keys that blocked clients wait on but whose TTL has passed, as
+/// Redis's attempt to serve them would (a DEL for the AOF and replicas, an
+/// `expired` event): SWAPDB can bring in such a key. Not while writes are
+/// paused: then an expired key only reads as absent.
+fn expire_waited_keys(server: &Server) {
+    if server.pause.writes_paused() {
+        return;
+    }
+    let now = now_ms();
+    let stale: Vec<(usize, Vec<u8>)> = {
+        let store = server.store.read().unwrap_or_else(|p| p.into_inner());
+        server
+            .blocking
+            .idle_waiters()
+            .iter()
+            .flat_map(|w| w.request.keys.iter().map(move |k| (w.request.db, k)))
+            .filter(|(db, k)| store.dbs.get(*db).is_some_and(|d| d.is_stale(k, now)))
+            .map(|(db, k)| (db, k.clone()))
+            .collect()
+    };
+    if stale.is_empty() {
+        return;
+    }
+    let expired = {
+        let mut store = server.store_write();
+        for (db, key) in &stale {
+            if let Some(d) = store.dbs.get_mut(*db) {
+                d.expire_if_needed(key, now);
+            }
+        }
+        let expired = store.take_expired();
+        crate::persistence::aof::feed_expired(server, &expired);
+        expired
+    };
+    for (db, key) in expired {
+        server
+            .pubsub
+            .publish_keyspace_events(db, &[('x', "expired", key)]);
+    }
+}
+
 /// True for a stream value (XREAD, XREADGROUP).
 pub fn wants_stream(v: &Value) -> bool {
     matches!(v, Value::Stream(_))
@@ -377,6 +418,7 @@ impl Registry {
 /// run outside EXEC while any client is blocked; returns once every client
 /// it woke has answered. Takes no lock on entry and holds none on return.
 pub fn serve_ready(server: &Server) {
+    expire_waited_keys(server);
     let mut fruitless: HashMap<u64, u32> = HashMap::new();
     loop {
         let candidates = server.blocking.idle_waiters();

@@ -631,3 +631,37 @@ fn a_blocked_client_is_flagged_b() {
     );
     assert_eq!(flags(&mut c), "N");
 }
+
+/// SWAPDB brings an expired key under a blocked BRPOP: the key is deleted
+/// (as Redis's attempt to serve the client deletes it) and the client
+/// stays blocked.
+#[test]
+fn an_expired_key_swapped_in_under_a_waiter_is_deleted() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["RPUSH", "k", "hello"]);
+    c.cmd(&["PEXPIRE", "k", "20"]);
+    let mut waiter = server.conn();
+    waiter.cmd(&["SELECT", "9"]);
+    let Reply::Int(id) = waiter.cmd(&["CLIENT", "ID"]) else {
+        panic!("CLIENT ID");
+    };
+    waiter.send(&["BRPOP", "k", "0"]);
+    assert!(wait_for(10, || c
+        .cmd(&["INFO", "clients"])
+        .text()
+        .contains("blocked_clients:1")));
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert_eq!(c.cmd(&["SWAPDB", "1", "9"]), Reply::Status("OK".into()));
+    c.cmd(&["SELECT", "9"]);
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+    let line = c.cmd(&["CLIENT", "LIST", "ID", &id.to_string()]).text();
+    assert!(line.contains("flags=b"), "{line}");
+    assert_eq!(
+        c.cmd(&["CLIENT", "UNBLOCK", &id.to_string()]),
+        Reply::Int(1)
+    );
+    assert_eq!(waiter.read_reply(), Reply::Nil);
+}
