@@ -14,8 +14,10 @@ for line in latest.splitlines():
         cur = line[4:].strip(); sections[cur] = []
     elif cur and line.startswith("|"):
         sections[cur].append([c.strip() for c in line.strip("|").split("|")])
+    elif cur and not line.strip() and sections[cur] and sections[cur][-1] is not None:
+        sections[cur].append(None)  # a blank line between two tables
 def rows(title):
-    return [r for r in sections.get(title, [])[2:]]
+    return [r for r in sections.get(title, [])[2:] if r is not None]
 machine = re.search(r"^Machine: (.*)$", latest, re.M).group(1)
 end = re.search(r"Load average at end: (.*)\.", latest)
 modes = ["50 clients", "50 clients, pipeline 16", "1 client"]
@@ -38,8 +40,10 @@ for title in sections:
     if title in modes:
         continue
     out.append("**%s**" % title); out.append("")
+    while sections[title] and sections[title][-1] is None:
+        sections[title].pop()
     for r in sections[title]:
-        out.append("| " + " | ".join(r) + " |")
+        out.append("" if r is None else "| " + " | ".join(r) + " |")
     out.append("")
     if title.startswith("Scaling"):
         out.insert(len(out) - len(sections[title]) - 3, "![ours/Redis throughput by number of clients and pipeline depth](bench/results/scaling.svg)\n")
