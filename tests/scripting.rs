@@ -322,3 +322,29 @@ fn cjson_decode_max_depth_is_enforced() {
         bulk("[[1],{\"a\":[2]}]")
     );
 }
+
+/// Time stands still while a script runs: a key it set to expire in 1 ms
+/// still exists after the script slept 10 ms; outside, it has expired.
+/// DEBUG OBJECT still shows an expired key not yet deleted, as Redis does.
+#[test]
+fn a_script_sees_the_time_it_started_at() {
+    let server = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = server.conn();
+    c.cmd(&["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    let script = "redis.call('SET', 'key', 'value', 'PX', '1') \
+                  redis.call('DEBUG', 'SLEEP', '0.01') \
+                  return redis.call('EXISTS', 'key')";
+    assert_eq!(c.cmd(&["EVAL", script, "0"]), Reply::Int(1));
+    assert_eq!(c.cmd(&["EXISTS", "key"]), Reply::Int(0));
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    c.cmd(&["SET", "key", "value", "PX", "1"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert!(
+        matches!(c.cmd(&["DEBUG", "OBJECT", "key"]), Reply::Status(s) if s.starts_with("Value at:"))
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('EXISTS', 'key')", "0"]),
+        Reply::Int(0)
+    );
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+}

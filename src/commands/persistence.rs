@@ -486,9 +486,11 @@ pub fn debug_populate(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// bytes> lru:<clock> lru_seconds_idle:<s>` (status); "ERR no such key".
 pub fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+    // As in Redis, a key whose TTL has passed but that is not deleted yet
+    // is still shown (the lookup does not expire it).
     let entry = ctx
         .db(&store)
-        .peek(key, ctx.now_ms)
+        .peek(key, i64::MIN)
         .ok_or(CmdError::NoSuchKey)?;
     let options = rdb_save::write_options(&ctx.server.config());
     // The payload less its 10-byte footer and type byte is the value as

@@ -464,6 +464,9 @@ struct RunState<'a> {
     dirty: u64,
     /// Keyspace events raised, per database.
     events: Vec<(usize, Vec<Event>)>,
+    /// The script's start time: every command it runs sees this time, so
+    /// a key does not expire while a script runs (Redis).
+    now_ms: i64,
 }
 
 /// Runs `func` for the client in `ctx` with `store` locked for writing,
@@ -513,6 +516,7 @@ pub fn run(
             allow_oom,
             dirty: 0,
             events: Vec::new(),
+            now_ms: ctx.now_ms,
         });
         let result = call_lua(lua, &state, func, shape, keys, argv);
         let state = state.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -760,7 +764,7 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     let mut scratch = ReplyBuf::new();
     scratch.proto = if resp == 3 { 3 } else { 2 };
     let mut ctx = Ctx::new(server, st.client, &mut scratch);
-    ctx.now_ms = crate::util::now_ms();
+    ctx.now_ms = st.now_ms;
     ctx.in_exec = true;
     ctx.in_script = true;
     if ctx.client.user != "default" || server.acl_default_restricted.load(Ordering::Relaxed) {
@@ -801,6 +805,11 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     }
     let started = Instant::now();
     let db = ctx.client.db;
+    // A read deletes the expired keys it names, as outside scripts (writes
+    // do so in their own lookups).
+    if matches!(command.handler, crate::commands::Handler::Read(_)) {
+        crate::expire::prepare_read_locked(&mut ctx, command, &args, st.store);
+    }
     let result = crate::commands::run_with_store(&mut ctx, command, &args, st.store);
     server.stats.record_command(
         Some(index),
