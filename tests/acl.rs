@@ -257,3 +257,37 @@ fn acl_log_names_the_key_of_the_selector_that_got_furthest() {
         .map(|kv| kv[1].text());
     assert_eq!(object.as_deref(), Some("someotherkey"));
 }
+
+/// A denial inside a script is logged with context `lua` (ACL LOG).
+#[test]
+fn acl_log_context_of_a_denial_in_a_script_is_lua() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&[
+        "ACL", "SETUSER", "scripter", "on", ">pw", "~*", "+eval", "+auth",
+    ]);
+    assert_eq!(
+        c.cmd(&["AUTH", "scripter", "pw"]),
+        Reply::Status("OK".into())
+    );
+    assert!(matches!(
+        c.cmd(&["EVAL", "redis.call('incr','foo')", "0"]),
+        Reply::Error(_)
+    ));
+    assert_eq!(c.cmd(&["AUTH", "default", ""]), Reply::Status("OK".into()));
+    let log = c.cmd(&["ACL", "LOG", "1"]);
+    let Reply::Array(entries) = log else {
+        panic!("ACL LOG: {log:?}");
+    };
+    let Some(Reply::Array(fields)) = entries.first() else {
+        panic!("one entry");
+    };
+    let field = |name: &str| {
+        fields
+            .chunks(2)
+            .find(|kv| kv[0] == bulk(name))
+            .map(|kv| kv[1].clone())
+    };
+    assert_eq!(field("context"), Some(bulk("lua")));
+    assert_eq!(field("object"), Some(bulk("incr")));
+}

@@ -71,7 +71,9 @@ pub fn check_permission(
         Denied::Key(i) => ("key", arg(*i)),
         Denied::Channel(i) => ("channel", arg(*i)),
     };
-    let context = if ctx.client.tx.queue.is_some() {
+    let context = if ctx.in_script {
+        "lua"
+    } else if ctx.client.tx.queue.is_some() || ctx.in_exec {
         "multi"
     } else {
         "toplevel"
