@@ -845,6 +845,10 @@ fn normalize(param: &Param, value: &str) -> Result<String, ConfigError> {
             }
         }
         Str => {
+            if param.name == "oom-score-adj-values" {
+                let v = crate::oom::parse_values(value).map_err(ConfigError)?;
+                return Ok(format!("{} {} {}", v[0], v[1], v[2]));
+            }
             if param.name == "latency-tracking-info-percentiles" {
                 let mut shown = Vec::new();
                 for v in value.split_whitespace() {

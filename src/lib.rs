@@ -46,6 +46,7 @@ pub mod expire;
 pub mod memory;
 pub mod monitor;
 pub mod number;
+pub mod oom;
 pub mod pause;
 pub mod persistence;
 pub mod pubsub;

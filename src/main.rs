@@ -419,6 +419,9 @@ fn main() -> ExitCode {
         }
     };
     let server = Server::new(config, store);
+    if let Err(e) = ferredis::oom::apply(&server) {
+        log::warn!("{e}");
+    }
     if let Some(report) = &loaded {
         persistence::record_load(&server, &rdb_path, report);
     }

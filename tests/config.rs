@@ -274,3 +274,46 @@ fn rename_of_an_unknown_command_is_fatal() {
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("No such command in rename-command"), "{text}");
 }
+
+/// oom-score-adj sets the process's /proc oom_score_adj from the class
+/// values (master, replica), relative to the score it had, and `no`
+/// restores that score; out-of-range values are refused.
+#[test]
+fn oom_score_adj_follows_the_role() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let info = c.cmd(&["INFO", "server"]).text();
+    let pid = info
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .expect("process_id")
+        .trim()
+        .to_string();
+    let score = || -> i64 {
+        std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+            .expect("oom_score_adj")
+            .trim()
+            .parse()
+            .expect("a number")
+    };
+    let base = score();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "oom-score-adj-values", "10 20 30"]),
+        ok()
+    );
+    assert_eq!(score(), base, "untouched while oom-score-adj is no");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "oom-score-adj", "yes"]), ok());
+    assert_eq!(score(), base + 10);
+    // Nothing listens on this loopback port: the replica role is enough.
+    let port = free_port().to_string();
+    assert_eq!(c.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert_eq!(score(), base + 20);
+    assert_eq!(c.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(score(), base + 10);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "oom-score-adj", "no"]), ok());
+    assert_eq!(score(), base);
+    assert!(matches!(
+        c.cmd(&["CONFIG", "SET", "oom-score-adj-values", "-2001 0 0"]),
+        Reply::Error(e) if e.contains("must be between -2000 and 2000")
+    ));
+}

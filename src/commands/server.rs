@@ -1029,6 +1029,18 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             if names.contains("maxmemory") {
                 maxmemory_changed(ctx);
             }
+            if names.contains("oom-score-adj") || names.contains("oom-score-adj-values") {
+                if let Err(e) = crate::oom::apply(ctx.server) {
+                    // As Redis: the change is undone when the score cannot be set.
+                    log::warn!("{e}");
+                    *ctx.server.config.write().unwrap_or_else(|p| p.into_inner()) = old;
+                    ctx.server.refresh_hot_config();
+                    let _ = crate::oom::apply(ctx.server);
+                    return Err(CmdError::err(
+                        "CONFIG SET failed (possibly related to argument 'oom-score-adj') - Failed to set current oom_score_adj. Check server logs.",
+                    ));
+                }
+            }
             ctx.reply.ok();
         }
         b"RESETSTAT" => {

@@ -129,6 +129,7 @@ pub fn write_in_child(
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
+        crate::oom::set_in_child();
         child_main(snapshot, &dir, options, key_delay_us, progress.counter());
     }
     super::standin_child::TOTAL_FORKS.fetch_add(1, Ordering::Relaxed);

@@ -113,6 +113,9 @@ fn disconnect_replicas(server: &Server) {
 /// (the old ID stays valid up to our offset, for our replicas' PSYNC).
 pub fn promote(server: &Server) {
     server.repl.set_master(None);
+    if let Err(e) = crate::oom::apply(server) {
+        log::warn!("{e}");
+    }
     drop_link(server);
     *lock(&server.repl.link_state) = "connect";
     let offset = server.repl.offset();
@@ -127,6 +130,9 @@ pub fn become_replica(server: &Arc<Server>, host: &str, port: u16) {
         host: host.to_string(),
         port,
     }));
+    if let Err(e) = crate::oom::apply(server) {
+        log::warn!("{e}");
+    }
     drop_link(server);
     // Our own replicas stay until a full sync replaces our data (Redis 7):
     // a partial resync keeps their history valid.
