@@ -348,3 +348,27 @@ fn a_script_sees_the_time_it_started_at() {
     );
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
 }
+
+/// DEBUG RELOAD empties the functions with the data: a library loaded
+/// after the file was written is gone after the reload.
+#[test]
+fn debug_reload_replaces_the_functions_with_the_files() {
+    let server = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = server.conn();
+    let lib = |name: &str| {
+        format!("#!lua name={name}\nredis.register_function('{name}', function() return 1 end)")
+    };
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", &lib("kept")]), bulk("kept"));
+    assert_eq!(c.cmd(&["SAVE"]), ok());
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", &lib("later")]), bulk("later"));
+    assert_eq!(c.cmd(&["DEBUG", "RELOAD", "NOSAVE"]), ok());
+    let list = c.cmd(&["FUNCTION", "LIST"]);
+    let Reply::Array(libs) = &list else {
+        panic!("FUNCTION LIST: {list:?}");
+    };
+    assert_eq!(libs.len(), 1, "{list:?}");
+    assert!(
+        matches!(&libs[0], Reply::Array(fields) if fields.get(1) == Some(&bulk("kept"))),
+        "{list:?}"
+    );
+}

@@ -355,6 +355,8 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         for db in store.dbs.iter_mut() {
             db.clear();
         }
+        // The functions go too: the file's libraries replace them.
+        crate::scripting::function::flush_libraries(server);
     }
     match rdb_save::load(
         &path,
