@@ -187,3 +187,32 @@ fn messages_published_on_the_master_reach_subscribers_of_the_replica() {
         Reply::Array(vec![bulk("message"), bulk("news"), bulk("hello")])
     );
 }
+
+/// Scripts obey min-replicas-to-write too: a write inside EVAL gets
+/// NOREPLICAS, and so does a function not flagged no-writes; reads pass.
+#[test]
+fn min_replicas_to_write_applies_inside_scripts() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "foo", "bar"]);
+    c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    let Reply::Error(e) = c.cmd(&["EVAL", "return redis.call('set','foo','x')", "0"]) else {
+        panic!("a write in a script must be refused");
+    };
+    assert!(e.contains("NOREPLICAS"), "{e}");
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('get','foo')", "0"]),
+        bulk("bar")
+    );
+    c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
+    c.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+    ]);
+    c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    let Reply::Error(e) = c.cmd(&["FCALL", "f", "0"]) else {
+        panic!("a function that may write must be refused");
+    };
+    assert!(e.contains("NOREPLICAS"), "{e}");
+}

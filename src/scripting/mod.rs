@@ -433,6 +433,8 @@ pub fn prepare_checks(ctx: &Ctx, script_flags: u32, ro: bool) -> CmdResult {
         if crate::persistence::writes_denied(ctx.server) {
             return Err(CmdError::Raw("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into()));
         }
+        // A script that may write needs min-replicas-to-write's replicas.
+        crate::replication::check_good_replicas(ctx, true)?;
         if ro {
             return Err(CmdError::err(
                 "Can not execute a script with write flag using *_ro command.",
@@ -792,6 +794,9 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
         .is_some_and(|r| r.wrote);
     if is_write && !wrote_before && crate::persistence::writes_denied(server) {
         return Err(CmdError::MisConf.to_string());
+    }
+    if is_write {
+        crate::replication::check_good_replicas(&ctx, true).map_err(|e| e.to_string())?;
     }
     if !st.allow_oom && !wrote_before && has("denyoom") {
         if let Err(e) = crate::evict::before_command(&mut ctx, command, &args) {
