@@ -216,3 +216,23 @@ fn min_replicas_to_write_applies_inside_scripts() {
     };
     assert!(e.contains("NOREPLICAS"), "{e}");
 }
+
+/// A read-only replica refuses a function that may write (READONLY, before
+/// it runs) and a write inside EVAL; a no-writes function runs.
+#[test]
+fn a_read_only_replica_refuses_writing_scripts() {
+    let (_master, _replica, mut m, mut r) = pair();
+    let code = "#!lua name=lib\n\
+                redis.register_function('w', function() return redis.call('set', 'x', '1') end)\n\
+                redis.register_function{function_name='ro', callback=function() return 'ok' end, flags={'no-writes'}}";
+    assert_eq!(m.cmd(&["FUNCTION", "LOAD", code]), bulk("lib"));
+    assert!(wait_for(10, || r.cmd(&["FCALL", "ro", "0"]) == bulk("ok")));
+    assert_eq!(
+        r.cmd(&["FCALL", "w", "0"]),
+        Reply::Error("READONLY You can't write against a read only replica.".into())
+    );
+    let Reply::Error(e) = r.cmd(&["EVAL", "return redis.call('set','x','1')", "0"]) else {
+        panic!("a write inside EVAL on a replica must be refused");
+    };
+    assert!(e.contains("READONLY"), "{e}");
+}

@@ -430,6 +430,8 @@ pub fn prepare_checks(ctx: &Ctx, script_flags: u32, ro: bool) -> CmdResult {
         return Err(CmdError::Raw(crate::replication::MASTERDOWN_ERROR.into()));
     }
     if script_flags & flags::NO_WRITES == 0 {
+        // A script that may write is refused by a read-only replica.
+        crate::replication::check_write_allowed(ctx, true)?;
         if crate::persistence::writes_denied(ctx.server) {
             return Err(CmdError::Raw("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into()));
         }
@@ -796,6 +798,7 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
         return Err(CmdError::MisConf.to_string());
     }
     if is_write {
+        crate::replication::check_write_allowed(&ctx, true).map_err(|e| e.to_string())?;
         crate::replication::check_good_replicas(&ctx, true).map_err(|e| e.to_string())?;
     }
     if !st.allow_oom && !wrote_before && has("denyoom") {
