@@ -372,3 +372,20 @@ fn debug_reload_replaces_the_functions_with_the_files() {
         "{list:?}"
     );
 }
+
+/// cjson.encode_max_depth counts tables only: under a limit of 1 a flat
+/// table of numbers encodes, a nested table does not.
+#[test]
+fn cjson_encode_max_depth_counts_tables() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let script = "cjson.encode_max_depth(1) \
+                  local ok1, flat = pcall(cjson.encode, {1, 2}) \
+                  local ok2 = pcall(cjson.encode, {a = {1}}) \
+                  cjson.encode_max_depth(1000) \
+                  return {tostring(ok1), flat, tostring(ok2)}";
+    assert_eq!(
+        c.cmd(&["EVAL", script, "0"]),
+        Reply::Array(vec![bulk("true"), bulk("[1,2]"), bulk("false")])
+    );
+}

@@ -152,8 +152,11 @@ fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// Encodes `v`, which sits inside `depth - 1` tables; only a table counts
+/// against cjson.encode_max_depth (a number inside the deepest allowed
+/// table is fine), as in cjson.
 fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), String> {
-    if depth > ENCODE_MAX_DEPTH.load(Ordering::Relaxed) {
+    if matches!(v, Value::Table(_)) && depth > ENCODE_MAX_DEPTH.load(Ordering::Relaxed) {
         return Err(format!("Cannot serialise, excessive nesting ({depth})"));
     }
     match v {
