@@ -924,3 +924,25 @@ fn transactions_are_wrapped_only_when_they_wrote_twice() {
                     *1\r\n$4\r\nEXEC\r\n";
     assert_eq!(&text[at..], expected);
 }
+
+/// redis.set_repl(REPL_NONE) keeps a script's write out of the AOF, and
+/// REPL_AOF keeps it in; a reload brings back only what was logged.
+#[test]
+fn set_repl_selects_what_a_script_logs() {
+    let dir = fresh_dir("set-repl");
+    let s = Server::start_in(
+        &dir,
+        &["--appendonly", "yes", "--enable-debug-command", "yes"],
+    );
+    let mut c = s.conn();
+    let script = "redis.call('set','a','1') \
+                  redis.set_repl(redis.REPL_NONE) redis.call('set','b','2') \
+                  redis.set_repl(redis.REPL_AOF) redis.call('set','c','3') \
+                  redis.set_repl(redis.REPL_REPLICA) redis.call('set','d','4')";
+    c.cmd(&["EVAL", script, "0"]);
+    assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), Reply::Status("OK".into()));
+    assert_eq!(
+        c.cmd(&["MGET", "a", "b", "c", "d"]),
+        Reply::Array(vec![bulk("1"), Reply::Nil, bulk("3"), Reply::Nil])
+    );
+}

@@ -236,3 +236,24 @@ fn a_read_only_replica_refuses_writing_scripts() {
     };
     assert!(e.contains("READONLY"), "{e}");
 }
+
+/// redis.set_repl chooses where a script's later writes go: REPL_NONE and
+/// REPL_AOF writes do not reach the replica, REPL_ALL ones do.
+#[test]
+fn set_repl_selects_what_a_script_replicates() {
+    let (_master, _replica, mut m, mut r) = pair();
+    let script = "redis.call('set','a','1') \
+                  redis.set_repl(redis.REPL_NONE) redis.call('set','b','2') \
+                  redis.set_repl(redis.REPL_AOF) redis.call('set','c','3') \
+                  redis.set_repl(redis.REPL_ALL) redis.call('set','d','4')";
+    m.cmd(&["EVAL", script, "0"]);
+    let mget = |c: &mut Conn| c.cmd(&["MGET", "a", "b", "c", "d"]);
+    let all = Reply::Array(vec![bulk("1"), bulk("2"), bulk("3"), bulk("4")]);
+    assert_eq!(mget(&mut m), all);
+    let replicated = Reply::Array(vec![bulk("1"), Reply::Nil, Reply::Nil, bulk("4")]);
+    assert!(
+        wait_for(10, || mget(&mut r) == replicated),
+        "{:?}",
+        mget(&mut r)
+    );
+}

@@ -214,8 +214,26 @@ thread_local! {
     static WAIT_TARGET: RefCell<Option<(u64, bool)>> = const { RefCell::new(None) };
     /// Commands a handler asked to log instead of its own arguments.
     static OVERRIDE: RefCell<Option<Vec<Vec<Vec<u8>>>>> = const { RefCell::new(None) };
-    /// Commands collected between begin_batch and end_batch: (db, args).
-    static BATCH: RefCell<Option<Vec<Logged>>> = const { RefCell::new(None) };
+    /// Commands collected between begin_batch and end_batch, each with
+    /// where it goes ([`TO_AOF`], [`TO_REPLICAS`]).
+    static BATCH: RefCell<Option<Vec<(Logged, u8)>>> = const { RefCell::new(None) };
+    /// Where this thread's writes go: redis.set_repl changes it for the
+    /// rest of a script, which resets it (see [`set_targets`]).
+    static TARGETS: std::cell::Cell<u8> = const { std::cell::Cell::new(TO_ALL) };
+}
+
+/// A logged command goes to the AOF.
+pub const TO_AOF: u8 = 1;
+/// A logged command goes to the replicas.
+pub const TO_REPLICAS: u8 = 2;
+/// Both, the default.
+pub const TO_ALL: u8 = TO_AOF | TO_REPLICAS;
+
+/// Where this thread's next writes are logged (Redis's redis.set_repl:
+/// REPL_NONE 0, REPL_AOF 1, REPL_REPLICA 2, REPL_ALL 3). A script sets it
+/// back to [`TO_ALL`] when it ends.
+pub fn set_targets(targets: u8) {
+    TARGETS.with(|t| t.set(targets & TO_ALL));
 }
 
 impl Ctx<'_> {
@@ -237,47 +255,48 @@ pub fn begin_batch() {
 
 /// Appends the collected writes wrapped in MULTI/EXEC, as Redis 7.0 does:
 /// nothing when the transaction wrote nothing, and a single write alone,
-/// unwrapped. MULTI goes in the first write's database and EXEC in the
-/// last one's, so no SELECT comes between the last write and EXEC. Call
-/// with the store write lock still held.
+/// unwrapped. Each of the AOF and the replicas gets the commands meant for
+/// it (see [`set_targets`]). MULTI goes in the first write's database and
+/// EXEC in the last one's, so no SELECT comes between the last write and
+/// EXEC. Call with the store write lock still held.
 pub fn end_batch(server: &Server) {
     let Some(batch) = BATCH.with(|b| b.borrow_mut().take()) else {
         return;
     };
-    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
-        return;
-    };
-    let (first_db, last_db) = (first.0, last.0);
-    let all = if batch.len() == 1 {
-        batch
-    } else {
-        let mut all = Vec::with_capacity(batch.len() + 2);
+    let batch: Vec<(Logged, u8)> = batch.into_iter().filter(|(_, t)| *t != 0).collect();
+    let wrap = batch.len() > 1;
+    let wrapped = |target: u8| -> Vec<Logged> {
+        let cmds: Vec<Logged> = batch
+            .iter()
+            .filter(|(_, t)| t & target != 0)
+            .map(|(cmd, _)| cmd.clone())
+            .collect();
+        let (Some(first), Some(last)) = (cmds.first(), cmds.last()) else {
+            return cmds;
+        };
+        if !wrap {
+            return cmds;
+        }
+        let (first_db, last_db) = (first.0, last.0);
+        let mut all = Vec::with_capacity(cmds.len() + 2);
         all.push((first_db, vec![b"MULTI".to_vec()]));
-        all.extend(batch);
+        all.extend(cmds);
         all.push((last_db, vec![b"EXEC".to_vec()]));
         all
     };
     if server.aof.feeding.load(Ordering::Relaxed) {
-        let logged: Vec<Logged> = all
-            .iter()
-            .filter(|(_, cmd)| !replicas_only(cmd))
-            .cloned()
-            .collect();
-        server.aof.append(&logged);
+        let logged = wrapped(TO_AOF);
+        if !logged.is_empty() {
+            server.aof.append(&logged);
+        }
     }
-    crate::replication::feed(server, &all);
+    crate::replication::feed(server, &wrapped(TO_REPLICAS));
 }
 
-/// Commands replicated but never written to the AOF (Redis's
+/// Sends a command to the replicas only, never to the AOF (Redis's
 /// PROPAGATE_REPL): PUBLISH and SPUBLISH, so that a replica's own
-/// subscribers get the master's messages.
-fn replicas_only(cmd: &[Vec<u8>]) -> bool {
-    cmd.first()
-        .is_some_and(|n| n.eq_ignore_ascii_case(b"publish") || n.eq_ignore_ascii_case(b"spublish"))
-}
-
-/// Sends a PUBLISH or SPUBLISH to the replicas (see [`replicas_only`]);
-/// inside EXEC or a script it takes its place in the transaction's block.
+/// subscribers get the master's messages. Inside EXEC or a script it
+/// takes its place in the transaction's block.
 pub fn propagate_to_replicas(ctx: &Ctx, args: &[&[u8]]) {
     if !crate::replication::feeding(ctx.server) {
         return;
@@ -285,7 +304,7 @@ pub fn propagate_to_replicas(ctx: &Ctx, args: &[&[u8]]) {
     let cmd: Logged = (ctx.client.db, args.iter().map(|a| a.to_vec()).collect());
     let batched = BATCH.with(|b| match b.borrow_mut().as_mut() {
         Some(batch) => {
-            batch.push(cmd.clone());
+            batch.push((cmd.clone(), TO_REPLICAS));
             true
         }
         None => false,
@@ -328,8 +347,11 @@ pub fn propagate(
     if !aof_feeding && !repl_feeding {
         return;
     }
+    // Keys lazy expiry deleted always go everywhere; the command's effect
+    // goes where redis.set_repl says (everywhere outside scripts).
     let mut out: Vec<Logged> = Vec::new();
     collect_expired(expired, &mut out);
+    let expired_count = out.len();
     if result.is_ok() {
         let db = ctx.client.db;
         match override_cmds {
@@ -345,14 +367,39 @@ pub fn propagate(
     if out.is_empty() {
         return;
     }
+    let targets = TARGETS.with(|t| t.get());
     let batched = BATCH.with(|b| match b.borrow_mut().as_mut() {
         Some(batch) => {
-            batch.append(&mut out);
+            for (i, cmd) in out.drain(..).enumerate() {
+                batch.push((cmd, if i < expired_count { TO_ALL } else { targets }));
+            }
             true
         }
         None => false,
     });
     if !batched {
+        if targets != TO_ALL {
+            // Only a script changes the targets, and a script batches; kept
+            // correct regardless.
+            let expired_part = &out[..expired_count];
+            let aof_part = if targets & TO_AOF != 0 {
+                &out[..]
+            } else {
+                expired_part
+            };
+            let repl_part = if targets & TO_REPLICAS != 0 {
+                &out[..]
+            } else {
+                expired_part
+            };
+            if aof_feeding && !aof_part.is_empty() {
+                aof.append(aof_part);
+            }
+            if repl_feeding {
+                crate::replication::feed(ctx.server, repl_part);
+            }
+            return;
+        }
         if aof_feeding {
             aof.append(&out);
         }

@@ -211,6 +211,7 @@ redis.set_repl = function(...)
     if raw_type(v) ~= 'number' or v < 0 or v > 3 or v ~= math.floor(v) then
         raw_error(error_table('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'))
     end
+    impl.set_repl(v)
 end
 redis.replicate_commands = function() return true end
 redis.breakpoint = function() return false end
@@ -323,6 +324,13 @@ impl Interpreter {
             })?,
         )?;
         imp.raw_set("resp", 2)?;
+        imp.raw_set(
+            "set_repl",
+            lua.create_function(|_, targets: u8| {
+                crate::persistence::aof::set_targets(targets);
+                Ok(())
+            })?,
+        )?;
         imp.raw_set(
             "call",
             lua.create_function(|lua, args: MultiValue| generic_call(lua, args, true))?,

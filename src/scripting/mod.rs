@@ -507,6 +507,8 @@ pub fn run(
     if batch {
         crate::persistence::aof::begin_batch();
     }
+    // redis.set_repl lasts until the script ends.
+    crate::persistence::aof::set_targets(crate::persistence::aof::TO_ALL);
     let lua = &vm.interp.lua;
     let caller_db = ctx.client.db;
     let read_only = ro || script_flags & flags::NO_WRITES != 0;
@@ -529,6 +531,7 @@ pub fn run(
     let (result, dirty, events) = outcome;
     ctx.client.db = caller_db;
     lua.remove_hook();
+    crate::persistence::aof::set_targets(crate::persistence::aof::TO_ALL);
     if batch {
         crate::persistence::aof::end_batch(server);
     }
