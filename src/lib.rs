@@ -28,7 +28,9 @@
 //!
 //! 9. [`replication`]: REPLICAOF, PSYNC and the write stream to replicas.
 //!
-//! [`crash`] logs Redis's bug report when a fatal signal ends the process.
+//! [`crash`] logs Redis's bug report when a fatal signal ends the process;
+//! [`oom`] tells Linux's out-of-memory killer which process to prefer
+//! (oom-score-adj).
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
 
