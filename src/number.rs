@@ -9,6 +9,27 @@
 pub use crate::resp::parser::parse_i64;
 pub use crate::store::number::format_double;
 
+/// The decimal form of `n`, written into `buf` (on the caller's stack, no
+/// allocation: reply writers, INCR, a forked child); i64::MIN takes all 20.
+#[inline]
+pub fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
 /// Parses a float argument as Redis's `string2ld`/`strtod` accept it:
 /// decimal or exponent notation, `inf`/`-inf`/`+inf`/`infinity`, no leading
 /// or trailing space, never NaN.
@@ -50,6 +71,14 @@ pub fn format_incr_float(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn i64_digits_cover_the_range() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(i64_digits(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn float_parsing_is_strict() {

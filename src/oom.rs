@@ -115,28 +115,14 @@ pub fn set_in_child() {
     if score == NO_CHILD_SCORE {
         return;
     }
-    // The decimal digits of `score`, written backwards into a stack buffer.
-    let mut buf = [0u8; 16];
-    let mut at = buf.len();
-    let mut n = score.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if score < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    // SAFETY: the path is a NUL-terminated literal; `buf[at..]` is a valid,
+    let mut buf = [0u8; 20];
+    let digits = crate::number::i64_digits(i64::from(score), &mut buf);
+    // SAFETY: the path is a NUL-terminated literal; `digits` is a valid,
     // live buffer of the length passed; the descriptor is closed once.
     unsafe {
         let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
         if fd >= 0 {
-            let _ = libc::write(fd, buf[at..].as_ptr().cast(), buf.len() - at);
+            let _ = libc::write(fd, digits.as_ptr().cast(), digits.len());
             libc::close(fd);
         }
     }

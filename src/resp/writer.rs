@@ -43,21 +43,8 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
         out.push(b'0' + v as u8);
         return;
     }
-    let mut tmp = [0u8; 20];
-    let mut n = v.unsigned_abs();
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&tmp[i..]);
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(crate::number::i64_digits(v, &mut buf));
 }
 
 impl ReplyBuf {

@@ -69,23 +69,8 @@ impl RString {
     /// Replaces the contents with `n` in decimal (INCR and friends): like
     /// Redis's new integer object, the result is no longer `raw`.
     pub fn set_integer(&mut self, n: i64) {
-        // i64::MIN has 20 characters; formatted on the stack, no allocation.
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut rest = n.unsigned_abs();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        if n < 0 {
-            i -= 1;
-            digits[i] = b'-';
-        }
-        self.bytes = CompactBytes::from_slice(&digits[i..]);
+        let mut buf = [0u8; 20];
+        self.bytes = CompactBytes::from_slice(crate::number::i64_digits(n, &mut buf));
     }
 
     /// Heap bytes besides the value itself (MEMORY USAGE).
