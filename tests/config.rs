@@ -3,7 +3,7 @@
 //! error (Redis's text, non-zero exit) for a directive Redis does not know.
 
 mod common;
-use common::{bulk, free_port, wait_for, Conn, Reply, Server};
+use common::{bulk, free_port, Reply, Server};
 
 use std::process::Command;
 
@@ -25,16 +25,6 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Kills the spawned server when the test ends, even on failure.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn file_values_and_command_line_override() {
     let dir = temp_dir("file");
@@ -44,25 +34,10 @@ fn file_values_and_command_line_override() {
         "# test config\nmaxmemory 1mb\nhash-max-ziplist-entries 64\ndatabases 4\nsave 900 1\nappendfsync always\nlist-max-ziplist-size -3\ntimeout 300\n",
     )
     .expect("write config");
-    // The file comes first, options after it override it (redis-server's order).
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
-        .arg(&conf)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args([
-            "--dir",
-            &dir.display().to_string(),
-            "--save",
-            "",
-            "--timeout",
-            "600",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn ferredis");
-    let _guard = KillOnDrop(child);
-    assert!(wait_for(10, || Conn::try_connect(port).is_ok()));
-    let mut c = Conn::connect(port);
+    // The file comes first, options after it override it (redis-server's
+    // order): the harness gives `--save ""`, and this test `--timeout 600`.
+    let server = Server::start_with_config(&dir, Some(&conf), &["--timeout", "600"]);
+    let mut c = server.conn();
     let get = |c: &mut common::Conn, name: &str| match c.cmd(&["CONFIG", "GET", name]) {
         Reply::Array(v) if v.len() == 2 => v[1].text(),
         other => panic!("CONFIG GET {name}: {other:?}"),
@@ -226,24 +201,8 @@ fn rename_command_renames_and_disables() {
         "rename-command flushdb badger\nrename-command keys \"\"\n",
     )
     .expect("write config");
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
-        .arg(&conf)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--dir", &dir.display().to_string()])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn ferredis");
-    let _guard = KillOnDrop(child);
-    assert!(wait_for(10, || Conn::try_connect(port).is_ok()));
-    let mut c = Conn::connect(port);
+    let server = Server::start_with_config(&dir, Some(&conf), &[]);
+    let mut c = server.conn();
     c.cmd(&["SET", "k", "v"]);
     assert!(
         matches!(c.cmd(&["FLUSHDB"]), Reply::Error(e) if e.starts_with("ERR unknown command 'FLUSHDB'"))

@@ -115,9 +115,20 @@ impl Server {
 
     /// Starts the server with data directory `dir`.
     pub fn start_in(dir: &std::path::Path, extra: &[&str]) -> Server {
+        Self::start_with_config(dir, None, extra)
+    }
+
+    /// [`Server::start_in`] reading the config file `conf` first, as
+    /// redis-server takes it (the options given here override it).
+    pub fn start_with_config(
+        dir: &std::path::Path,
+        conf: Option<&std::path::Path>,
+        extra: &[&str],
+    ) -> Server {
         for _ in 0..5 {
             let port = free_port();
-            let mut args: Vec<String> = vec![
+            let mut args: Vec<String> = conf.map(|c| c.display().to_string()).into_iter().collect();
+            args.extend([
                 "--port".into(),
                 port.to_string(),
                 "--bind".into(),
@@ -128,7 +139,7 @@ impl Server {
                 "".into(),
                 "--enable-debug-command".into(),
                 "yes".into(),
-            ];
+            ]);
             args.extend(extra.iter().map(|s| s.to_string()));
             // The server's log goes to server.log in its data directory,
             // kept after the test for diagnosis.
