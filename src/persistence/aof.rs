@@ -378,33 +378,20 @@ pub fn propagate(
         None => false,
     });
     if !batched {
-        if targets != TO_ALL {
-            // Only a script changes the targets, and a script batches; kept
-            // correct regardless.
-            let expired_part = &out[..expired_count];
-            let aof_part = if targets & TO_AOF != 0 {
+        // (Only a script changes the targets, and a script batches; the
+        // expired keys' DELs go everywhere regardless.)
+        let part = |target: u8| {
+            if targets & target != 0 {
                 &out[..]
             } else {
-                expired_part
-            };
-            let repl_part = if targets & TO_REPLICAS != 0 {
-                &out[..]
-            } else {
-                expired_part
-            };
-            if aof_feeding && !aof_part.is_empty() {
-                aof.append(aof_part);
+                &out[..expired_count]
             }
-            if repl_feeding {
-                crate::replication::feed(ctx.server, repl_part);
-            }
-            return;
-        }
-        if aof_feeding {
-            aof.append(&out);
+        };
+        if aof_feeding && !part(TO_AOF).is_empty() {
+            aof.append(part(TO_AOF));
         }
         if repl_feeding {
-            crate::replication::feed(ctx.server, &out);
+            crate::replication::feed(ctx.server, part(TO_REPLICAS));
         }
     }
 }
