@@ -42,9 +42,13 @@
 //! * A handler whose effect differs from its arguments (random results,
 //!   SPOP, blocked pops ...) calls [`Ctx::propagate_override`] with the
 //!   commands that redo what happened; an empty list logs nothing.
-//! * EXEC wraps its queued commands in [`begin_batch`] / [`end_batch`]
+//! * EXEC and scripts wrap their writes in [`begin_batch`] / [`end_batch`]
 //!   (while holding the store lock for the whole transaction, so no other
-//!   write lands between them); the AOF then gets them inside MULTI/EXEC.
+//!   write lands between them); the AOF and the replicas then get them
+//!   inside MULTI/EXEC, or alone when there is only one (Redis 7.0).
+//! * A command can go to one side only: PUBLISH to the replicas
+//!   ([`propagate_to_replicas`]), and a script's writes where
+//!   `redis.set_repl` says ([`set_targets`]).
 //!
 //! Redis mirrors: `feedAppendOnlyFile`, `flushAppendOnlyFile`,
 //! `catAppendOnlyGenericCommand` in `src/aof.c`.
