@@ -22,18 +22,14 @@
 //! touches WATCHers, raises the `evicted` keyspace event and counts in INFO
 //! stats `evicted_keys`.
 //!
-//! LFU uses Redis's logarithmic 8-bit counter, packed with the time of its
-//! last decrement in minutes as `(minutes & 0xffff) << 8 | counter` in each
-//! entry (store/mod.rs): a new key starts at 5 ([`LFU_INIT_VAL`]); each
-//! access increments it with probability 1/((counter - 5) * lfu-log-factor
-//! + 1), and it loses one for every lfu-decay-time minutes without access.
+//! LFU uses Redis's logarithmic 8-bit counter, kept per key by
+//! `store/lru.rs` (which also holds the LFU tunables).
 //!
 //! The settings are process-wide atomics (one server per process), copied
 //! from the configuration by [`apply_config`] whenever it changes, because
-//! the LFU update runs inside `Entry::touch` on every key lookup, far from
-//! any `Server`.
+//! eviction runs after commands, far from any `Server`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::commands::{Command, Ctx};
 use crate::config::Config;
@@ -43,9 +39,6 @@ use crate::store::{Entry, Store};
 
 /// Candidates kept between sampling rounds (EVPOOL_SIZE).
 pub const POOL_SIZE: usize = 16;
-/// The LFU counter of a new key (LFU_INIT_VAL): new keys are not evicted
-/// before they had a chance to be used.
-pub const LFU_INIT_VAL: u8 = 5;
 
 /// A maxmemory-policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +109,12 @@ impl Policy {
 static MAXMEMORY_BYTES: AtomicU64 = AtomicU64::new(0);
 static POLICY: AtomicU8 = AtomicU8::new(0);
 static SAMPLES: AtomicUsize = AtomicUsize::new(5);
-static LFU_ON: AtomicBool = AtomicBool::new(false);
-static LFU_LOG_FACTOR: AtomicU64 = AtomicU64::new(10);
-static LFU_DECAY_MIN: AtomicU64 = AtomicU64::new(1);
 static EVICTED_KEYS: AtomicU64 = AtomicU64::new(0);
 /// The database the random policies start from next (Redis's next_db).
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
-/// Copies maxmemory, maxmemory-policy, maxmemory-samples, lfu-log-factor
-/// and lfu-decay-time from the configuration (after every change).
+/// Copies maxmemory, maxmemory-policy and maxmemory-samples from the
+/// configuration (after every change).
 pub fn apply_config(config: &Config) {
     // The first call is the server's construction: the memory baseline.
     crate::memory::mark_startup();
@@ -132,17 +122,8 @@ pub fn apply_config(config: &Config) {
     let policy = Policy::parse(config.get("maxmemory-policy").unwrap_or(""));
     let index = POLICIES.iter().position(|p| *p == policy).unwrap_or(0);
     POLICY.store(index as u8, Ordering::Relaxed);
-    LFU_ON.store(policy.is_lfu(), Ordering::Relaxed);
     SAMPLES.store(
         config.get_i64("maxmemory-samples").clamp(1, 64) as usize,
-        Ordering::Relaxed,
-    );
-    LFU_LOG_FACTOR.store(
-        config.get_i64("lfu-log-factor").max(0) as u64,
-        Ordering::Relaxed,
-    );
-    LFU_DECAY_MIN.store(
-        config.get_i64("lfu-decay-time").max(0) as u64,
         Ordering::Relaxed,
     );
 }
@@ -176,59 +157,6 @@ pub fn reset_stats() {
     EVICTED_KEYS.store(0, Ordering::Relaxed);
 }
 
-// ---- the LFU counter ------------------------------------------------------
-
-/// True when an LFU policy is selected, so accesses update the counter.
-pub fn lfu_enabled() -> bool {
-    LFU_ON.load(Ordering::Relaxed)
-}
-
-fn minutes(now_ms: i64) -> u32 {
-    ((now_ms / 60_000) & 0xffff) as u32
-}
-
-/// Packs a counter with the current minute.
-pub fn lfu_pack(counter: u8, now_ms: i64) -> u32 {
-    (minutes(now_ms) << 8) | counter as u32
-}
-
-/// The packed LFU field of a new key.
-pub fn lfu_initial(now_ms: i64) -> u32 {
-    lfu_pack(LFU_INIT_VAL, now_ms)
-}
-
-/// The counter after decay (Redis's `LFUDecrAndReturn`): one less for every
-/// lfu-decay-time minutes since the last decrement, wrapping minutes at 16 bits.
-pub fn lfu_decayed(packed: u32, now_ms: i64) -> u8 {
-    let last = packed >> 8;
-    let counter = (packed & 0xff) as u8;
-    let now = minutes(now_ms);
-    let elapsed = if now >= last {
-        now - last
-    } else {
-        65535 - last + now
-    };
-    let decay = LFU_DECAY_MIN.load(Ordering::Relaxed);
-    let periods = (elapsed as u64).checked_div(decay).unwrap_or(0);
-    counter.saturating_sub(periods.min(255) as u8)
-}
-
-/// The packed field after one access (Redis's `updateLFU`): decay, then a
-/// logarithmic increment.
-pub fn lfu_accessed(packed: u32, now_ms: i64) -> u32 {
-    let mut counter = lfu_decayed(packed, now_ms);
-    if counter < 255 {
-        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
-        let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
-        let p = 1.0 / (base * factor + 1.0);
-        let r = (crate::util::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        if r < p {
-            counter += 1;
-        }
-    }
-    lfu_pack(counter, now_ms)
-}
-
 // ---- eviction -------------------------------------------------------------
 
 /// The OOM error Redis sends when it cannot free enough memory.
@@ -237,11 +165,11 @@ pub fn oom_error() -> CmdError {
 }
 
 /// How good an eviction candidate an entry is: higher is evicted first.
-fn score(policy: Policy, entry: &Entry, now_ms: i64) -> i64 {
+fn score(policy: Policy, entry: &Entry, expire_ms: i64, now_ms: i64) -> i64 {
     match policy {
         Policy::AllKeysLru | Policy::VolatileLru => now_ms - entry.access_ms(),
         Policy::AllKeysLfu | Policy::VolatileLfu => 255 - entry.lfu_counter(now_ms) as i64,
-        Policy::VolatileTtl => i64::MAX - entry.expire_ms,
+        Policy::VolatileTtl => i64::MAX - expire_ms,
         _ => 0,
     }
 }
@@ -308,7 +236,8 @@ pub fn free_memory(
                         continue;
                     };
                     if !pool.iter().any(|(_, d, k)| *d == i && *k == key) {
-                        pool.push((score(policy, entry, now_ms), i, key));
+                        let expire_ms = db.expire_of(&key, entry);
+                        pool.push((score(policy, entry, expire_ms, now_ms), i, key));
                     }
                 }
             }
@@ -417,28 +346,6 @@ fn after_eviction(ctx: &Ctx, evicted: &[(usize, Vec<u8>)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lfu_counter_decays_one_per_period() {
-        let now = 10 * 60_000;
-        let packed = lfu_pack(10, now);
-        assert_eq!(lfu_decayed(packed, now), 10);
-        // lfu-decay-time defaults to 1 minute.
-        assert_eq!(lfu_decayed(packed, now + 3 * 60_000), 7);
-        assert_eq!(lfu_decayed(packed, now + 300 * 60_000), 0);
-    }
-
-    #[test]
-    fn lfu_counter_grows_logarithmically() {
-        let now = 0;
-        let mut packed = lfu_initial(now);
-        for _ in 0..100 {
-            packed = lfu_accessed(packed, now);
-        }
-        let c = lfu_decayed(packed, now);
-        // Below the init value every access counts; above it, fewer do.
-        assert!(c > LFU_INIT_VAL && c < 100, "counter {c}");
-    }
 
     #[test]
     fn policies_parse() {

@@ -155,11 +155,11 @@ fn expire_generic(
         ms.checked_add(now).ok_or(CmdError::InvalidExpire(name))?
     };
     let db = ctx.db_mut(store);
-    let Some(entry) = db.get_mut(args[1], now) else {
+    if db.get_mut(args[1], now).is_none() {
         ctx.reply.integer(0);
         return Ok(());
-    };
-    let current = entry.expire_ms;
+    }
+    let current = db.expire_ms(args[1]);
     let allowed = if nx {
         current == NO_EXPIRE
     } else if xx && current == NO_EXPIRE {
@@ -210,7 +210,8 @@ fn pexpireat_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdRes
 
 /// The expire time of a key: None when missing, Some(NO_EXPIRE) without TTL.
 fn expire_of(ctx: &Ctx, store: &Store, key: &[u8]) -> Option<i64> {
-    ctx.db(store).peek(key, ctx.now_ms).map(|e| e.expire_ms)
+    let db = ctx.db(store);
+    db.peek(key, ctx.now_ms).map(|e| db.expire_of(key, e))
 }
 
 /// Replies -2 (missing), -1 (no TTL) or `f(expire_ms)`.

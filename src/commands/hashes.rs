@@ -4,9 +4,9 @@
 //! The hash type itself, with its listpack/hashtable encodings, lives in
 //! `store/hash.rs`; this file looks keys up, checks their type, and turns
 //! arguments into calls on [`Hash`](struct@Hash). The encoding limits are
-//! read once per writing command ([`HashLimits::current`], a copy of CONFIG)
-//! and handed to the hash, so `CONFIG SET hash-max-listpack-entries` takes effect on
-//! the next write, as in Redis.
+//! read by each insert ([`Hash::insert`] uses a copy of CONFIG), so
+//! `CONFIG SET hash-max-listpack-entries` takes effect on the next write, as
+//! in Redis.
 //!
 //! As everywhere, a handler validates every argument before it creates or
 //! changes a key, and a hash whose last field is deleted is deleted too
@@ -19,7 +19,7 @@ use super::{cmd, Command, Ctx, Group, Handler};
 use crate::error::{CmdError, CmdResult};
 use crate::number::{format_incr_float, parse_f64, parse_i64};
 use crate::store::glob::glob_match;
-use crate::store::hash::{Hash, HashLimits};
+use crate::store::hash::Hash;
 use crate::store::{Db, Store, Value};
 use crate::util::random_below;
 
@@ -213,25 +213,13 @@ fn get_hash_mut<'a>(
 }
 
 /// The hash at `key`, created empty when absent (Redis's
-/// `hashTypeLookupWriteOrCreate`), with `limits` in force for this write.
+/// `hashTypeLookupWriteOrCreate`).
 /// Callers only use it once the command is certain to add a field.
-fn hash_or_create<'a>(
-    db: &'a mut Db,
-    key: &[u8],
-    now_ms: i64,
-    limits: HashLimits,
-) -> Result<&'a mut Hash, CmdError> {
+fn hash_or_create<'a>(db: &'a mut Db, key: &[u8], now_ms: i64) -> Result<&'a mut Hash, CmdError> {
     if get_hash_mut(db, key, now_ms)?.is_none() {
-        db.set(key, Value::Hash(Hash::with_limits(limits)), now_ms);
+        db.set(key, Value::Hash(Hash::new()), now_ms);
     }
-    let hash = get_hash_mut(db, key, now_ms)?.expect("the key was just made a hash");
-    hash.set_limits(limits);
-    Ok(hash)
-}
-
-/// The listpack limits configured right now.
-fn limits(_ctx: &Ctx) -> HashLimits {
-    HashLimits::current()
+    Ok(get_hash_mut(db, key, now_ms)?.expect("the key was just made a hash"))
 }
 
 /// The shared body of HSET and HMSET: sets every pair, returns how many
@@ -245,9 +233,8 @@ fn hset_generic(
     if args.len() % 2 == 1 {
         return Err(CmdError::WrongArity(name.to_string()));
     }
-    let limits = limits(ctx);
     let db = ctx.db_mut(store);
-    let hash = hash_or_create(db, args[1], ctx.now_ms, limits)?;
+    let hash = hash_or_create(db, args[1], ctx.now_ms)?;
     let mut created = 0;
     for pair in args[2..].chunks_exact(2) {
         created += hash.insert(pair[0], pair[1]) as i64;
@@ -275,13 +262,12 @@ fn hmset_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
 /// HSETNX key field value — integer: 1 if the field was set, 0 if it
 /// already existed.
 fn hsetnx_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
-    let limits = limits(ctx);
     let db = ctx.db_mut(store);
     if get_hash_mut(db, args[1], ctx.now_ms)?.is_some_and(|h| h.contains(args[2])) {
         ctx.reply.integer(0);
         return Ok(());
     }
-    hash_or_create(db, args[1], ctx.now_ms, limits)?.insert(args[2], args[3]);
+    hash_or_create(db, args[1], ctx.now_ms)?.insert(args[2], args[3]);
     ctx.notify('h', "hset", args[1]);
     ctx.dirty += 1;
     ctx.reply.integer(1);
@@ -417,7 +403,6 @@ fn hgetall_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
 /// overflow".
 fn hincrby_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let incr = parse_i64(args[3]).ok_or(CmdError::NotInteger)?;
-    let limits = limits(ctx);
     let db = ctx.db_mut(store);
     let old = match get_hash_mut(db, args[1], ctx.now_ms)?.and_then(|h| h.get(args[2])) {
         Some(v) => parse_i64(v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
@@ -425,7 +410,7 @@ fn hincrby_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResul
     };
     let new = old.checked_add(incr).ok_or(CmdError::Overflow)?;
     let text = new.to_string();
-    hash_or_create(db, args[1], ctx.now_ms, limits)?.insert(args[2], text.as_bytes());
+    hash_or_create(db, args[1], ctx.now_ms)?.insert(args[2], text.as_bytes());
     ctx.notify('h', "hincrby", args[1]);
     ctx.dirty += 1;
     ctx.reply.integer(new);
@@ -441,7 +426,6 @@ fn hincrbyfloat_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> Cmd
     if !incr.is_finite() {
         return Err(CmdError::err("value is NaN or Infinity"));
     }
-    let limits = limits(ctx);
     let db = ctx.db_mut(store);
     let old = match get_hash_mut(db, args[1], ctx.now_ms)?.and_then(|h| h.get(args[2])) {
         Some(v) => parse_f64(v).ok_or_else(|| CmdError::err("hash value is not a float"))?,
@@ -452,7 +436,7 @@ fn hincrbyfloat_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> Cmd
         return Err(CmdError::err("increment would produce NaN or Infinity"));
     }
     let text = format_incr_float(new);
-    hash_or_create(db, args[1], ctx.now_ms, limits)?.insert(args[2], text.as_bytes());
+    hash_or_create(db, args[1], ctx.now_ms)?.insert(args[2], text.as_bytes());
     ctx.notify('h', "hincrbyfloat", args[1]);
     ctx.dirty += 1;
     ctx.reply.bulk(text.as_bytes());

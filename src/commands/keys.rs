@@ -249,10 +249,10 @@ fn keys_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult {
     let pattern = args[1];
     let match_all = pattern == b"*";
     let now = ctx.now_ms;
-    let keys: Vec<&[u8]> = ctx
-        .db(store)
+    let db = ctx.db(store);
+    let keys: Vec<&[u8]> = db
         .iter()
-        .filter(|(k, e)| !e.is_expired(now) && (match_all || glob_match(pattern, k, false)))
+        .filter(|(k, e)| !db.is_expired(k, e, now) && (match_all || glob_match(pattern, k, false)))
         .map(|(k, _)| k)
         .collect();
     ctx.reply.array(keys.len());
@@ -335,8 +335,9 @@ fn scan_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let mut cursor = opts.cursor;
     let mut visits = 0;
     loop {
-        cursor = db.scan(cursor, |k, e| {
-            if e.is_expired(now) {
+        let view: &crate::store::Db = db;
+        cursor = view.scan(cursor, |k, e| {
+            if view.is_expired(k, e, now) {
                 stale.push(k.to_vec());
                 return;
             }
@@ -417,9 +418,9 @@ fn rename_generic(
     if nx && db.contains(args[2], now) {
         return Ok(false);
     }
-    let entry = db.remove(args[1]).ok_or(CmdError::NoSuchKey)?;
+    let (entry, expire_ms) = db.take(args[1]).ok_or(CmdError::NoSuchKey)?;
     db.remove(args[2]);
-    db.set_with_expire(args[2], entry.value, entry.expire_ms, now);
+    db.set_with_expire(args[2], entry.value, expire_ms, now);
     ctx.dirty += 1;
     ctx.notify('g', "rename_from", args[1]);
     ctx.notify('g', "rename_to", args[2]);
@@ -461,14 +462,11 @@ fn move_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         ctx.reply.integer(0);
         return Ok(());
     }
-    let entry = store
-        .db_mut(src)
-        .remove(args[1])
-        .ok_or(CmdError::NoSuchKey)?;
+    let (entry, expire_ms) = store.db_mut(src).take(args[1]).ok_or(CmdError::NoSuchKey)?;
     store.db_mut(target).remove(args[1]);
     store
         .db_mut(target)
-        .set_with_expire(args[1], entry.value, entry.expire_ms, now);
+        .set_with_expire(args[1], entry.value, expire_ms, now);
     ctx.dirty += 1;
     ctx.notify('g', "move_from", args[1]);
     ctx.notify('g', "move_to", args[1]);
@@ -501,7 +499,11 @@ fn copy_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         return Err(CmdError::err("source and destination objects are the same"));
     }
     let now = ctx.now_ms;
-    let Some(entry) = store.db(src).get(args[1], now).cloned() else {
+    let source = store.db(src);
+    let Some((entry, expire_ms)) = source
+        .get(args[1], now)
+        .map(|e| (e.clone(), source.expire_of(args[1], e)))
+    else {
         ctx.reply.integer(0);
         return Ok(());
     };
@@ -511,7 +513,7 @@ fn copy_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     dst.remove(args[2]);
-    dst.set_with_expire(args[2], entry.value, entry.expire_ms, now);
+    dst.set_with_expire(args[2], entry.value, expire_ms, now);
     ctx.dirty += 1;
     ctx.notify('g', "copy_to", args[2]);
     ctx.reply.integer(1);

@@ -397,7 +397,7 @@ pub fn debug_digest(ctx: &mut Ctx) -> CmdResult {
     let mut digest = [0u64; 3];
     for (index, db) in store.dbs.iter().enumerate() {
         for (key, entry) in db.iter() {
-            if entry.is_expired(ctx.now_ms) {
+            if db.is_expired(key, entry, ctx.now_ms) {
                 continue;
             }
             let mut parts: Vec<Vec<u8>> = vec![index.to_string().into_bytes(), key.to_vec()];
@@ -427,8 +427,9 @@ pub fn debug_digest(ctx: &mut Ctx) -> CmdResult {
             };
             parts.push(entry.value.type_name().as_bytes().to_vec());
             parts.append(&mut items);
-            if entry.expire_ms != NO_EXPIRE {
-                parts.push(entry.expire_ms.to_string().into_bytes());
+            let expire_ms = db.expire_of(key, entry);
+            if expire_ms != NO_EXPIRE {
+                parts.push(expire_ms.to_string().into_bytes());
             }
             for (seed, slot) in digest.iter_mut().enumerate() {
                 *slot ^= crc64(seed as u64 + 1, &parts.join(&0xffu8));

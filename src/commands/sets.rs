@@ -225,25 +225,13 @@ fn get_set_mut<'a>(
     }
 }
 
-/// The set at `key`, created empty when absent, with `max_intset` in force
-/// for this write. Callers only use it once a member is certain to be added.
-fn set_or_create<'a>(
-    db: &'a mut Db,
-    key: &[u8],
-    now_ms: i64,
-    max_intset: usize,
-) -> Result<&'a mut Set, CmdError> {
+/// The set at `key`, created empty when absent. Callers only use it once a
+/// member is certain to be added.
+fn set_or_create<'a>(db: &'a mut Db, key: &[u8], now_ms: i64) -> Result<&'a mut Set, CmdError> {
     if get_set_mut(db, key, now_ms)?.is_none() {
-        db.set(key, Value::Set(Set::with_limits(max_intset)), now_ms);
+        db.set(key, Value::Set(Set::new()), now_ms);
     }
-    let set = get_set_mut(db, key, now_ms)?.expect("the key was just made a set");
-    set.set_limits(max_intset);
-    Ok(set)
-}
-
-/// set-max-intset-entries right now.
-fn max_intset(_ctx: &Ctx) -> usize {
-    crate::store::set::current_max_intset_entries()
+    Ok(get_set_mut(db, key, now_ms)?.expect("the key was just made a set"))
 }
 
 /// Writes a whole set as a set reply.
@@ -256,9 +244,8 @@ fn reply_members(ctx: &mut Ctx, set: &Set) {
 
 /// SADD key member [member ...] — integer: how many members were new.
 fn sadd_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
-    let max = max_intset(ctx);
     let db = ctx.db_mut(store);
-    let set = set_or_create(db, args[1], ctx.now_ms, max)?;
+    let set = set_or_create(db, args[1], ctx.now_ms)?;
     let added = args[2..].iter().filter(|m| set.insert(m)).count();
     if added > 0 {
         ctx.notify('s', "sadd", args[1]);
@@ -354,7 +341,6 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
             _ => return Err(CmdError::err("value is out of range, must be positive")),
         },
     };
-    let max = max_intset(ctx);
     let now = ctx.now_ms;
     let db = ctx.db_mut(store);
     let Some(set) = get_set_mut(db, args[1], now)? else {
@@ -380,7 +366,7 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
         Some(n) if n >= size as u64 => {
             reply_members(ctx, set);
             popped.extend(set.iter().map(|m| m.to_vec()));
-            *set = Set::with_limits(max);
+            *set = Set::new();
             ctx.dirty += size as u64;
         }
         Some(n) => {
@@ -395,7 +381,7 @@ fn spop_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
                 }
             } else {
                 // Move the few survivors to a new set, reply with the rest.
-                let mut kept = Set::with_limits(max);
+                let mut kept = Set::new();
                 for _ in 0..remaining {
                     if let Some(member) = set.pop_random() {
                         kept.insert(&member);
@@ -497,7 +483,6 @@ fn srandmember_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResul
 /// not in source. A missing source answers 0 before any type check.
 fn smove_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let (src, dst, member) = (args[1], args[2], args[3]);
-    let max = max_intset(ctx);
     let now = ctx.now_ms;
     let db = ctx.db_mut(store);
     db.expire_if_needed(dst, now);
@@ -529,7 +514,7 @@ fn smove_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult 
     // destination only when the member was really added to it.
     let watches = &ctx.server.watches;
     watches.touch(ctx.client.db, src);
-    if set_or_create(db, dst, now, max)?.insert(member) {
+    if set_or_create(db, dst, now)?.insert(member) {
         ctx.dirty += 1;
         watches.touch(ctx.client.db, dst);
         ctx.notify('s', "sadd", dst);
@@ -643,9 +628,8 @@ fn sintercard_command(ctx: &mut Ctx, store: &Store, args: &[&[u8]]) -> CmdResult
 /// SINTERSTORE destination key [key ...] — integer: the size of the
 /// intersection stored at destination (deleted when empty).
 fn sinterstore_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
-    let max = max_intset(ctx);
     let db = ctx.db_mut(store);
-    let mut result = Set::with_limits(max);
+    let mut result = Set::new();
     let sets = lookup_sets(db, &args[2..], ctx.now_ms)?;
     intersect(&sets, 0, |m| {
         result.insert(m);
@@ -663,8 +647,8 @@ enum SetOp {
 
 /// The union of `sets`, or the members of the first set that no other set
 /// has (Redis's `sunionDiffGenericCommand`), as a fresh set.
-fn union_or_diff(keys: &[&[u8]], sets: &[Option<&Set>], op: SetOp, max_intset: usize) -> Set {
-    let mut result = Set::with_limits(max_intset);
+fn union_or_diff(keys: &[&[u8]], sets: &[Option<&Set>], op: SetOp) -> Set {
+    let mut result = Set::new();
     match op {
         SetOp::Union => {
             for set in sets.iter().flatten() {
@@ -696,7 +680,7 @@ fn union_or_diff(keys: &[&[u8]], sets: &[Option<&Set>], op: SetOp, max_intset: u
 fn union_diff_generic(ctx: &mut Ctx, store: &Store, args: &[&[u8]], op: SetOp) -> CmdResult {
     let keys = &args[1..];
     let sets = lookup_sets(ctx.db(store), keys, ctx.now_ms)?;
-    let result = union_or_diff(keys, &sets, op, max_intset(ctx));
+    let result = union_or_diff(keys, &sets, op);
     reply_members(ctx, &result);
     Ok(())
 }
@@ -708,11 +692,10 @@ fn union_diff_store_generic(
     args: &[&[u8]],
     op: SetOp,
 ) -> CmdResult {
-    let max = max_intset(ctx);
     let keys = &args[2..];
     let db = ctx.db_mut(store);
     let sets = lookup_sets(db, keys, ctx.now_ms)?;
-    let result = union_or_diff(keys, &sets, op, max);
+    let result = union_or_diff(keys, &sets, op);
     let event = match op {
         SetOp::Union => "sunionstore",
         SetOp::Diff => "sdiffstore",

@@ -157,19 +157,20 @@ pub fn from_rdb_value(value: RdbValue, limits: &EncodingLimits) -> Value {
             Value::List(list)
         }
         RdbValue::Set(members) => {
-            let mut set = Set::with_limits(limits.set_max_intset_entries);
+            let mut set = Set::new();
             for m in &members {
-                set.insert(m);
+                set.insert_within(m, limits.set_max_intset_entries);
             }
             Value::Set(set)
         }
         RdbValue::Hash(pairs) => {
-            let mut hash = Hash::with_limits(HashLimits {
+            let hash_limits = HashLimits {
                 max_listpack_entries: limits.hash_max_listpack_entries as u32,
                 max_listpack_value_bytes: limits.hash_max_listpack_value_bytes as u32,
-            });
+            };
+            let mut hash = Hash::new();
             for (f, v) in &pairs {
-                hash.insert(f, v);
+                hash.insert_within(f, v, hash_limits);
             }
             Value::Hash(hash)
         }

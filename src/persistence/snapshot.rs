@@ -159,7 +159,7 @@ impl Snapshot {
             // Keys already expired but not yet collected are saved too, as
             // Redis does: the loader decides (a master drops them).
             for (key, entry) in db.iter() {
-                let expire_ms = (entry.expire_ms != NO_EXPIRE).then_some(entry.expire_ms);
+                let expire_ms = Some(db.expire_of(key, entry)).filter(|&t| t != NO_EXPIRE);
                 expires += u64::from(expire_ms.is_some());
                 let key = push(&mut arena, key);
                 let value = match &entry.value {

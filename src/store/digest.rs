@@ -91,7 +91,7 @@ pub fn dataset_digest(store: &Store, now_ms: i64) -> String {
     for (i, db) in store.dbs.iter().enumerate() {
         let db_tag = i.to_string();
         for (key, entry) in db.iter() {
-            if entry.is_expired(now_ms) {
+            if db.is_expired(key, entry, now_ms) {
                 continue;
             }
             let value_digest = value_digest(&entry.value);
@@ -99,10 +99,11 @@ pub fn dataset_digest(store: &Store, now_ms: i64) -> String {
             for x in value_digest {
                 v.extend_from_slice(&x.to_le_bytes());
             }
-            let expire = if entry.expire_ms == NO_EXPIRE {
+            let expire_ms = db.expire_of(key, entry);
+            let expire = if expire_ms == NO_EXPIRE {
                 Vec::new()
             } else {
-                entry.expire_ms.to_le_bytes().to_vec()
+                expire_ms.to_le_bytes().to_vec()
             };
             xor(
                 &mut total,

@@ -23,9 +23,11 @@
 //! hashtable is a [`Dict`], which gives HSCAN its cursor and HRANDFIELD its
 //! random samples.
 //!
-//! The limits travel with the hash ([`HashLimits`]): commands refresh them
-//! from CONFIG once per command ([`Hash::set_limits`]), the RDB loader builds
-//! with the limits it was given ([`Hash::with_limits`]).
+//! The limits are read at each insert, as Redis reads its configuration:
+//! [`Hash::insert`] obeys the limits configured right now
+//! ([`HashLimits::current`]), [`Hash::insert_within`] the ones it is given
+//! (the RDB loader's, unit tests'). A hash does not store them: every byte
+//! of a `Value` is paid by every key (see `store/mod.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -34,9 +36,8 @@ use super::listpack::{self, Listpack};
 use crate::config::Config;
 use crate::util::random_below;
 
-/// The conversion thresholds of the listpack encoding. `u32` keeps every
-/// hash (and so every `Value`) a word smaller; larger configured values
-/// saturate, which is as good as unlimited.
+/// The conversion thresholds of the listpack encoding. Configured values
+/// beyond `u32` saturate, which is as good as unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashLimits {
     /// hash-max-listpack-entries: most fields a listpack hash holds.
@@ -94,7 +95,7 @@ enum Repr {
     /// Fields and values alternating, in insertion order, searched linearly.
     Listpack(Listpack),
     /// A hash table, for big hashes or long strings. Boxed so a hash (and
-    /// so every `Value`) stays three words plus the limits.
+    /// so every `Value`) stays three words.
     Table(Box<Dict<Box<[u8]>>>),
 }
 
@@ -102,7 +103,6 @@ enum Repr {
 #[derive(Debug, Clone)]
 pub struct Hash {
     repr: Repr,
-    limits: HashLimits,
 }
 
 impl Default for Hash {
@@ -112,28 +112,11 @@ impl Default for Hash {
 }
 
 impl Hash {
-    /// An empty hash (listpack) with the default limits.
+    /// An empty hash (listpack).
     pub fn new() -> Self {
-        Self::with_limits(HashLimits::default())
-    }
-
-    /// An empty hash (listpack) that converts according to `limits`.
-    pub fn with_limits(limits: HashLimits) -> Self {
         Hash {
             repr: Repr::Listpack(Listpack::new()),
-            limits,
         }
-    }
-
-    /// Replaces the limits later inserts obey. Does not convert by itself:
-    /// like Redis, a hash only changes encoding when something is written.
-    pub fn set_limits(&mut self, limits: HashLimits) {
-        self.limits = limits;
-    }
-
-    /// The limits this hash converts by.
-    pub fn limits(&self) -> HashLimits {
-        self.limits
     }
 
     /// Redis's name for the current encoding: `listpack` or `hashtable`.
@@ -170,12 +153,18 @@ impl Hash {
         self.get(field).is_some()
     }
 
+    /// Sets `field` to `value` under the configured limits; see
+    /// [`Hash::insert_within`].
+    pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.insert_within(field, value, HashLimits::current())
+    }
+
     /// Sets `field` to `value`; true when the field is new, false when an
     /// existing value was replaced. Converts to a hashtable first when the
     /// field or value is too long for a listpack, and after the insert when
-    /// the hash has too many fields.
-    pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        let max_bytes = self.limits.max_listpack_value_bytes as usize;
+    /// the hash has too many fields, by `limits`.
+    pub fn insert_within(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
+        let max_bytes = limits.max_listpack_value_bytes as usize;
         if matches!(self.repr, Repr::Listpack(_))
             && (field.len() > max_bytes || value.len() > max_bytes)
         {
@@ -196,7 +185,7 @@ impl Hash {
             },
             Repr::Table(d) => d.insert(field, value.into()).is_none(),
         };
-        let max_entries = self.limits.max_listpack_entries as usize;
+        let max_entries = limits.max_listpack_entries as usize;
         if matches!(&self.repr, Repr::Listpack(lp) if lp.len() / 2 > max_entries) {
             self.convert();
         }
@@ -396,12 +385,12 @@ mod tests {
 
     #[test]
     fn converts_on_too_many_entries() {
-        let mut h = Hash::with_limits(small());
+        let mut h = Hash::new();
         for f in ["a", "b", "c"] {
-            h.insert(f.as_bytes(), b"v");
+            h.insert_within(f.as_bytes(), b"v", small());
         }
         assert_eq!(h.encoding(), "listpack");
-        h.insert(b"d", b"v");
+        h.insert_within(b"d", b"v", small());
         assert_eq!(h.encoding(), "hashtable");
         h.remove(b"d");
         h.remove(b"c");
@@ -411,13 +400,13 @@ mod tests {
 
     #[test]
     fn converts_on_long_field_or_value() {
-        let mut h = Hash::with_limits(small());
-        h.insert(b"abcd", b"1234");
+        let mut h = Hash::new();
+        h.insert_within(b"abcd", b"1234", small());
         assert_eq!(h.encoding(), "listpack");
-        h.insert(b"f", b"12345");
+        h.insert_within(b"f", b"12345", small());
         assert_eq!(h.encoding(), "hashtable");
-        let mut h = Hash::with_limits(small());
-        h.insert(b"abcde", b"1");
+        let mut h = Hash::new();
+        h.insert_within(b"abcde", b"1", small());
         assert_eq!(h.encoding(), "hashtable");
         assert_eq!(h.len(), 1);
     }

@@ -9,8 +9,12 @@
 //!  LFU:  | 16 bits: last decrement time, minutes | 8 bits: log counter |
 //! ```
 //!
-//! We keep both halves apart, in atomics, because readers touch keys while
-//! holding only the store's read lock: [`Access::touch`] is `&self`.
+//! We keep the same: one `u32` per key whose meaning follows the policy in
+//! force (an LRU clock in whole unix seconds otherwise). Switching policy
+//! at runtime leaves the old meaning in place until keys are touched again,
+//! as in Redis, which OBJECT IDLETIME/FREQ's error text warns about. The
+//! word is an atomic because readers touch keys while holding only the
+//! store's read lock: [`Access::touch`] is `&self`.
 //!
 //! The counter is Redis's: a new key starts at [`LFU_INIT_VAL`]; each access
 //! increments it with probability `1 / ((counter - LFU_INIT_VAL) *
@@ -56,64 +60,51 @@ fn minutes(now_ms: i64) -> u32 {
     ((now_ms / 60_000) & 0xffff) as u32
 }
 
-/// Last access time and LFU counter of one key: 8 bytes, paid by every key.
+/// Last access time or LFU counter of one key, by policy: 4 bytes, paid
+/// by every key.
 ///
-/// The access time is kept in whole unix seconds (a `u32` lasts until
-/// 2106): Redis's LRU clock ticks once a second too (LRU_CLOCK_RESOLUTION),
-/// and OBJECT IDLETIME answers in seconds.
+/// Under an LRU (or no) policy the word is the access time in whole unix
+/// seconds (a `u32` lasts until 2106): Redis's LRU clock ticks once a
+/// second too (LRU_CLOCK_RESOLUTION), and OBJECT IDLETIME answers in
+/// seconds. Under an LFU policy it is `minutes << 8 | counter`.
 #[derive(Debug)]
-pub struct Access {
-    access_s: AtomicU32,
-    /// (minutes << 8) | counter, as Redis packs it.
-    lfu: AtomicU32,
-}
+pub struct Access(AtomicU32);
 
 impl Clone for Access {
     fn clone(&self) -> Self {
-        Access {
-            access_s: AtomicU32::new(self.access_s.load(Ordering::Relaxed)),
-            lfu: AtomicU32::new(self.lfu.load(Ordering::Relaxed)),
-        }
+        Access(AtomicU32::new(self.0.load(Ordering::Relaxed)))
     }
 }
 
 impl Access {
-    /// A key created now.
+    /// A key created now: accessed now, or [`LFU_INIT_VAL`] under LFU.
     pub fn new(now_ms: i64) -> Self {
-        Access {
-            access_s: AtomicU32::new(seconds(now_ms)),
-            lfu: AtomicU32::new(minutes(now_ms) << 8 | LFU_INIT_VAL),
+        if lfu_policy() {
+            Access(AtomicU32::new(lfu_pack(LFU_INIT_VAL, now_ms)))
+        } else {
+            Access(AtomicU32::new(seconds(now_ms)))
         }
     }
 
-    /// Records an access: the LRU time, and under an LFU policy the counter
+    /// Records an access: the LRU time, or under an LFU policy the counter
     /// (decayed, then maybe incremented), as Redis's `updateLFU`.
     pub fn touch(&self, now_ms: i64) {
+        if lfu_policy() {
+            let counter = lfu_incremented(self.freq(now_ms));
+            self.0.store(lfu_pack(counter, now_ms), Ordering::Relaxed);
+            return;
+        }
         let now_s = seconds(now_ms);
         // Skip the store when the second has not changed: GETs of one hot
         // key from many threads then do not keep bouncing its cache line.
-        if self.access_s.load(Ordering::Relaxed) != now_s {
-            self.access_s.store(now_s, Ordering::Relaxed);
-        }
-        if lfu_policy() {
-            let mut counter = self.freq(now_ms);
-            if counter < 255 {
-                let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
-                let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
-                let p = 1.0 / (base * factor + 1.0);
-                let r = (random_u64() >> 11) as f64 / (1u64 << 53) as f64;
-                if r < p {
-                    counter += 1;
-                }
-            }
-            self.lfu
-                .store(minutes(now_ms) << 8 | counter, Ordering::Relaxed);
+        if self.0.load(Ordering::Relaxed) != now_s {
+            self.0.store(now_s, Ordering::Relaxed);
         }
     }
 
-    /// The last access time, unix ms (whole seconds).
+    /// The last access time, unix ms (whole seconds; LRU only).
     pub fn last_ms(&self) -> i64 {
-        self.access_s.load(Ordering::Relaxed) as i64 * 1000
+        self.0.load(Ordering::Relaxed) as i64 * 1000
     }
 
     /// Milliseconds since the last access (OBJECT IDLETIME, in ms).
@@ -121,34 +112,63 @@ impl Access {
         (now_ms - self.last_ms()).max(0)
     }
 
-    /// Sets the idle time (RESTORE ... IDLETIME, RDB loading).
+    /// Sets the idle time (RESTORE ... IDLETIME, RDB loading). Ignored under
+    /// an LFU policy, as Redis's `objectSetLRUOrLFU` does.
     pub fn set_idle_ms(&self, idle_ms: i64, now_ms: i64) {
-        self.access_s
-            .store(seconds(now_ms.saturating_sub(idle_ms)), Ordering::Relaxed);
+        if !lfu_policy() {
+            let at = seconds(now_ms.saturating_sub(idle_ms));
+            self.0.store(at, Ordering::Relaxed);
+        }
     }
 
     /// The LFU counter after decay (OBJECT FREQ; Redis's `LFUDecrAndReturn`).
     pub fn freq(&self, now_ms: i64) -> u32 {
-        let packed = self.lfu.load(Ordering::Relaxed);
-        let counter = packed & 0xff;
-        let last = packed >> 8;
-        let now = minutes(now_ms);
-        // The minute clock wraps at 16 bits, as in Redis.
-        let elapsed = if now >= last {
-            now - last
-        } else {
-            65535 - last + now
-        };
-        let decay = LFU_DECAY_TIME_MIN.load(Ordering::Relaxed) as u32;
-        let periods = elapsed.checked_div(decay).unwrap_or(0);
-        counter.saturating_sub(periods)
+        lfu_decayed(self.0.load(Ordering::Relaxed), now_ms)
     }
 
-    /// Sets the LFU counter (RESTORE ... FREQ, RDB loading).
+    /// Sets the LFU counter (RESTORE ... FREQ, RDB loading). Ignored unless
+    /// an LFU policy is in force, as in Redis.
     pub fn set_freq(&self, freq: u8, now_ms: i64) {
-        self.lfu
-            .store(minutes(now_ms) << 8 | freq as u32, Ordering::Relaxed);
+        if lfu_policy() {
+            self.0
+                .store(lfu_pack(freq as u32, now_ms), Ordering::Relaxed);
+        }
     }
+}
+
+/// An LFU word: the counter with the current minute.
+fn lfu_pack(counter: u32, now_ms: i64) -> u32 {
+    minutes(now_ms) << 8 | counter
+}
+
+/// The counter of LFU word `packed` after one point of decay per
+/// lfu-decay-time minutes since it was stored. The minute clock wraps at
+/// 16 bits, as in Redis.
+fn lfu_decayed(packed: u32, now_ms: i64) -> u32 {
+    let counter = packed & 0xff;
+    let last = packed >> 8;
+    let now = minutes(now_ms);
+    let elapsed = if now >= last {
+        now - last
+    } else {
+        65535 - last + now
+    };
+    let decay = LFU_DECAY_TIME_MIN.load(Ordering::Relaxed) as u32;
+    let periods = elapsed.checked_div(decay).unwrap_or(0);
+    counter.saturating_sub(periods)
+}
+
+/// `counter` after one access: incremented with probability
+/// `1 / ((counter - LFU_INIT_VAL) * lfu-log-factor + 1)`, saturating at 255.
+fn lfu_incremented(counter: u32) -> u32 {
+    if counter >= 255 {
+        return counter;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let factor = LFU_LOG_FACTOR.load(Ordering::Relaxed) as f64;
+    let p = 1.0 / (base * factor + 1.0);
+    let r = (random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    counter + u32::from(r < p)
 }
 
 #[cfg(test)]
@@ -166,12 +186,23 @@ mod tests {
     }
 
     #[test]
-    fn frequency_starts_at_init_and_decays_per_minute() {
-        let a = Access::new(0);
-        assert_eq!(a.freq(0), LFU_INIT_VAL);
-        assert_eq!(a.freq(3 * 60_000), LFU_INIT_VAL - 3);
-        a.set_freq(100, 0);
-        assert_eq!(a.freq(0), 100);
-        assert_eq!(a.freq(200 * 60_000), 0);
+    fn lfu_counter_decays_one_per_period() {
+        let now = 10 * 60_000;
+        let packed = lfu_pack(10, now);
+        assert_eq!(lfu_decayed(packed, now), 10);
+        // lfu-decay-time defaults to 1 minute.
+        assert_eq!(lfu_decayed(packed, now + 3 * 60_000), 7);
+        assert_eq!(lfu_decayed(packed, now + 300 * 60_000), 0);
+    }
+
+    #[test]
+    fn lfu_counter_grows_logarithmically() {
+        let mut counter = LFU_INIT_VAL;
+        for _ in 0..100 {
+            counter = lfu_incremented(counter);
+        }
+        // Below the init value every access counts; above it, fewer do.
+        assert!(counter > LFU_INIT_VAL && counter < 100, "counter {counter}");
+        assert_eq!(lfu_incremented(255), 255);
     }
 }

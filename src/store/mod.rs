@@ -1,17 +1,27 @@
 //! The keyspace: numbered databases of keys, their values and their TTLs.
 //!
 //! ```text
-//! Store ─ dbs[0..16] ─ Db ─ dict:    key -> Entry { value, expire_ms }
-//!                         └ expires: key -> ()     (only keys with a TTL)
+//! Store ─ dbs[0..16] ─ Db ─ dict:    key -> Entry { value, access, volatile }
+//!                         └ expires: key -> expire time, unix ms
+//!                                    (only keys with a TTL: volatile ones)
 //! ```
 //!
 //! The whole `Store` sits behind one `RwLock` in the server: commands that
 //! only read take the read lock, commands that write take the write lock,
 //! once per command (see `commands/mod.rs`). Nothing here locks.
 //!
-//! Expiry is kept in two places, as in Redis: the entry carries its absolute
-//! expire time (so GET needs one lookup), and `expires` lists the keys that
-//! have one (so the active expiry cycle can sample them at random).
+//! Expire times live in their own table, as in Redis's `db->expires`: the
+//! active expiry cycle samples it at random, and a key without a TTL (most
+//! keys) does not pay 8 bytes for one. The entry's `volatile` flag says
+//! whether the key is in `expires`, so a lookup of a key without a TTL
+//! never searches the second table.
+//!
+//! Every key pays for its `Entry`, so its size is watched (see the test at
+//! the bottom): key node = next pointer (8) + key (24) + Entry (40) = 72
+//! bytes, which glibc serves from an 80-byte chunk. Each kind of `Value` is
+//! kept to three words for this (lists box their node deque, hashes and
+//! sets read their encoding limits from the configuration instead of
+//! storing them), and the access clock is one `u32` (see `lru.rs`).
 //!
 //! No command ever sees an expired key. Readers holding only the read lock
 //! cannot delete, so [`Db::get`] simply treats an expired entry as absent;
@@ -43,37 +53,25 @@ pub const NO_EXPIRE: i64 = -1;
 
 /// What is stored under one key.
 ///
-/// The access clock lives in atomics so that readers holding only the read
+/// The access clock is an atomic so that readers holding only the read
 /// lock can still record an access (Redis updates `robj.lru` on every
-/// lookup): `access_ms` is the last access in unix ms (LRU eviction, OBJECT
-/// IDLETIME) and `lfu` packs Redis's LFU fields, `(minutes & 0xffff) << 8 |
-/// counter` (LFU eviction, OBJECT FREQ; the arithmetic is in `evict.rs`).
-/// Relaxed ordering is enough: these are statistics, and a lost update only
-/// makes the approximation slightly less exact, as in Redis. `Clone` is
-/// written by hand for [`Access`] because atomics are not `Clone`.
+/// lookup); see [`Access`]. Relaxed ordering is enough: these are
+/// statistics, and a lost update only makes the approximation slightly
+/// less exact, as in Redis.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// The value.
     pub value: Value,
-    /// Absolute expire time in unix ms, or [`NO_EXPIRE`].
-    pub expire_ms: i64,
-    /// Last access time and LFU counter (OBJECT IDLETIME / FREQ, eviction).
+    /// Last access time or LFU counter (OBJECT IDLETIME / FREQ, eviction).
     pub access: Access,
+    /// True when the key has a TTL, kept in its database's `expires` table.
+    volatile: bool,
 }
 
 impl Entry {
-    /// A fresh entry, accessed at `now_ms`, with Redis's initial LFU counter.
-    pub fn new(value: Value, expire_ms: i64, now_ms: i64) -> Self {
-        Entry {
-            value,
-            expire_ms,
-            access: Access::new(now_ms),
-        }
-    }
-
-    /// True when the entry has a TTL that has passed at `now_ms`.
-    pub fn is_expired(&self, now_ms: i64) -> bool {
-        self.expire_ms != NO_EXPIRE && self.expire_ms <= now_ms
+    /// True when the key has a TTL (see [`Db::expire_of`] for its time).
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
     }
 
     /// Last access time in unix ms (OBJECT IDLETIME, LRU eviction).
@@ -81,20 +79,10 @@ impl Entry {
         self.access.last_ms()
     }
 
-    /// Records an access at `now_ms` (see [`Access::touch`]).
-    pub fn touch(&self, now_ms: i64) {
-        self.access.touch(now_ms);
-    }
-
     /// The LFU counter decayed to `now_ms`, without counting an access
     /// (OBJECT FREQ, the eviction sampler).
     pub fn lfu_counter(&self, now_ms: i64) -> u8 {
         self.access.freq(now_ms).min(255) as u8
-    }
-
-    /// Sets the LFU counter (RESTORE ... FREQ, RDB loading).
-    pub fn set_lfu_counter(&self, counter: u8, now_ms: i64) {
-        self.access.set_freq(counter, now_ms);
     }
 }
 
@@ -102,7 +90,7 @@ impl Entry {
 #[derive(Debug, Clone)]
 pub struct Db {
     dict: Dict<Entry>,
-    expires: Dict<()>,
+    expires: Dict<i64>,
     /// Keys deleted because their TTL passed (INFO stats expired_keys).
     pub expired_keys: u64,
     /// Keys deleted by expiry since the last [`Store::take_expired`]: the
@@ -158,13 +146,41 @@ impl Db {
     /// Looks a key up without counting it as an access (TTL, TYPE, EXISTS,
     /// OBJECT: Redis's LOOKUP_NOTOUCH); an expired entry counts as absent.
     pub fn peek(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        self.dict.get(key).filter(|e| !e.is_expired(now_ms))
+        self.dict
+            .get(key)
+            .filter(|e| !self.is_expired(key, e, now_ms))
     }
 
     /// True when `key` is in the table but its TTL has passed (it will be
     /// deleted by the next write lookup or the active cycle).
     pub fn is_stale(&self, key: &[u8], now_ms: i64) -> bool {
-        self.dict.get(key).is_some_and(|e| e.is_expired(now_ms))
+        self.dict
+            .get(key)
+            .is_some_and(|e| self.is_expired(key, e, now_ms))
+    }
+
+    /// The expire time of `key`, whose entry is `entry`, in unix ms, or
+    /// [`NO_EXPIRE`].
+    pub fn expire_of(&self, key: &[u8], entry: &Entry) -> i64 {
+        if !entry.volatile {
+            return NO_EXPIRE;
+        }
+        self.expires.get(key).copied().unwrap_or(NO_EXPIRE)
+    }
+
+    /// The expire time of `key` in unix ms, or [`NO_EXPIRE`] when it has
+    /// none or does not exist (expired or not).
+    pub fn expire_ms(&self, key: &[u8]) -> i64 {
+        match self.dict.get(key) {
+            Some(entry) => self.expire_of(key, entry),
+            None => NO_EXPIRE,
+        }
+    }
+
+    /// True when `key`, whose entry is `entry`, has a TTL that has passed
+    /// at `now_ms`.
+    pub fn is_expired(&self, key: &[u8], entry: &Entry, now_ms: i64) -> bool {
+        entry.volatile && self.expires.get(key).is_some_and(|&t| t <= now_ms)
     }
 
     /// The value of a live key.
@@ -176,11 +192,8 @@ impl Db {
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         // Hash once for the expiry check and the lookup itself.
         let hash = self.dict.hash(key);
-        if self
-            .dict
-            .get_hashed(hash, key)
-            .is_some_and(|e| e.is_expired(now_ms))
-        {
+        let entry = self.dict.get_hashed(hash, key)?;
+        if self.is_expired(key, entry, now_ms) {
             self.expire_now(key);
             return None;
         }
@@ -206,7 +219,7 @@ impl Db {
 
     /// Deletes `key` if its TTL has passed; returns true if it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
-        if self.dict.get(key).is_some_and(|e| e.is_expired(now_ms)) {
+        if self.is_stale(key, now_ms) {
             self.expire_now(key);
             return true;
         }
@@ -242,25 +255,21 @@ impl Db {
         let access = old_access.unwrap_or_else(|| Access::new(now_ms));
         let entry = Entry {
             value,
-            expire_ms,
             access,
+            volatile: expire_ms != NO_EXPIRE,
         };
-        let old = self.dict.insert(key, entry);
+        let old_volatile = self.dict.insert(key, entry).is_some_and(|o| o.volatile);
         // The caller may not have looked the key up first (plain SET does
         // not): an old value whose TTL had passed counts as expired, as if
         // lazy expiry had deleted it just before.
-        if old.as_ref().is_some_and(|o| o.is_expired(now_ms)) {
-            self.note_expired(key);
+        if old_volatile {
+            let old_expire = self.expires.remove(key).unwrap_or(NO_EXPIRE);
+            if old_expire <= now_ms {
+                self.note_expired(key);
+            }
         }
-        let had_ttl = old.is_some_and(|o| o.expire_ms != NO_EXPIRE);
-        match (had_ttl, expire_ms != NO_EXPIRE) {
-            (false, true) => {
-                self.expires.insert(key, ());
-            }
-            (true, false) => {
-                self.expires.remove(key);
-            }
-            _ => {}
+        if expire_ms != NO_EXPIRE {
+            self.expires.insert(key, expire_ms);
         }
     }
 
@@ -274,11 +283,19 @@ impl Db {
 
     /// Removes a key, returning its entry (expired or not).
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.take(key).map(|(entry, _)| entry)
+    }
+
+    /// Removes a key, returning its entry and its expire time (or
+    /// [`NO_EXPIRE`]), for RENAME and MOVE to store elsewhere.
+    pub fn take(&mut self, key: &[u8]) -> Option<(Entry, i64)> {
         let entry = self.dict.remove(key)?;
-        if entry.expire_ms != NO_EXPIRE {
-            self.expires.remove(key);
-        }
-        Some(entry)
+        let expire_ms = if entry.volatile {
+            self.expires.remove(key).unwrap_or(NO_EXPIRE)
+        } else {
+            NO_EXPIRE
+        };
+        Some((entry, expire_ms))
     }
 
     /// Sets an absolute TTL on an existing key; false when the key is absent.
@@ -286,11 +303,8 @@ impl Db {
         let Some(entry) = self.get_mut(key, now_ms) else {
             return false;
         };
-        let had = entry.expire_ms != NO_EXPIRE;
-        entry.expire_ms = expire_ms;
-        if !had {
-            self.expires.insert(key, ());
-        }
+        entry.volatile = true;
+        self.expires.insert(key, expire_ms);
         true
     }
 
@@ -299,10 +313,10 @@ impl Db {
         let Some(entry) = self.get_mut(key, now_ms) else {
             return false;
         };
-        if entry.expire_ms == NO_EXPIRE {
+        if !entry.volatile {
             return false;
         }
-        entry.expire_ms = NO_EXPIRE;
+        entry.volatile = false;
         self.expires.remove(key);
         true
     }
@@ -318,6 +332,11 @@ impl Db {
         self.dict.iter()
     }
 
+    /// Every key with a TTL and its expire time.
+    pub fn expires(&self) -> dict::Iter<'_, i64> {
+        self.expires.iter()
+    }
+
     /// One SCAN step over the keyspace; see [`Dict::scan`].
     pub fn scan(&self, cursor: u64, f: impl FnMut(&[u8], &Entry)) -> u64 {
         self.dict.scan(cursor, f)
@@ -328,7 +347,7 @@ impl Db {
     pub fn random_key(&self, now_ms: i64) -> Option<Vec<u8>> {
         for _ in 0..100 {
             let (k, e) = self.dict.random_entry()?;
-            if !e.is_expired(now_ms) {
+            if !self.is_expired(k, e, now_ms) {
                 return Some(k.to_vec());
             }
         }
@@ -338,9 +357,8 @@ impl Db {
     /// A random key that has a TTL, with its expire time (the active
     /// expiry sampler).
     pub fn random_volatile(&self) -> Option<(Vec<u8>, i64)> {
-        let (k, _) = self.expires.random_entry()?;
-        let e = self.dict.get(k)?;
-        Some((k.to_vec(), e.expire_ms))
+        let (k, &expire_ms) = self.expires.random_entry()?;
+        Some((k.to_vec(), expire_ms))
     }
 
     /// Swaps two databases' contents (SWAPDB).
@@ -413,16 +431,45 @@ mod tests {
     use super::*;
 
     /// A key's dict node is `next` (8 bytes), the key (24, inline up to
-    /// 22 bytes) and the Entry: at most 88 bytes, glibc's 96-byte chunk.
-    /// One field more and every key costs 16 bytes more (the 1M-strings
-    /// memory row).
+    /// 22 bytes) and the Entry: at most 72 bytes, glibc's 80-byte chunk.
+    /// One word more and every key costs 16 bytes more (the memory rows
+    /// of `make bench`).
     #[test]
-    fn a_key_fits_one_96_byte_chunk() {
-        assert!(
-            std::mem::size_of::<Entry>() <= 56,
-            "{}",
-            std::mem::size_of::<Entry>()
-        );
+    fn a_key_fits_one_80_byte_chunk() {
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+        assert_eq!(std::mem::size_of::<Value>(), 32);
         assert_eq!(std::mem::size_of::<bytes::CompactBytes>(), 24);
+    }
+
+    #[test]
+    fn expire_times_follow_the_key() {
+        let mut db = Db::new();
+        db.set_with_expire(b"k", Value::string("v"), 5_000, 1_000);
+        assert_eq!(db.expire_ms(b"k"), 5_000);
+        assert_eq!(db.expires_len(), 1);
+        assert!(db.get(b"k", 4_999).is_some());
+        assert!(db.get(b"k", 5_000).is_none());
+        // Overwriting without a TTL drops it; setting one adds it back.
+        db.set(b"k", Value::string("w"), 1_000);
+        assert_eq!((db.expire_ms(b"k"), db.expires_len()), (NO_EXPIRE, 0));
+        assert!(db.set_expire(b"k", 9_000, 1_000));
+        assert!(db.set_expire(b"k", 8_000, 1_000));
+        assert_eq!(db.expire_ms(b"k"), 8_000);
+        assert_eq!(db.random_volatile(), Some((b"k".to_vec(), 8_000)));
+        // take hands the TTL over; the tables are left empty.
+        let (entry, expire_ms) = db.take(b"k").unwrap();
+        assert_eq!((expire_ms, db.len(), db.expires_len()), (8_000, 0, 0));
+        db.set_with_expire(b"n", entry.value, expire_ms, 1_000);
+        assert!(db.persist(b"n", 1_000) && !db.persist(b"n", 1_000));
+        assert_eq!((db.expire_ms(b"n"), db.expires_len()), (NO_EXPIRE, 0));
+    }
+
+    #[test]
+    fn an_overwritten_expired_key_counts_as_expired() {
+        let mut db = Db::new();
+        db.set_with_expire(b"k", Value::string("v"), 2_000, 1_000);
+        db.set(b"k", Value::string("w"), 3_000);
+        assert_eq!(db.expired_keys, 1);
+        assert_eq!(db.expires_len(), 0);
     }
 }

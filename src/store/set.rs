@@ -33,9 +33,6 @@ use crate::config::Config;
 use crate::number::parse_i64;
 use crate::util::random_below;
 
-/// Redis's default set-max-intset-entries.
-pub const DEFAULT_MAX_INTSET_ENTRIES: usize = 512;
-
 /// Redis caps set-max-intset-entries at 2^30 (intset internals).
 const INTSET_ENTRIES_CAP: usize = 1 << 30;
 
@@ -52,7 +49,6 @@ enum Repr {
 #[derive(Debug, Clone)]
 pub struct Set {
     repr: Repr,
-    max_intset_entries: usize,
 }
 
 impl Default for Set {
@@ -86,23 +82,11 @@ pub fn current_max_intset_entries() -> usize {
 }
 
 impl Set {
-    /// An empty set (intset) with the default limit of 512 integers.
+    /// An empty set (intset).
     pub fn new() -> Self {
-        Self::with_limits(DEFAULT_MAX_INTSET_ENTRIES)
-    }
-
-    /// An empty set (intset) that converts to a hashtable beyond
-    /// `max_intset_entries` members.
-    pub fn with_limits(max_intset_entries: usize) -> Self {
         Set {
             repr: Repr::Intset(Vec::new()),
-            max_intset_entries: max_intset_entries.min(INTSET_ENTRIES_CAP),
         }
-    }
-
-    /// Replaces the limit later inserts obey (it never converts by itself).
-    pub fn set_limits(&mut self, max_intset_entries: usize) {
-        self.max_intset_entries = max_intset_entries.min(INTSET_ENTRIES_CAP);
     }
 
     /// Redis's name for the current encoding: `intset` or `hashtable`.
@@ -145,15 +129,22 @@ impl Set {
 
     /// Adds `member`; true when it was not there yet. An intset becomes a
     /// hashtable when `member` is not an integer or when the set grows past
-    /// the limit.
+    /// the configured set-max-intset-entries.
     pub fn insert(&mut self, member: &[u8]) -> bool {
+        self.insert_within(member, current_max_intset_entries())
+    }
+
+    /// [`Set::insert`] with `max_intset_entries` for the limit instead of
+    /// the configured one (the RDB loader's, unit tests').
+    pub fn insert_within(&mut self, member: &[u8], max_intset_entries: usize) -> bool {
+        let max_intset_entries = max_intset_entries.min(INTSET_ENTRIES_CAP);
         if let Repr::Intset(v) = &mut self.repr {
             if let Some(n) = parse_i64(member) {
                 let Err(pos) = v.binary_search(&n) else {
                     return false;
                 };
                 v.insert(pos, n);
-                if v.len() > self.max_intset_entries {
+                if v.len() > max_intset_entries {
                     self.table();
                 }
                 return true;
@@ -303,19 +294,19 @@ mod tests {
 
     #[test]
     fn converts_past_the_limit_and_never_back() {
-        let mut s = Set::with_limits(3);
+        let mut s = Set::new();
         for m in ["1", "2", "3"] {
-            s.insert(m.as_bytes());
+            s.insert_within(m.as_bytes(), 3);
         }
         assert_eq!(s.encoding(), "intset");
-        s.insert(b"4");
+        s.insert_within(b"4", 3);
         assert_eq!(s.encoding(), "hashtable");
         s.remove(b"4");
         s.remove(b"3");
         assert_eq!(s.encoding(), "hashtable");
         assert_eq!(members(&s), vec![b"1".to_vec(), b"2".to_vec()]);
-        let mut zero = Set::with_limits(0);
-        zero.insert(b"1");
+        let mut zero = Set::new();
+        zero.insert_within(b"1", 0);
         assert_eq!(zero.encoding(), "hashtable");
     }
 

@@ -185,10 +185,11 @@ pub(super) fn migrate_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         let now = crate::util::now_ms();
         for key in &keys {
             if let Some(entry) = db.get(key, now) {
-                let ttl = if entry.expire_ms == NO_EXPIRE {
+                let expire_ms = db.expire_of(key, entry);
+                let ttl = if expire_ms == NO_EXPIRE {
                     0
                 } else {
-                    (entry.expire_ms - now).max(1)
+                    (expire_ms - now).max(1)
                 };
                 let payload = rdb::encode_value(&rdb_save::to_rdb_value(&entry.value), &options);
                 items.push((key.to_vec(), ttl, payload));

@@ -178,12 +178,12 @@ pub fn write_base(
     let now = now_ms();
     let live = |db: &crate::store::Db| {
         db.iter()
-            .filter(move |(_, e)| !e.is_expired(now))
+            .filter(move |(k, e)| !db.is_expired(k, e, now))
             .map(|(k, e)| RdbEntry {
                 db: 0,
                 key: k.to_vec(),
                 value: value_to_rdb(&e.value),
-                expire_ms: (e.expire_ms != NO_EXPIRE).then_some(e.expire_ms),
+                expire_ms: Some(db.expire_of(k, e)).filter(|&t| t != NO_EXPIRE),
                 idle_s: None,
                 freq: None,
             })

@@ -461,9 +461,9 @@ impl<'a> Replayer<'a> {
         let mut store = self.server.store.write().unwrap_or_else(|p| p.into_inner());
         for db in &mut store.dbs {
             let shifted: Vec<(Vec<u8>, i64)> = db
-                .iter()
-                .filter(|(_, e)| e.expire_ms >= LOADING_EXPIRED_OFFSET_MS / 2)
-                .map(|(k, e)| (k.to_vec(), e.expire_ms - LOADING_EXPIRED_OFFSET_MS))
+                .expires()
+                .filter(|(_, &t)| t >= LOADING_EXPIRED_OFFSET_MS / 2)
+                .map(|(k, &t)| (k.to_vec(), t - LOADING_EXPIRED_OFFSET_MS))
                 .collect();
             for (key, at_ms) in shifted {
                 db.set_expire(&key, at_ms, 0);

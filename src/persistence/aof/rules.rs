@@ -85,11 +85,11 @@ pub fn always_logged(args: &[&[u8]]) -> bool {
 /// PEXPIREAT with the key's TTL as it now stands; DEL when the command
 /// deleted the key (a time in the past).
 fn expire_as_pexpireat(db: &Db, key: &[u8], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
-    match db.get(key, now_ms) {
-        Some(e) if e.expire_ms != NO_EXPIRE => vec![vec![
+    match db.get(key, now_ms).map(|e| db.expire_of(key, e)) {
+        Some(at) if at != NO_EXPIRE => vec![vec![
             b"PEXPIREAT".to_vec(),
             key.to_vec(),
-            e.expire_ms.to_string().into_bytes(),
+            at.to_string().into_bytes(),
         ]],
         Some(_) => vec![vec![b"PERSIST".to_vec(), key.to_vec()]],
         None => vec![vec![b"DEL".to_vec(), key.to_vec()]],
@@ -101,13 +101,13 @@ fn set_with_pxat(db: &Db, key: &[u8], value: Option<&[u8]>, now_ms: i64) -> Vec<
     let Some(value) = value else {
         return Vec::new();
     };
-    match db.get(key, now_ms) {
-        Some(e) if e.expire_ms != NO_EXPIRE => vec![vec![
+    match db.get(key, now_ms).map(|e| db.expire_of(key, e)) {
+        Some(at) if at != NO_EXPIRE => vec![vec![
             b"SET".to_vec(),
             key.to_vec(),
             value.to_vec(),
             b"PXAT".to_vec(),
-            e.expire_ms.to_string().into_bytes(),
+            at.to_string().into_bytes(),
         ]],
         Some(_) => vec![vec![b"SET".to_vec(), key.to_vec(), value.to_vec()]],
         None => vec![vec![b"DEL".to_vec(), key.to_vec()]],
