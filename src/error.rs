@@ -79,12 +79,14 @@ impl CmdError {
     }
 
     /// True for the errors of commands refused before they ran (arity,
-    /// authentication, ACL, OOM, MISCONF): Redis counts them as
+    /// authentication, ACL, OOM, MISCONF, LOADING): Redis counts them as
     /// `rejected_calls`, not as calls.
     pub fn is_rejection(&self) -> bool {
         match self {
             CmdError::WrongArity(_) | CmdError::NoAuth | CmdError::MisConf => true,
-            CmdError::Raw(text) => text.starts_with("NOPERM") || text.starts_with("OOM"),
+            CmdError::Raw(text) => {
+                text.starts_with("NOPERM") || text.starts_with("OOM") || text.starts_with("LOADING")
+            }
             _ => false,
         }
     }

@@ -331,6 +331,36 @@ fn start_signal_thread(server: Arc<Server>, set: libc::sigset_t) -> std::io::Res
 }
 
 /// Loads the AOF, opens it for appending and starts the `aof-fsync` thread.
+/// Loads the RDB file into a store of its own, then puts that store in
+/// place: clients meanwhile get -LOADING, and INFO (which reads the store)
+/// does not wait for the load.
+fn load_rdb(
+    server: &std::sync::Arc<Server>,
+    path: &std::path::Path,
+    databases: usize,
+    verify_checksum: bool,
+) -> Result<(), String> {
+    let limits = persistence::write_options(&server.config()).limits;
+    let mut store = Store::new(databases);
+    let mut progress = |keys, bytes| server.loading.progress(keys, bytes);
+    let loaded = persistence::load_observed(
+        path,
+        &mut store,
+        util::now_ms(),
+        verify_checksum,
+        &limits,
+        &mut progress,
+    )
+    .map_err(|e| e.to_string())?;
+    let Some(report) = loaded else {
+        log::info!("No RDB file '{}' found: starting empty", path.display());
+        return Ok(());
+    };
+    *server.store.write().unwrap_or_else(|p| p.into_inner()) = store;
+    persistence::record_load(server, path, &report);
+    Ok(())
+}
+
 fn start_aof(server: &std::sync::Arc<Server>) -> Result<(), String> {
     use ferredis::persistence::aof;
     let loaded = aof::loader::load(server)?;
@@ -391,42 +421,19 @@ fn main() -> ExitCode {
     let aclfile = config.get("aclfile").unwrap_or("").to_string();
     let appendonly = config.get_bool("appendonly");
     let rdb_path = persistence::rdb_path(&config);
-    let mut store = Store::new(databases);
     let verify_checksum = config.get_bool("rdbchecksum");
-    // With appendonly yes the AOF, not the RDB, is the data to load.
-    let loaded = if appendonly {
-        None
-    } else {
-        match persistence::load(
-            &rdb_path,
-            &mut store,
-            util::now_ms(),
-            verify_checksum,
-            &persistence::write_options(&config).limits,
-        ) {
-            Ok(Some(report)) => Some(report),
-            Ok(None) => {
-                log::info!("No RDB file '{}' found: starting empty", rdb_path.display());
-                None
-            }
-            Err(e) => {
-                // Never start empty over a file we could not read: a save
-                // would replace the user's data.
-                log::error!("{e}");
-                log::logger().flush();
-                return ExitCode::FAILURE;
-            }
-        }
-    };
-    let server = Server::new(config, store);
+    let server = Server::new(config, Store::new(databases));
     if let Err(e) = ferredis::oom::apply(&server) {
         log::warn!("{e}");
     }
-    if let Some(report) = &loaded {
-        persistence::record_load(&server, &rdb_path, report);
+    // Users first: no client may connect before the ACL rules are in force.
+    if let Err(e) = load_users(&server, &user_lines, &aclfile) {
+        log::error!("{e}");
+        return ExitCode::FAILURE;
     }
-    // Listen before loading the AOF, as Redis does: a client may connect
-    // as soon as the process runs (it is served once loading is done).
+    // Listen before loading, as Redis does: a client that connects while the
+    // data loads gets -LOADING (see persistence/load.rs), and a SIGTERM
+    // then exits without saving the part loaded so far.
     let listener = match server::bind(&server) {
         Ok(l) => l,
         Err(e) => {
@@ -437,17 +444,32 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if appendonly {
-        if let Err(e) = start_aof(&server) {
-            log::error!("{e}");
-            log::logger().flush();
-            return ExitCode::FAILURE;
-        }
+    let file_len = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    server
+        .loading
+        .begin(if appendonly { 0 } else { file_len(&rdb_path) });
+    if let Err(e) = start_signal_thread(server.clone(), signal_set) {
+        log::error!("could not start the signals thread: {e}");
+        return ExitCode::FAILURE;
     }
-    if let Err(e) = load_users(&server, &user_lines, &aclfile) {
+    if let Err(e) = server::start_serving(&server, listener) {
         log::error!("{e}");
         return ExitCode::FAILURE;
     }
+    // With appendonly yes the AOF, not the RDB, is the data to load.
+    let loaded = if appendonly {
+        start_aof(&server)
+    } else {
+        load_rdb(&server, &rdb_path, databases, verify_checksum)
+    };
+    if let Err(e) = loaded {
+        // Never start empty over a file we could not read: a save would
+        // replace the user's data.
+        log::error!("{e}");
+        log::logger().flush();
+        return ExitCode::FAILURE;
+    }
+    server.loading.end();
     if !pidfile.is_empty() {
         let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
     }
@@ -459,15 +481,11 @@ fn main() -> ExitCode {
         log::error!("could not start the save-points thread: {e}");
         return ExitCode::FAILURE;
     }
-    if let Err(e) = start_signal_thread(server.clone(), signal_set) {
-        log::error!("could not start the signals thread: {e}");
-        return ExitCode::FAILURE;
-    }
     if let Err(e) = replication::start(&server) {
         log::error!("could not start replication: {e}");
         return ExitCode::FAILURE;
     }
     log::info!("Ready to accept connections tcp");
-    server::serve(server, listener);
+    server::wait_for_shutdown(&server);
     ExitCode::SUCCESS
 }

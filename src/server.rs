@@ -231,6 +231,8 @@ pub struct Server {
     pub watches: crate::commands::multi::WatchRegistry,
     /// RDB save state (INFO persistence, BGSAVE, MISCONF).
     pub rdb: crate::persistence::SaveState,
+    /// The start-up load in progress, if any (persistence/load.rs).
+    pub loading: crate::persistence::Loading,
     /// The append-only file (persistence/aof.rs).
     pub aof: crate::persistence::aof::Aof,
     /// Clients in MONITOR mode (monitor.rs).
@@ -285,6 +287,7 @@ impl Server {
             pubsub: crate::pubsub::PubSub::new(),
             watches: Default::default(),
             rdb: crate::persistence::SaveState::new(),
+            loading: Default::default(),
             aof: crate::persistence::aof::Aof::new(),
             monitors: Default::default(),
             pause: Default::default(),
@@ -306,6 +309,9 @@ impl Server {
         crate::store::hash::apply_config(&config);
         crate::store::set::apply_config(&config);
         crate::config::HOT_LIMITS.apply(&config);
+        self.loading
+            .key_load_delay
+            .store(config.get_i64("key-load-delay"), Ordering::Relaxed);
         self.proto_max_bulk_len.store(
             config.get_i64("proto-max-bulk-len") as u64,
             Ordering::Relaxed,
@@ -661,21 +667,19 @@ fn start_unix_listener(server: &Arc<Server>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Accepts connections until shutdown, one thread per client (and one
-/// accept thread per listening address).
-pub fn serve(server: Arc<Server>, listeners: Vec<TcpListener>) {
-    if let Err(e) = crate::client_memory::start_cron(Arc::clone(&server)) {
+/// Starts accepting connections, one thread per client (and one accept
+/// thread per listening address, plus the Unix socket's).
+pub fn start_serving(server: &Arc<Server>, listeners: Vec<TcpListener>) -> Result<(), String> {
+    if let Err(e) = crate::client_memory::start_cron(Arc::clone(server)) {
         log::warn!("could not start the clients-cron thread: {e}");
     }
-    if let Err(e) = install_listeners(&server, listeners) {
-        log::error!("could not start an accept thread: {e}");
-        return;
-    }
-    if let Err(e) = start_unix_listener(&server) {
-        log::error!("Failed opening Unix socket: {e}");
-        return;
-    }
-    // The process ends with exit() on SHUTDOWN or a signal.
+    install_listeners(server, listeners)
+        .map_err(|e| format!("could not start an accept thread: {e}"))?;
+    start_unix_listener(server).map_err(|e| format!("Failed opening Unix socket: {e}"))
+}
+
+/// Waits for the end: the process ends with exit() on SHUTDOWN or a signal.
+pub fn wait_for_shutdown(server: &Server) {
     while !server.shutdown.load(Ordering::Relaxed) {
         std::thread::park_timeout(std::time::Duration::from_secs(1));
     }

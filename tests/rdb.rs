@@ -688,3 +688,98 @@ fn flushall_with_save_points_leaves_nothing_to_save() {
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
     assert!(dir.join("dump.rdb").exists());
 }
+
+/// Saves `n` keys `k0..` into `dir`'s dump.rdb and stops that server.
+fn save_keys(dir: &Path, n: usize) -> Vec<u8> {
+    let mut server = Server::start_in(dir, &[]);
+    let mut c = server.conn();
+    for i in 0..n {
+        c.cmd(&["SET", &format!("k{i}"), &format!("v{i}")]);
+    }
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Status("OK".into()));
+    server.kill();
+    std::fs::read(dir.join("dump.rdb")).expect("dump.rdb")
+}
+
+/// A connection to a server that may still be loading: the first one that
+/// answers PING at all (PONG or -LOADING).
+fn connect_loading(port: u16) -> (Conn, Reply) {
+    let mut conn = None;
+    let up = wait_for(10, || {
+        if let Ok(mut c) = Conn::try_connect(port) {
+            let pong = c.cmd(&["PING"]);
+            conn = Some((c, pong));
+            return true;
+        }
+        false
+    });
+    assert!(up, "server did not accept");
+    conn.expect("connected")
+}
+
+#[test]
+fn clients_get_loading_until_the_data_is_in() {
+    let dir = fresh_dir("loading");
+    let dump = save_keys(&dir, 20);
+    // A second per key: the load cannot end before CONFIG SET below.
+    let server = Server::start_loading(&dir, &["--key-load-delay", "1000000"]);
+    let mut c = server.conn();
+    let refused = |c: &mut Conn| {
+        let stats = c.cmd(&["INFO", "errorstats"]).text();
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("errorstat_LOADING:count="))
+            .map_or(0, |n| n.trim().parse::<u64>().expect("a count"))
+    };
+    let before = refused(&mut c);
+    let loading = Reply::Error("LOADING Redis is loading the dataset in memory".into());
+    assert_eq!(c.cmd(&["PING"]), loading);
+    assert_eq!(c.cmd(&["GET", "k1"]), loading);
+    assert_eq!(c.cmd(&["SET", "k1", "x"]), loading);
+    // Commands flagged `loading` run: INFO shows the progress.
+    assert_eq!(info_field(&mut c, "loading"), "1");
+    assert_eq!(
+        info_field(&mut c, "loading_total_bytes"),
+        dump.len().to_string()
+    );
+    assert_eq!(refused(&mut c), before + 3);
+    // key-load-delay is read as the load goes, as in Redis.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "key-load-delay", "0"]),
+        Reply::Status("OK".into())
+    );
+    assert!(wait_for(10, || info_field(&mut c, "loading") == "0"));
+    assert_eq!(c.cmd(&["PING"]), Reply::Status("PONG".into()));
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(20));
+    assert_eq!(c.cmd(&["GET", "k19"]), bulk("v19"));
+    let persistence = c.cmd(&["INFO", "persistence"]).text();
+    assert!(
+        !persistence.contains("loading_total_bytes"),
+        "{persistence}"
+    );
+}
+
+#[test]
+fn shutdown_while_loading_does_not_save_over_the_file() {
+    let dir = fresh_dir("loading-shutdown");
+    let dump = save_keys(&dir, 20);
+    let port = free_port();
+    // Save points are set, so a SHUTDOWN would normally save: while loading,
+    // that save would write the keys loaded so far over the file.
+    let child = spawn_ferredis(
+        &dir,
+        port,
+        &["--save", "3600 1", "--key-load-delay", "1000000"],
+    );
+    let (mut c, pong) = connect_loading(port);
+    assert_eq!(
+        pong,
+        Reply::Error("LOADING Redis is loading the dataset in memory".into())
+    );
+    c.send(&["SHUTDOWN"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(child, 10).0, Some(0));
+    assert_eq!(std::fs::read(dir.join("dump.rdb")).expect("dump.rdb"), dump);
+    let server = Server::start_in(&dir, &[]);
+    assert_eq!(server.conn().cmd(&["DBSIZE"]), Reply::Int(20));
+}

@@ -171,7 +171,7 @@ pub struct Command {
 /// Flags the dispatcher checks per command, each with its bit in
 /// [`Command::flag_bits`] (index = bit number). Testing a bit instead of
 /// splitting the flag string saves ~200 instructions per command.
-pub const FLAG_BITS: [&str; 8] = [
+pub const FLAG_BITS: [&str; 9] = [
     "write",
     "readonly",
     "no_auth",
@@ -180,6 +180,7 @@ pub const FLAG_BITS: [&str; 8] = [
     "skip_slowlog",
     "stale",
     "denyoom",
+    "loading",
 ];
 const FLAG_WRITE: u32 = 1 << 0;
 const FLAG_READONLY: u32 = 1 << 1;
@@ -187,6 +188,7 @@ const FLAG_NO_AUTH: u32 = 1 << 2;
 const FLAG_BLOCKING: u32 = 1 << 4;
 const FLAG_STALE: u32 = 1 << 6;
 const FLAG_DENYOOM: u32 = 1 << 7;
+const FLAG_LOADING: u32 = 1 << 8;
 /// Set by [`cmd`] for the names in [`CONTAINERS`].
 const FLAG_CONTAINER: u32 = 1 << 31;
 
@@ -682,6 +684,9 @@ fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     }
     crate::replication::check_good_replicas(ctx, kinds.write)?;
     crate::replication::check_stale(ctx, kinds.deny_stale)?;
+    if kinds.deny_loading && ctx.server.loading.refuses_here() {
+        return Err(CmdError::Raw(crate::persistence::LOADING_ERROR.into()));
+    }
     Ok(())
 }
 
@@ -697,6 +702,8 @@ pub struct CallKinds {
     pub deny_stale: bool,
     /// It is flagged `denyoom` (OOM).
     pub denyoom: bool,
+    /// It is not flagged `loading` (LOADING).
+    pub deny_loading: bool,
 }
 
 impl CallKinds {
@@ -716,6 +723,7 @@ impl CallKinds {
                     all.write |= k.write;
                     all.deny_stale |= k.deny_stale;
                     all.denyoom |= k.denyoom;
+                    all.deny_loading |= k.deny_loading;
                 }
             }
             return all;
@@ -732,6 +740,7 @@ impl CallKinds {
                     write: has("write"),
                     deny_stale: !has("stale"),
                     denyoom: has("denyoom"),
+                    deny_loading: !has("loading"),
                 };
             }
         }
@@ -739,6 +748,7 @@ impl CallKinds {
             write: command.is_write(),
             deny_stale: command.flag_bits & FLAG_STALE == 0,
             denyoom: command.flag_bits & FLAG_DENYOOM != 0,
+            deny_loading: command.flag_bits & FLAG_LOADING == 0,
         }
     }
 }

@@ -751,7 +751,8 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             };
             let _ = write!(
                 out,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}",
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}{}",
+                ctx.server.loading.is_on() as u8,
                 if in_progress { rdb.save_keys_processed.load(Ordering::Relaxed) } else { 0 },
                 if in_progress { rdb.save_keys_total.load(Ordering::Relaxed) } else { 0 },
                 ctx.server.dirty.load(Ordering::Relaxed),
@@ -764,6 +765,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 rdb.last_load_keys_expired.load(Ordering::Relaxed),
                 rdb.last_load_keys_loaded.load(Ordering::Relaxed),
                 ctx.server.aof.info_fields(config.get_bool("appendonly")),
+                ctx.server.loading.info_lines(),
             );
         }
         "stats" => {

@@ -7,10 +7,19 @@
 //! logs a progress line every million keys. Any error names the file and
 //! the byte offset, and the caller refuses to start: an unreadable file is
 //! never replaced by an empty save.
+//!
+//! While the server loads its data at start-up it already accepts clients,
+//! as Redis does, and [`Loading`] is on: commands not flagged `loading`
+//! (most of them; INFO, CONFIG, PING-less health checks ... are) get
+//! `-LOADING Redis is loading the dataset in memory`, INFO shows the
+//! progress, and SHUTDOWN does not save (a save would write the part
+//! loaded so far over the file). The thread that loads, replaying the AOF
+//! through the dispatcher, is exempt.
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::from_rdb_value;
@@ -20,6 +29,103 @@ use crate::store::{Store, NO_EXPIRE};
 
 /// Loading logs a progress line every this many keys.
 const LOAD_PROGRESS_KEYS: u64 = 1_000_000;
+
+/// The error of a command refused while loading.
+pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+
+thread_local! {
+    /// True on the thread that loads (see [`Loading::begin`]).
+    static LOADER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the server is loading its data, and how far it got (INFO's
+/// `loading*` fields).
+#[derive(Debug, Default)]
+pub struct Loading {
+    /// key-load-delay, copied from the configuration (CONFIG SET works
+    /// during a load: CONFIG is flagged `loading`).
+    pub key_load_delay: AtomicI64,
+    on: AtomicBool,
+    start_s: AtomicI64,
+    total_bytes: AtomicU64,
+    loaded_bytes: AtomicU64,
+}
+
+impl Loading {
+    /// Starts a load of `total_bytes` on the calling thread, which stays
+    /// free to run commands (the AOF replay) while others are refused.
+    pub fn begin(&self, total_bytes: u64) {
+        self.start_s
+            .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+        self.total_bytes.store(total_bytes, Ordering::Relaxed);
+        self.loaded_bytes.store(0, Ordering::Relaxed);
+        LOADER.with(|l| l.set(true));
+        self.on.store(true, Ordering::Release);
+    }
+
+    /// Records how far the load got after `keys` keys and `loaded_bytes`
+    /// bytes, then waits key-load-delay.
+    pub fn progress(&self, keys: u64, loaded_bytes: u64) {
+        self.loaded_bytes.store(loaded_bytes, Ordering::Relaxed);
+        key_load_delay(self.key_load_delay.load(Ordering::Relaxed), keys);
+    }
+
+    /// Ends the load: every command is served again.
+    pub fn end(&self) {
+        self.on.store(false, Ordering::Release);
+        LOADER.with(|l| l.set(false));
+    }
+
+    /// True while a load is in progress.
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
+    }
+
+    /// True when a command that is not flagged `loading` must be refused
+    /// on this thread: a load is in progress and this is not the loader.
+    pub fn refuses_here(&self) -> bool {
+        self.is_on() && !LOADER.with(|l| l.get())
+    }
+
+    /// INFO persistence's lines about the load in progress (none when idle).
+    pub fn info_lines(&self) -> String {
+        if !self.is_on() {
+            return String::new();
+        }
+        let start_s = self.start_s.load(Ordering::Relaxed);
+        let total = self.total_bytes.load(Ordering::Relaxed);
+        let loaded = self.loaded_bytes.load(Ordering::Relaxed);
+        let perc = if total > 0 {
+            loaded as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        let elapsed_s = (crate::util::now_ms() / 1000 - start_s).max(0) as u64;
+        let eta = if loaded > 0 && elapsed_s > 0 {
+            (elapsed_s as f64 * (total.saturating_sub(loaded)) as f64 / loaded as f64) as i64
+        } else {
+            1
+        };
+        format!(
+            "loading_start_time:{start_s}\r\nloading_total_bytes:{total}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{loaded}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n"
+        )
+    }
+}
+
+/// key-load-delay: microseconds to sleep after each key loaded, or when
+/// negative, one microsecond every `-delay` keys (Redis's `debugDelay`, a
+/// testing knob that makes a load slow enough to watch).
+fn key_load_delay(delay: i64, keys_loaded: u64) {
+    match delay {
+        0 => {}
+        d if d > 0 => std::thread::sleep(Duration::from_micros(d as u64)),
+        d => {
+            if keys_loaded.is_multiple_of(d.unsigned_abs()) {
+                std::thread::sleep(Duration::from_micros(1));
+            }
+        }
+    }
+}
 
 /// Why the RDB file could not be loaded: the file, the offset and the cause.
 #[derive(Debug)]
@@ -88,6 +194,19 @@ pub fn load(
     verify_checksum: bool,
     limits: &crate::persistence::rdb::EncodingLimits,
 ) -> Result<Option<LoadReport>, LoadError> {
+    load_observed(path, store, now_ms, verify_checksum, limits, &mut |_, _| {})
+}
+
+/// [`load`], calling `on_key(keys read, bytes read)` after each key (the
+/// start-up load's progress and key-load-delay).
+pub fn load_observed(
+    path: &Path,
+    store: &mut Store,
+    now_ms: i64,
+    verify_checksum: bool,
+    limits: &crate::persistence::rdb::EncodingLimits,
+    on_key: &mut dyn FnMut(u64, u64),
+) -> Result<Option<LoadReport>, LoadError> {
     let started = Instant::now();
     let fail = |offset: u64, message: String| LoadError {
         path: path.to_path_buf(),
@@ -135,6 +254,7 @@ pub fn load(
             }
             RdbEvent::Entry(entry) => {
                 seen += 1;
+                on_key(seen, reader.offset());
                 if seen.is_multiple_of(LOAD_PROGRESS_KEYS) {
                     log::info!("Loading RDB: {seen} keys read so far");
                 }

@@ -57,7 +57,9 @@ use crate::store::set::Set;
 use crate::store::zset::ZSet;
 use crate::store::{Store, Value};
 use crate::util::now_ms;
-pub use load::{load, log_load, record_load, LoadError, LoadReport};
+pub use load::{
+    load, load_observed, log_load, record_load, LoadError, LoadReport, Loading, LOADING_ERROR,
+};
 use rdb::{EncodingLimits, RdbValue, WriteOptions};
 pub use snapshot::Snapshot;
 
@@ -594,7 +596,9 @@ pub fn prepare_for_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(),
         child::kill_child(&server.rdb);
         let _ = std::fs::remove_file(temp);
     }
-    if (points || flags.save) && !flags.nosave {
+    // While loading, the store holds only part of the data (or none): a
+    // save would write that over the file, so none is made, as in Redis.
+    if (points || flags.save) && !flags.nosave && !server.loading.is_on() {
         log::info!("Saving the final RDB snapshot before exiting.");
         if let Err(e) = save_now(server) {
             if !flags.force {

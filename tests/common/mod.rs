@@ -125,6 +125,22 @@ impl Server {
         conf: Option<&std::path::Path>,
         extra: &[&str],
     ) -> Server {
+        Self::spawn(dir, conf, extra, false)
+    }
+
+    /// [`Server::start_in`] that returns as soon as the server accepts
+    /// clients, while it may still be loading its data (PING answers
+    /// -LOADING then).
+    pub fn start_loading(dir: &std::path::Path, extra: &[&str]) -> Server {
+        Self::spawn(dir, None, extra, true)
+    }
+
+    fn spawn(
+        dir: &std::path::Path,
+        conf: Option<&std::path::Path>,
+        extra: &[&str],
+        loading_is_up: bool,
+    ) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let mut args: Vec<String> = conf.map(|c| c.display().to_string()).into_iter().collect();
@@ -190,7 +206,8 @@ impl Server {
                     };
                     if ours
                         && (pong == Reply::Status("PONG".into())
-                            || pong.text().starts_with("NOAUTH"))
+                            || pong.text().starts_with("NOAUTH")
+                            || (loading_is_up && pong.text().starts_with("LOADING")))
                     {
                         return server;
                     }
