@@ -946,3 +946,37 @@ fn set_repl_selects_what_a_script_logs() {
         Reply::Array(vec![bulk("1"), Reply::Nil, bulk("3"), Reply::Nil])
     );
 }
+
+#[test]
+fn debug_loadaof_answers_loading_to_others_and_logs_a_slow_script() {
+    let dir = fresh_dir("loading");
+    let s = Server::start_in(
+        &dir,
+        &["--appendonly", "yes", "--busy-reply-threshold", "10"],
+    );
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["SET", "x", "y"]), Reply::Status("OK".into()));
+    // A slow script in the AOF, as a file that logged scripts verbatim
+    // holds it: replaying it keeps the load going for a while.
+    let script =
+        "redis.call('set',KEYS[1],'z'); for i=1,1500000 do redis.call('ping') end return 'ok'";
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(incr_file(&dir))
+        .expect("incr file");
+    file.write_all(&Conn::encode(&[b"EVAL", script.as_bytes(), b"1", b"x"]))
+        .expect("append");
+    drop(file);
+    let mut loader = s.conn();
+    loader.send(&["DEBUG", "LOADAOF"]);
+    let loading = Reply::Error("LOADING Redis is loading the dataset in memory".into());
+    assert!(wait_for(10, || c.cmd(&["PING"]) == loading));
+    assert_eq!(loader.read_reply(), Reply::Status("OK".into()));
+    assert_eq!(c.cmd(&["PING"]), Reply::Status("PONG".into()));
+    assert_eq!(c.cmd(&["GET", "x"]), bulk("z"));
+    let log = std::fs::read_to_string(dir.join("server.log")).expect("server.log");
+    assert!(
+        log.contains("Slow script detected: still in execution after"),
+        "{log}"
+    );
+}

@@ -358,13 +358,19 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         // The functions go too: the file's libraries replace them.
         crate::scripting::function::flush_libraries(server);
     }
-    match rdb_save::load(
+    // Other clients get -LOADING meanwhile, as in Redis.
+    server
+        .loading
+        .begin(std::fs::metadata(&path).map_or(0, |m| m.len()));
+    let loaded = rdb_save::load(
         &path,
         &mut store,
         crate::util::now_ms(),
         verify_checksum,
         &limits,
-    ) {
+    );
+    server.loading.end();
+    match loaded {
         Ok(Some(report)) => rdb_save::record_load(server, &path, &report),
         Ok(None) => {}
         Err(e) => {

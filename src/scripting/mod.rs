@@ -364,17 +364,40 @@ impl std::fmt::Display for Killed {
 
 impl std::error::Error for Killed {}
 
+/// What the instruction hook of a running script watches.
+struct Watch {
+    /// SCRIPT KILL / FUNCTION KILL's flag.
+    kill: Arc<AtomicBool>,
+    started: Instant,
+    /// busy-reply-threshold: past it, others get -BUSY and the log says so.
+    threshold: Duration,
+    warned: AtomicBool,
+    name: String,
+    eval: bool,
+}
+
 /// Checks the kill flag every `every` instructions; once killed, every
-/// instruction raises, so `pcall` loops cannot catch their way out.
-fn install_kill_hook(lua: &Lua, kill: Arc<AtomicBool>, every: u32) {
+/// instruction raises, so `pcall` loops cannot catch their way out. Logs
+/// Redis's "Slow script detected" line once the script runs past
+/// busy-reply-threshold.
+fn install_kill_hook(lua: &Lua, watch: Arc<Watch>, every: u32) {
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(every),
         move |lua, _| {
-            if kill.load(Ordering::Relaxed) {
+            if watch.kill.load(Ordering::Relaxed) {
                 if every != 1 {
-                    install_kill_hook(lua, kill.clone(), 1);
+                    install_kill_hook(lua, watch.clone(), 1);
                 }
                 return Err(mlua::Error::external(Killed));
+            }
+            let elapsed = watch.started.elapsed();
+            if elapsed >= watch.threshold && !watch.warned.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+                    elapsed.as_millis(),
+                    if watch.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+                    watch.name
+                );
             }
             Ok(())
         },
@@ -611,8 +634,24 @@ fn call_lua<'l>(
     )?;
     imp.raw_set("resp", 2)?;
     let server = lock(state).server.clone();
-    if server.config().get_i64("busy-reply-threshold") > 0 {
-        install_kill_hook(lua, server.scripting.kill.clone(), KILL_CHECK_INSTRUCTIONS);
+    let threshold_ms = server.config().get_i64("busy-reply-threshold");
+    if threshold_ms > 0 {
+        let running = lock(&server.scripting.running);
+        let (started, name, eval) = running
+            .as_ref()
+            .map_or((Instant::now(), String::new(), true), |r| {
+                (r.started, r.name.clone(), r.eval)
+            });
+        drop(running);
+        let watch = Watch {
+            kill: server.scripting.kill.clone(),
+            started,
+            threshold: Duration::from_millis(threshold_ms as u64),
+            warned: AtomicBool::new(false),
+            name,
+            eval,
+        };
+        install_kill_hook(lua, Arc::new(watch), KILL_CHECK_INSTRUCTIONS);
     }
     lua.scope(|scope| {
         let run_fn = scope.create_function(|lua, (resp, packed): (Value, Table)| {

@@ -107,7 +107,10 @@ pub fn debug_loadaof(server: &Arc<Server>) -> Result<(), String> {
             db.clear();
         }
     }
+    // Other clients get -LOADING meanwhile, as in Redis.
+    server.loading.begin(0);
     let result = loader::load(server);
+    server.loading.end();
     if let Ok(loaded) = &result {
         let mut p = lock(&aof.pending);
         let layout = loader::Layout::from_server(server);
