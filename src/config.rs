@@ -395,6 +395,9 @@ pub const BOUNDS: &[(&str, i128, i128)] = &[
 /// Parameters CONFIG SET changes only when enable-protected-configs allows.
 pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
+/// Parameters CONFIG SET refuses with -LOADING while the data loads.
+pub const DENY_LOADING: &[&str] = &["dir", "appendonly"];
+
 /// Old names Redis still accepts, and the parameter each stands for.
 pub const ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),

@@ -743,6 +743,13 @@ fn clients_get_loading_until_the_data_is_in() {
         dump.len().to_string()
     );
     assert_eq!(refused(&mut c), before + 3);
+    // CONFIG runs, but not for the settings a load depends on.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "dir", "/tmp"]), loading);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), loading);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "loglevel", "debug"]),
+        Reply::Status("OK".into())
+    );
     // key-load-delay is read as the load goes, as in Redis.
     assert_eq!(
         c.cmd(&["CONFIG", "SET", "key-load-delay", "0"]),

@@ -996,6 +996,16 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             // Validate every pair on a copy, then apply at once (atomic).
             let mut next = config.clone();
             let mut names = std::collections::HashSet::new();
+            // Redis answers -LOADING before any other error here.
+            if ctx.server.loading.refuses_here()
+                && args[2..].chunks(2).any(|pair| {
+                    let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+                    crate::config::find_param(&name)
+                        .is_some_and(|p| crate::config::DENY_LOADING.contains(&p.name))
+                })
+            {
+                return Err(CmdError::Raw(crate::persistence::LOADING_ERROR.into()));
+            }
             for pair in args[2..].chunks(2) {
                 let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
                 let value = String::from_utf8_lossy(pair[1]).into_owned();
