@@ -634,10 +634,14 @@ fn connection_loop(
         if state.info.killed.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if input.len() > 1024 * 1024 && filled < READ_CHUNK_BYTES {
+        // After a large request, give its memory back (it counts in
+        // used_memory, as Redis's query buffer does until clientsCron
+        // shrinks it).
+        if input.len() > 4 * READ_CHUNK_BYTES && filled < READ_CHUNK_BYTES {
             input.truncate(READ_CHUNK_BYTES);
             input.shrink_to_fit();
         }
+        request.shrink();
         if protocol_error || state.close_after_reply {
             // A subscriber's last replies are still in its mailbox: let the
             // writer send them before the socket closes.

@@ -16,6 +16,8 @@
 //! 5. [`store`]: the keyspace: databases, the hash table with SCAN
 //!    ([`store::dict`]), values, glob patterns.
 //! 6. [`expire`]: the background thread that deletes expired keys.
+//!    [`lazyfree`]: the thread UNLINK hands big values to, so their free
+//!    does not hold the store's lock.
 //!    [`blocking`]: how BLPOP and friends wait for data without holding a
 //!    lock, and how writers hand them the data in arrival order.
 //! 7. [`config`]: every redis.conf directive, from file, command line or
@@ -45,6 +47,7 @@ pub mod crash;
 pub mod error;
 pub mod evict;
 pub mod expire;
+pub mod lazyfree;
 pub mod memory;
 pub mod monitor;
 pub mod number;

@@ -309,6 +309,8 @@ impl Server {
         crate::store::hash::apply_config(&config);
         crate::store::set::apply_config(&config);
         crate::config::HOT_LIMITS.apply(&config);
+        crate::lazyfree::USER_DEL
+            .store(config.get_bool("lazyfree-lazy-user-del"), Ordering::Relaxed);
         self.loading
             .key_load_delay
             .store(config.get_i64("key-load-delay"), Ordering::Relaxed);

@@ -3,7 +3,7 @@
 //! DBSIZE and the INFO statistics they drive, with Redis's error replies.
 
 mod common;
-use common::{bulk, Reply, Server};
+use common::{bulk, wait_for, Conn, Reply, Server};
 
 fn ok() -> Reply {
     Reply::Status("OK".into())
@@ -299,4 +299,40 @@ fn command_list_filters() {
         Reply::Array(vec![])
     );
     assert_eq!(c.cmd(&["COMMAND", "LIST", "bad"]), err("ERR syntax error"));
+}
+
+#[test]
+fn unlink_frees_big_values_in_the_background() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let freed = |c: &mut Conn| {
+        let info = c.cmd(&["INFO", "memory"]).text();
+        info.lines()
+            .find_map(|l| l.strip_prefix("lazyfreed_objects:"))
+            .map(|n| n.trim().parse::<u64>().expect("a count"))
+            .expect("lazyfreed_objects in INFO")
+    };
+    let fill = |c: &mut Conn, key: &str| {
+        let members: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+        let mut args = vec!["SADD", key];
+        args.extend(members.iter().map(String::as_str));
+        assert_eq!(c.cmd(&args), Reply::Int(1000));
+    };
+    fill(&mut c, "big");
+    c.cmd(&["SET", "small", "v"]);
+    assert_eq!(c.cmd(&["UNLINK", "big", "small", "none"]), Reply::Int(2));
+    assert!(wait_for(10, || freed(&mut c) == 1));
+    // DEL frees in place, unless lazyfree-lazy-user-del says otherwise.
+    fill(&mut c, "big");
+    assert_eq!(c.cmd(&["DEL", "big"]), Reply::Int(1));
+    assert_eq!(freed(&mut c), 1);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "lazyfree-lazy-user-del", "yes"]),
+        ok()
+    );
+    fill(&mut c, "big");
+    assert_eq!(c.cmd(&["DEL", "big"]), Reply::Int(1));
+    assert!(wait_for(10, || freed(&mut c) == 2));
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    assert_eq!(freed(&mut c), 0);
 }

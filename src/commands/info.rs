@@ -121,8 +121,8 @@ pub fn memory_section(config: &Config, out: &mut String) {
          mem_aof_buffer:0\r\n\
          mem_allocator:libc\r\n\
          active_defrag_running:0\r\n\
-         lazyfree_pending_objects:0\r\n\
-         lazyfreed_objects:0\r\n",
+         lazyfree_pending_objects:{}\r\n\
+         lazyfreed_objects:{}\r\n",
         bytes_to_human(used),
         bytes_to_human(rss),
         bytes_to_human(peak),
@@ -141,6 +141,8 @@ pub fn memory_section(config: &Config, out: &mut String) {
         config.get("maxmemory-policy").unwrap_or("noeviction"),
         rss as i64 - used as i64,
         rss as i64 - used as i64,
+        crate::lazyfree::pending(),
+        crate::lazyfree::freed(),
     );
 }
 
@@ -182,6 +184,7 @@ pub fn reset_stats(server: &crate::server::Server) {
     }
     drop(store);
     crate::evict::reset_stats();
+    crate::lazyfree::reset_stats();
     super::latency_histogram::reset(&server.monitoring);
 }
 

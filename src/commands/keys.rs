@@ -188,14 +188,20 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
-/// DEL / UNLINK key [key ...] — the number of keys removed.
+/// DEL / UNLINK key [key ...] — the number of keys removed. UNLINK (and DEL
+/// under lazyfree-lazy-user-del) frees big values on the lazyfree thread.
 fn del_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     let now = ctx.now_ms;
+    let lazy = args[0].eq_ignore_ascii_case(b"unlink")
+        || crate::lazyfree::USER_DEL.load(std::sync::atomic::Ordering::Relaxed);
     let db = ctx.db_mut(store);
     let mut removed = 0;
     for key in &args[1..] {
         db.expire_if_needed(key, now);
-        if db.remove(key).is_some() {
+        if let Some(entry) = db.remove(key) {
+            if lazy {
+                crate::lazyfree::free(entry.value);
+            }
             removed += 1;
             ctx.notify('g', "del", key);
         }

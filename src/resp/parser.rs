@@ -88,6 +88,20 @@ impl Request {
         }
     }
 
+    /// Gives back the memory of a request with many arguments once it ran
+    /// (Redis frees a command's argv after each call): an idle connection
+    /// keeps only a small table.
+    pub fn shrink(&mut self) {
+        const KEEP: usize = 64;
+        if self.ranges.capacity() > KEEP {
+            self.ranges.clear();
+            self.ranges.shrink_to(KEEP);
+        }
+        if self.inline.capacity() > KEEP * 16 {
+            self.inline = Vec::new();
+        }
+    }
+
     /// Number of arguments (zero for an empty line, which Redis ignores).
     pub fn len(&self) -> usize {
         self.ranges.len()

@@ -167,6 +167,11 @@ impl List {
         List::default()
     }
 
+    /// Number of nodes (packed runs of elements).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
