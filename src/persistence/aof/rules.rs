@@ -67,6 +67,8 @@ pub fn effect(db: &Db, args: &[&[u8]], now_ms: i64) -> Vec<Vec<Vec<u8>>> {
             _ => verbatim(),
         },
         b"restore" => restore_absolute(args, now_ms),
+        // GETDEL deletes: replicas and the AOF get the DEL it is.
+        b"getdel" => vec![vec![b"DEL".to_vec(), key.to_vec()]],
         // Redis propagates GETSET as the SET it is.
         b"getset" if args.len() == 3 => {
             vec![vec![b"SET".to_vec(), key.to_vec(), args[2].to_vec()]]
@@ -164,6 +166,15 @@ mod tests {
         assert_eq!(
             effect(&db, &[b"set", b"a", b"b"], 1000),
             vec![args(&["set", "a", "b"])]
+        );
+    }
+
+    #[test]
+    fn getdel_is_a_del() {
+        let db = Db::new();
+        assert_eq!(
+            effect(&db, &[b"GETDEL", b"k"], 0),
+            vec![vec![b"DEL".to_vec(), b"k".to_vec()]]
         );
     }
 
