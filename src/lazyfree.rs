@@ -17,9 +17,13 @@
 //!                                   └─► dropped here
 //! ```
 //!
+//! FLUSHALL and FLUSHDB with ASYNC (or under `lazyfree-lazy-user-flush
+//! yes`) hand over whole tables the same way: the databases are empty at
+//! once, and their keys are freed behind the command's back.
+//!
 //! INFO memory shows `lazyfree_pending_objects` (handed over, not yet
-//! dropped) and `lazyfreed_objects` (dropped so far; CONFIG RESETSTAT
-//! zeroes it).
+//! dropped: values, or a flushed table's keys) and `lazyfreed_objects`
+//! (dropped so far; CONFIG RESETSTAT zeroes it).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -33,9 +37,19 @@ pub const LAZYFREE_THRESHOLD: usize = 64;
 
 static PENDING: AtomicU64 = AtomicU64::new(0);
 static FREED: AtomicU64 = AtomicU64::new(0);
-static QUEUE: OnceLock<Option<Sender<Value>>> = OnceLock::new();
+static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
 /// lazyfree-lazy-user-del: DEL frees like UNLINK.
 pub static USER_DEL: AtomicBool = AtomicBool::new(false);
+
+/// lazyfree-lazy-user-flush: FLUSHALL/FLUSHDB without SYNC free lazily.
+pub static USER_FLUSH: AtomicBool = AtomicBool::new(false);
+
+/// Something to drop on the lazyfree thread, and how many objects it
+/// counts for in INFO.
+struct Job {
+    garbage: Box<dyn Send>,
+    objects: u64,
+}
 
 /// How many allocations freeing `value` walks (Redis's
 /// `lazyfreeGetFreeEffort`): 1 for a compact encoding.
@@ -61,29 +75,40 @@ pub fn free_effort(value: &Value) -> usize {
 /// Frees `value`: on the lazyfree thread when its effort is over the
 /// threshold, here otherwise (or if the thread could not be started).
 pub fn free(value: Value) {
-    if free_effort(&value) <= LAZYFREE_THRESHOLD {
-        return;
+    if free_effort(&value) > LAZYFREE_THRESHOLD {
+        hand_over(Box::new(value), 1);
     }
+}
+
+/// Frees a flushed database's tables (see [`crate::store::Db::take_tables`])
+/// holding `keys` keys on the lazyfree thread.
+pub fn free_tables(tables: Box<dyn Send>, keys: u64) {
+    hand_over(tables, keys);
+}
+
+/// Queues `garbage` for the lazyfree thread (or drops it here when the
+/// thread could not be started).
+fn hand_over(garbage: Box<dyn Send>, objects: u64) {
     let Some(queue) = QUEUE.get_or_init(start).as_ref() else {
         return;
     };
-    PENDING.fetch_add(1, Ordering::Relaxed);
-    if let Err(mpsc::SendError(value)) = queue.send(value) {
-        PENDING.fetch_sub(1, Ordering::Relaxed);
-        drop(value);
+    PENDING.fetch_add(objects, Ordering::Relaxed);
+    if let Err(mpsc::SendError(job)) = queue.send(Job { garbage, objects }) {
+        PENDING.fetch_sub(objects, Ordering::Relaxed);
+        drop(job);
     }
 }
 
 /// Starts the lazyfree thread; None when the thread cannot be created.
-fn start() -> Option<Sender<Value>> {
-    let (tx, rx) = mpsc::channel::<Value>();
+fn start() -> Option<Sender<Job>> {
+    let (tx, rx) = mpsc::channel::<Job>();
     let spawned = std::thread::Builder::new()
         .name("lazyfree".into())
         .spawn(move || {
-            for value in rx {
-                drop(value);
-                FREED.fetch_add(1, Ordering::Relaxed);
-                PENDING.fetch_sub(1, Ordering::Relaxed);
+            for job in rx {
+                drop(job.garbage);
+                FREED.fetch_add(job.objects, Ordering::Relaxed);
+                PENDING.fetch_sub(job.objects, Ordering::Relaxed);
             }
         });
     match spawned {

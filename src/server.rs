@@ -311,6 +311,10 @@ impl Server {
         crate::config::HOT_LIMITS.apply(&config);
         crate::lazyfree::USER_DEL
             .store(config.get_bool("lazyfree-lazy-user-del"), Ordering::Relaxed);
+        crate::lazyfree::USER_FLUSH.store(
+            config.get_bool("lazyfree-lazy-user-flush"),
+            Ordering::Relaxed,
+        );
         self.loading
             .key_load_delay
             .store(config.get_i64("key-load-delay"), Ordering::Relaxed);

@@ -302,7 +302,7 @@ fn command_list_filters() {
 }
 
 #[test]
-fn unlink_frees_big_values_in_the_background() {
+fn unlink_and_flush_async_free_in_the_background() {
     let s = Server::start(&[]);
     let mut c = s.conn();
     let freed = |c: &mut Conn| {
@@ -335,4 +335,24 @@ fn unlink_frees_big_values_in_the_background() {
     assert!(wait_for(10, || freed(&mut c) == 2));
     assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
     assert_eq!(freed(&mut c), 0);
+    // FLUSHALL ASYNC empties at once and frees the keys behind: each one
+    // counts, as in Redis.
+    for i in 0..100 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    assert_eq!(c.cmd(&["FLUSHALL", "ASYNC"]), ok());
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert!(wait_for(10, || freed(&mut c) == 100));
+    // FLUSHDB SYNC frees in place; without an argument it follows
+    // lazyfree-lazy-user-flush.
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmd(&["FLUSHDB", "SYNC"]), ok());
+    assert_eq!(freed(&mut c), 100);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]),
+        ok()
+    );
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmd(&["FLUSHDB"]), ok());
+    assert!(wait_for(10, || freed(&mut c) == 101));
 }

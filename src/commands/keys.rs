@@ -526,30 +526,44 @@ fn copy_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn check_flush_args(args: &[&[u8]]) -> CmdResult {
+/// Parses FLUSHALL/FLUSHDB's optional ASYNC|SYNC: true to free the keys
+/// on the lazyfree thread (ASYNC, or no argument under
+/// lazyfree-lazy-user-flush).
+fn flush_is_async(args: &[&[u8]]) -> Result<bool, CmdError> {
     match args.get(1).map(|a| a.to_ascii_uppercase()) {
-        None => Ok(()),
-        Some(a) if args.len() == 2 && (a == b"ASYNC" || a == b"SYNC") => Ok(()),
+        None => Ok(crate::lazyfree::USER_FLUSH.load(std::sync::atomic::Ordering::Relaxed)),
+        Some(a) if args.len() == 2 && a == b"ASYNC" => Ok(true),
+        Some(a) if args.len() == 2 && a == b"SYNC" => Ok(false),
         _ => Err(CmdError::Syntax),
+    }
+}
+
+/// Empties `db`, freeing its keys here or on the lazyfree thread.
+fn flush_db(db: &mut crate::store::Db, lazily: bool) {
+    if lazily && !db.is_empty() {
+        let keys = db.len() as u64;
+        crate::lazyfree::free_tables(db.take_tables(), keys);
+    } else {
+        db.clear();
     }
 }
 
 /// FLUSHDB [ASYNC|SYNC] — `+OK`; empties the selected database.
 fn flushdb_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
-    check_flush_args(args)?;
+    let lazily = flush_is_async(args)?;
     let db = ctx.db_mut(store);
     ctx.dirty += db.len() as u64;
-    db.clear();
+    flush_db(db, lazily);
     ctx.reply.ok();
     Ok(())
 }
 
 /// FLUSHALL [ASYNC|SYNC] — `+OK`; empties every database.
 fn flushall_command(ctx: &mut Ctx, store: &mut Store, args: &[&[u8]]) -> CmdResult {
-    check_flush_args(args)?;
+    let lazily = flush_is_async(args)?;
     ctx.dirty += store.total_keys() as u64 + 1;
     for db in store.dbs.iter_mut() {
-        db.clear();
+        flush_db(db, lazily);
     }
     if crate::persistence::save_after_flushall(ctx.server, store) {
         // The save reset the counter, and (as in Redis 7.0.15) the saved

@@ -321,6 +321,15 @@ impl Db {
         true
     }
 
+    /// Removes every key, handing back the old tables so the caller can
+    /// drop them elsewhere (FLUSHALL ASYNC: see `lazyfree.rs`).
+    pub fn take_tables(&mut self) -> Box<dyn Send> {
+        let mut fresh = Db::new();
+        std::mem::swap(&mut self.dict, &mut fresh.dict);
+        std::mem::swap(&mut self.expires, &mut fresh.expires);
+        Box::new((fresh.dict, fresh.expires))
+    }
+
     /// Removes every key.
     pub fn clear(&mut self) {
         self.dict.clear();
