@@ -272,6 +272,8 @@ pub struct ClientState {
     /// Bytes read from the socket while a blocking command waited (see
     /// blocking.rs); parsed before the next read.
     pub pending_input: Vec<u8>,
+    /// SCRIPT DEBUG: whether the next EVAL runs under the Lua debugger.
+    pub ldb: crate::scripting::ldb::Mode,
     /// Pub/sub subscriptions and the writer thread (pubsub.rs).
     pub pubsub: ClientPubSub,
     /// MULTI queue and WATCHed keys (commands/multi.rs).
@@ -301,6 +303,7 @@ pub fn detached_client(server: &Server) -> ClientState {
         user: "default".into(),
         close_after_reply: false,
         pending_input: Vec::new(),
+        ldb: Default::default(),
         pubsub: ClientPubSub::default(),
         tx: TxState::default(),
         reply_mode: ReplyMode::On,
@@ -374,6 +377,7 @@ pub fn serve_client(server: Arc<Server>, stream: TcpStream, id: u64) {
         reply_mode: ReplyMode::On,
         info,
         pending_input: Vec::new(),
+        ldb: Default::default(),
         pubsub: ClientPubSub::default(),
         tx: TxState::default(),
     };

@@ -282,6 +282,13 @@ pub fn maxmemory_set() -> bool {
     MAXMEMORY_BYTES.load(Ordering::Relaxed) != 0
 }
 
+/// True when maxmemory is set and used_memory is over it (what the
+/// eviction before this command could not fix).
+pub fn out_of_memory() -> bool {
+    let max = MAXMEMORY_BYTES.load(Ordering::Relaxed) as usize;
+    max != 0 && used_memory() > max
+}
+
 /// The dispatcher's hook, before a command runs (after its arity, auth and
 /// ACL checks): frees memory when maxmemory is exceeded, and refuses a
 /// `denyoom` command with the OOM error when that is not possible. Free

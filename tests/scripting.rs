@@ -389,3 +389,106 @@ fn cjson_encode_max_depth_counts_tables() {
         Reply::Array(vec![bulk("true"), bulk("[1,2]"), bulk("false")])
     );
 }
+
+/// The status lines of a debugger answer.
+fn ldb_lines(reply: Reply) -> Vec<String> {
+    match reply {
+        Reply::Array(items) => items
+            .into_iter()
+            .map(|i| match i {
+                Reply::Status(s) => s,
+                other => panic!("not a status line: {other:?}"),
+            })
+            .collect(),
+        other => panic!("not a debugger answer: {other:?}"),
+    }
+}
+
+const DEBUGGED: &str = "local a = 5\nredis.call('set','k','v')\nreturn a";
+
+#[test]
+fn script_debug_sync_steps_prints_and_keeps_the_writes() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["SCRIPT", "DEBUG", "SYNC"]), ok());
+    assert_eq!(
+        ldb_lines(c.cmd(&["EVAL", DEBUGGED, "0"])),
+        vec![
+            "* Stopped at 1, stop reason = step over",
+            "-> 1   local a = 5"
+        ]
+    );
+    assert_eq!(
+        ldb_lines(c.cmd(&["s"])),
+        vec![
+            "* Stopped at 2, stop reason = step over",
+            "-> 2   redis.call('set','k','v')"
+        ]
+    );
+    assert_eq!(ldb_lines(c.cmd(&["p"])), vec!["<value> a = 5"]);
+    assert_eq!(
+        ldb_lines(c.cmd(&["b", "3"])),
+        vec!["-> 2   redis.call('set','k','v')", "  #3   return a"]
+    );
+    assert_eq!(
+        ldb_lines(c.cmd(&["r", "get", "k"])),
+        vec!["<redis> get k", "<reply> NULL"]
+    );
+    assert_eq!(
+        ldb_lines(c.cmd(&["foo"])),
+        vec!["<error> Unknown Redis Lua debugger command or wrong number of arguments."]
+    );
+    assert_eq!(
+        ldb_lines(c.cmd(&["c"])),
+        vec![
+            "* Stopped at 3, stop reason = break point",
+            "->#3   return a"
+        ]
+    );
+    // The end of the session, the script's reply, and the connection closes.
+    assert_eq!(ldb_lines(c.cmd(&["c"])), vec!["<endsession>"]);
+    assert_eq!(c.read_reply(), Reply::Int(5));
+    assert!(c.is_closed());
+    assert_eq!(s.conn().cmd(&["GET", "k"]), bulk("v"));
+}
+
+#[test]
+fn script_debug_yes_rolls_the_writes_back() {
+    let s = Server::start(&["--appendonly", "yes"]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["SCRIPT", "DEBUG", "YES"]), ok());
+    ldb_lines(c.cmd(&["EVAL", DEBUGGED, "0"]));
+    // A Redis command with 100 arguments from the debugger: refused, and
+    // the session goes on.
+    let mut args = vec!["redis"];
+    args.extend(std::iter::repeat_n("test", 100));
+    let lines = ldb_lines(c.cmd(&args));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Unknown Redis command called from script")),
+        "{lines:?}"
+    );
+    assert_eq!(ldb_lines(c.cmd(&["c"])), vec!["<endsession>"]);
+    assert_eq!(c.read_reply(), Reply::Int(5));
+    let mut other = s.conn();
+    assert_eq!(other.cmd(&["GET", "k"]), Reply::Nil);
+    assert_eq!(other.cmd(&["DBSIZE"]), Reply::Int(0));
+    // Nothing reached the AOF either.
+    let aof_dir = s.dir.join("appendonlydir");
+    for file in std::fs::read_dir(&aof_dir)
+        .expect("appendonlydir")
+        .flatten()
+    {
+        let bytes = std::fs::read(file.path()).expect("aof file");
+        assert!(
+            !bytes.windows(5).any(|w| w == b"\r\nk\r\n"),
+            "{:?} logged the session's write",
+            file.path()
+        );
+    }
+    assert_eq!(
+        other.cmd(&["SCRIPT", "DEBUG", "maybe"]),
+        err("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    );
+}

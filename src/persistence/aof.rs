@@ -257,6 +257,12 @@ pub fn begin_batch() {
     BATCH.with(|b| *b.borrow_mut() = Some(Vec::new()));
 }
 
+/// Ends a batch without logging it (a debugging session on a copy of the
+/// data: see scripting/ldb.rs).
+pub fn drop_batch() {
+    BATCH.with(|b| *b.borrow_mut() = None);
+}
+
 /// Appends the collected writes wrapped in MULTI/EXEC, as Redis 7.0 does:
 /// nothing when the transaction wrote nothing, and a single write alone,
 /// unwrapped. Each of the AOF and the replicas gets the commands meant for

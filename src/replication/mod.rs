@@ -403,6 +403,12 @@ pub fn is_stale(server: &Server) -> bool {
 }
 
 /// MASTERDOWN for a command not flagged `stale` on a stale replica.
+/// True on the thread that applies the master's stream (Redis's
+/// `mustObeyClient`): its writes are never refused.
+pub fn applying() -> bool {
+    APPLYING.with(|a| a.get())
+}
+
 pub fn check_stale(ctx: &Ctx, deny_stale: bool) -> CmdResult {
     if deny_stale && is_stale(ctx.server) && !APPLYING.with(|a| a.get()) {
         return Err(CmdError::Raw(MASTERDOWN_ERROR.into()));

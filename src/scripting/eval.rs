@@ -12,7 +12,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::number::parse_i64;
 use crate::store::Store;
 
-use super::{parse_shebang, prepare_checks, CachedScript, CallShape, Vm};
+use super::{ldb, parse_shebang, prepare_checks, CachedScript, CallShape, Vm};
 
 /// The scripting family's rows of the command table.
 pub const COMMANDS: &[Command] = &[
@@ -168,9 +168,32 @@ fn eval_generic(
         .lua
         .named_registry_value(&format!("f_{sha}"))
         .map_err(|_| CmdError::Raw(NOSCRIPT.into()))?;
-    super::run(
+    // SCRIPT DEBUG: this EVAL is a debugging session (see ldb.rs).
+    let mode = ctx.client.ldb;
+    let stream = ctx.client.info.stream.clone();
+    let debugging = mode != ldb::Mode::Off && !ctx.in_exec && !ctx.in_script;
+    let (mut copy, store) = match (debugging, stream) {
+        (true, Some(stream)) => {
+            let body = vm
+                .scripts
+                .get(&sha)
+                .map(|s| s.body.clone())
+                .unwrap_or_default();
+            ldb::start(stream, &body, mode, &ctx.reply.buf);
+            ctx.reply.buf.clear();
+            // YES: the script runs on a copy of the data, dropped after.
+            let copy = (mode == ldb::Mode::Async).then(|| store.clone());
+            (copy, store)
+        }
+        _ => (None, store),
+    };
+    let target = match copy.as_mut() {
+        Some(copy) => copy,
+        None => store,
+    };
+    let result = super::run(
         ctx,
-        store,
+        target,
         vm,
         func,
         CallShape::Eval,
@@ -180,7 +203,14 @@ fn eval_generic(
         ro,
         &sha,
         args,
-    )
+    );
+    if ldb::active() {
+        ldb::finish();
+        // As in Redis, the connection ends with the session.
+        ctx.client.ldb = ldb::Mode::Off;
+        ctx.client.close_after_reply = true;
+    }
+    result
 }
 
 const SCRIPT_HELP: &[&str] = &[
@@ -245,15 +275,20 @@ fn script_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         ("debug", 3) => {
             let mode = args[2];
-            if mode.eq_ignore_ascii_case(b"no") {
-                ctx.reply.ok();
-            } else if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
-                return Err(CmdError::err(
-                    "SCRIPT DEBUG is not supported by this server",
-                ));
+            let mode = if mode.eq_ignore_ascii_case(b"no") {
+                ldb::Mode::Off
+            } else if mode.eq_ignore_ascii_case(b"yes") {
+                ldb::Mode::Async
+            } else if mode.eq_ignore_ascii_case(b"sync") {
+                ldb::Mode::Sync
             } else {
                 return Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"));
+            };
+            if ctx.in_exec || ctx.client.tx.queue.is_some() {
+                return Err(CmdError::err("SCRIPT DEBUG must be called outside MULTI"));
             }
+            ctx.client.ldb = mode;
+            ctx.reply.ok();
         }
         _ => {
             return Err(CmdError::err(format!(

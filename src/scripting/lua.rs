@@ -214,8 +214,26 @@ redis.set_repl = function(...)
     impl.set_repl(v)
 end
 redis.replicate_commands = function() return true end
-redis.breakpoint = function() return false end
-redis.debug = function() end
+redis.breakpoint = function() return impl.ldb_breakpoint() end
+redis.debug = function(...) impl.ldb_debug(...) end
+-- The debugger's `print`: the locals of the function its line hook
+-- stopped in (level 1 is this function; the hook itself adds no level).
+function impl.ldb_locals()
+    local out = {}
+    local level = 2
+    while dbg.getinfo(level, 'S') and dbg.getinfo(level, 'S').source ~= '@user_script' do
+        level = level + 1
+    end
+    if not dbg.getinfo(level, 'S') then return out end
+    local i = 1
+    while true do
+        local name, value = dbg.getlocal(level, i)
+        if not name then break end
+        if string.sub(name, 1, 1) ~= '(' then out[#out + 1] = {name, value} end
+        i = i + 1
+    end
+    return out
+end
 redis.acl_check_cmd = function(...)
     if not impl.acl_check then raw_error(error_table('redis.acl_check_cmd can only be called inside a script invocation')) end
     if raw_select('#', ...) == 0 then raw_error(error_table('Please specify at least one argument for this redis lib call')) end
@@ -324,6 +342,11 @@ impl Interpreter {
             })?,
         )?;
         imp.raw_set("resp", 2)?;
+        imp.raw_set("ldb_debug", lua.create_function(super::ldb::debug)?)?;
+        imp.raw_set(
+            "ldb_breakpoint",
+            lua.create_function(|_, ()| Ok(super::ldb::breakpoint()))?,
+        )?;
         imp.raw_set(
             "set_repl",
             lua.create_function(|_, targets: u8| {

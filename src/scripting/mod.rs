@@ -37,6 +37,7 @@
 
 pub mod eval;
 pub mod function;
+pub mod ldb;
 pub mod libs;
 pub mod lua;
 pub mod sha1;
@@ -465,6 +466,16 @@ pub fn prepare_checks(ctx: &Ctx, script_flags: u32, ro: bool) -> CmdResult {
                 "Can not execute a script with write flag using *_ro command.",
             ));
         }
+        // Past maxmemory, a script that may write is refused at its start
+        // unless flagged allow-oom (compatibility-mode scripts are judged
+        // by each write instead).
+        if script_flags & flags::ALLOW_OOM == 0
+            && crate::evict::out_of_memory()
+            && !crate::replication::applying()
+            && !ctx.server.loading.is_on()
+        {
+            return Err(crate::evict::oom_error());
+        }
     }
     Ok(())
 }
@@ -556,7 +567,12 @@ pub fn run(
     lua.remove_hook();
     crate::persistence::aof::set_targets(crate::persistence::aof::TO_ALL);
     if batch {
-        crate::persistence::aof::end_batch(server);
+        if ldb::rolls_back() {
+            // A SCRIPT DEBUG YES session ran on a copy: nothing to log.
+            crate::persistence::aof::drop_batch();
+        } else {
+            crate::persistence::aof::end_batch(server);
+        }
     }
     // The script's own command is never logged: its effects were.
     ctx.propagate_override(Vec::new());
@@ -635,7 +651,15 @@ fn call_lua<'l>(
     imp.raw_set("resp", 2)?;
     let server = lock(state).server.clone();
     let threshold_ms = server.config().get_i64("busy-reply-threshold");
-    if threshold_ms > 0 {
+    if ldb::active() {
+        // A debugging session steps line by line (see ldb.rs).
+        lua.set_hook(HookTriggers::EVERY_LINE, |lua, debug| {
+            if debug.source().source.as_deref() != Some("@user_script") {
+                return Ok(());
+            }
+            ldb::on_line(lua, debug.curr_line().max(0) as usize)
+        });
+    } else if threshold_ms > 0 {
         let running = lock(&server.scripting.running);
         let (started, name, eval) = running
             .as_ref()
@@ -684,9 +708,14 @@ fn call_lua<'l>(
                 );
             }
             let mut st = lock(state);
+            ldb::log_call(&argv);
             match call_command(&mut st, resp, &argv) {
-                Ok(reply) => Ok((lua::reply_to_lua(lua, reply)?, false)),
+                Ok(reply) => {
+                    ldb::log_reply(&reply);
+                    Ok((lua::reply_to_lua(lua, reply)?, false))
+                }
                 Err(text) => {
+                    ldb::log_error_reply(&text);
                     let t = lua.create_table()?;
                     t.raw_set("err", lua.create_string(&text)?)?;
                     Ok((Value::Table(t), true))
@@ -841,7 +870,11 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     }
     if is_write {
         crate::replication::check_write_allowed(&ctx, true).map_err(|e| e.to_string())?;
-        crate::replication::check_good_replicas(&ctx, true).map_err(|e| e.to_string())?;
+        // Once the script wrote, losing replicas mid-script does not stop
+        // it half-way (Redis keeps the script atomic).
+        if !wrote_before {
+            crate::replication::check_good_replicas(&ctx, true).map_err(|e| e.to_string())?;
+        }
     }
     if !st.allow_oom && !wrote_before && has("denyoom") {
         if let Err(e) = crate::evict::before_command(&mut ctx, command, &args) {
