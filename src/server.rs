@@ -126,6 +126,15 @@ impl Stats {
 
     /// Counts one command refused before it ran (Redis's `rejectCommand`):
     /// an error reply, not an executed command.
+    /// Counts a call a script made that was refused before it ran: only
+    /// the command's rejected_calls, since the script's own error reply
+    /// is what counts as the error.
+    pub fn record_rejected_call(&self, index: Option<usize>, args: &[&[u8]]) {
+        self.with_stat(index, args, |stat| {
+            stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+
     pub fn record_rejected(&self, index: Option<usize>, args: &[&[u8]], error: &CmdError) {
         self.with_stat(index, args, |stat| {
             stat.rejected_calls.fetch_add(1, Ordering::Relaxed);

@@ -743,6 +743,14 @@ fn clients_get_loading_until_the_data_is_in() {
         dump.len().to_string()
     );
     assert_eq!(refused(&mut c), before + 3);
+    // Connection commands are flagged `loading`, as in Redis.
+    assert_eq!(c.cmd(&["ECHO", "hi"]), bulk("hi"));
+    assert_eq!(
+        c.cmd(&["AUTH", "nopass"]),
+        Reply::Error(
+            "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into()
+        )
+    );
     // CONFIG runs, but not for the settings a load depends on.
     assert_eq!(c.cmd(&["CONFIG", "SET", "dir", "/tmp"]), loading);
     assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), loading);

@@ -492,3 +492,55 @@ fn script_debug_yes_rolls_the_writes_back() {
         err("ERR Use SCRIPT DEBUG YES/SYNC/NO")
     );
 }
+
+#[test]
+fn shebang_flags_decide_at_the_dispatcher_and_refusals_count() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    // A read-only replica (of a loopback port nobody listens on).
+    let port = common::free_port().to_string();
+    assert_eq!(c.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    // A script with flags that may write is a write: refused when queued,
+    // so EXEC aborts. A script without flags is judged by its commands.
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    assert_eq!(
+        c.cmd(&["EVAL", "#!lua\nreturn 1", "0"]),
+        err("READONLY You can't write against a read only replica.")
+    );
+    assert_eq!(
+        c.cmd(&["EXEC"]),
+        err("EXECABORT Transaction discarded because of previous errors.")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]),
+        Reply::Int(1)
+    );
+    assert_eq!(c.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    // Past maxmemory: a flagged script that may write is refused before it
+    // runs; a command refused inside a script counts as rejected.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), ok());
+    assert!(c
+        .cmd(&["EVAL", "#!lua\nreturn 1", "0"])
+        .text()
+        .starts_with("OOM command not allowed"));
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    assert!(c
+        .cmd(&["EVAL", "return redis.call('set','x','y')", "1", "x"])
+        .text()
+        .starts_with("OOM command not allowed"));
+    let stats = c.cmd(&["INFO", "commandstats"]).text();
+    let set = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_set:"))
+        .expect("cmdstat_set");
+    assert!(
+        set.contains("calls=0") && set.contains("rejected_calls=1"),
+        "{set}"
+    );
+    let eval = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_eval:"))
+        .expect("cmdstat_eval");
+    assert!(eval.contains("rejected_calls=0,failed_calls=1"), "{eval}");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), ok());
+}

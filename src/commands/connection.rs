@@ -19,13 +19,13 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// The connection family's rows of the command table.
 pub const COMMANDS: &[Command] = &[
     cmd("ping", -1, "fast", (0, 0, 0), Group::Connection, "[message]", "Ping the server", Conn(ping_command)),
-    cmd("echo", 2, "fast", (0, 0, 0), Group::Connection, "message", "Echo the given string", Conn(echo_command)),
-    cmd("quit", -1, "no_auth fast", (0, 0, 0), Group::Connection, "", "Close the connection", Conn(quit_command)),
+    cmd("echo", 2, "loading stale fast", (0, 0, 0), Group::Connection, "message", "Echo the given string", Conn(echo_command)),
+    cmd("quit", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), Group::Connection, "", "Close the connection", Conn(quit_command)),
     cmd("select", 2, "loading stale fast", (0, 0, 0), Group::Connection, "index", "Change the selected database for the current connection", Conn(select_command)),
-    cmd("hello", -1, "no_auth fast", (0, 0, 0), Group::Connection, "[protover [AUTH username password] [SETNAME clientname]]", "Handshake with Redis", Conn(hello_command)),
-    cmd("auth", -2, "no_auth fast", (0, 0, 0), Group::Connection, "[username] password", "Authenticate to the server", Conn(auth_command)),
+    cmd("hello", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), Group::Connection, "[protover [AUTH username password] [SETNAME clientname]]", "Handshake with Redis", Conn(hello_command)),
+    cmd("auth", -2, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), Group::Connection, "[username] password", "Authenticate to the server", Conn(auth_command)),
     cmd("client", -2, "admin", (0, 0, 0), Group::Connection, "ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|NO-EVICT|REPLY|PAUSE|UNPAUSE|GETREDIR|HELP [arguments]", "A container for client connection commands", Conn(client_command)),
-    cmd("reset", 1, "no_auth fast", (0, 0, 0), Group::Connection, "", "Reset the connection", Conn(reset_command)),
+    cmd("reset", 1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), Group::Connection, "", "Reset the connection", Conn(reset_command)),
 ];
 
 /// PING [message] — PONG, or the message as a bulk string.

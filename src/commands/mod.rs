@@ -732,6 +732,17 @@ impl CallKinds {
     }
 
     fn of_command(command: &Command, args: &[&[u8]]) -> CallKinds {
+        if command.group == Group::Scripting {
+            if let Some(bits) = crate::scripting::declared_flags(command, args) {
+                use crate::scripting::flags::{ALLOW_OOM, ALLOW_STALE, NO_WRITES};
+                return CallKinds {
+                    write: bits & NO_WRITES == 0,
+                    deny_stale: bits & ALLOW_STALE == 0,
+                    denyoom: bits & (ALLOW_OOM | NO_WRITES) == 0,
+                    deny_loading: command.flag_bits & FLAG_LOADING == 0,
+                };
+            }
+        }
         if command.is_container() && args.len() >= 2 {
             let meta = crate::acl::table::meta();
             if let Some(sub) = meta.resolve(args).and_then(|id| meta.cmds.get(id)) {

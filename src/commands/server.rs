@@ -186,11 +186,12 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
 
 /// COMMAND INFO's flags for a row: the row's own, with `movablekeys`
 /// decided as Redis decides it, from the command's key specs.
+/// `may_replicate` is internal: Redis hides it from COMMAND too.
 fn info_flags(c: &Command) -> Vec<&'static str> {
     let mut flags: Vec<&str> = c
         .flags
         .split(' ')
-        .filter(|f| !f.is_empty() && *f != "movablekeys")
+        .filter(|f| !f.is_empty() && *f != "movablekeys" && *f != "may_replicate")
         .collect();
     let meta = crate::acl::meta();
     let movable = match meta.id(c.name) {

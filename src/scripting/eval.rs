@@ -39,7 +39,7 @@ pub const COMMANDS: &[Command] = &[
     cmd(
         "eval_ro",
         -3,
-        "noscript skip_monitor no_mandatory_keys stale",
+        "readonly noscript stale skip_monitor no_mandatory_keys",
         (0, 0, 0),
         Group::Scripting,
         "script numkeys [key [key ...]] [arg [arg ...]]",
@@ -49,7 +49,7 @@ pub const COMMANDS: &[Command] = &[
     cmd(
         "evalsha_ro",
         -3,
-        "noscript skip_monitor no_mandatory_keys stale",
+        "readonly noscript stale skip_monitor no_mandatory_keys",
         (0, 0, 0),
         Group::Scripting,
         "sha1 numkeys [key [key ...]] [arg [arg ...]]",

@@ -152,7 +152,7 @@ pub const COMMANDS: &[Command] = &[
     cmd(
         "fcall_ro",
         -3,
-        "noscript skip_monitor no_mandatory_keys stale",
+        "readonly noscript stale skip_monitor no_mandatory_keys",
         (0, 0, 0),
         Group::Scripting,
         "function numkeys [key [key ...]] [arg [arg ...]]",

@@ -448,6 +448,10 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
 /// scriptPrepareForRun); `ro` for EVAL_RO / FCALL_RO.
 pub fn prepare_checks(ctx: &Ctx, script_flags: u32, ro: bool) -> CmdResult {
     if script_flags & flags::EVAL_COMPAT != 0 {
+        // A script without flags cannot say it tolerates stale data.
+        if crate::replication::is_stale(ctx.server) && !crate::replication::applying() {
+            return Err(CmdError::Raw(crate::replication::MASTERDOWN_ERROR.into()));
+        }
         return Ok(());
     }
     if script_flags & flags::ALLOW_STALE == 0 && crate::replication::is_stale(ctx.server) {
@@ -478,6 +482,19 @@ pub fn prepare_checks(ctx: &Ctx, script_flags: u32, ro: bool) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// The flags an EVAL's script declares in its shebang, which stand for
+/// the command's own write/denyoom/stale flags at the dispatcher, as
+/// Redis's `evalGetCommandFlags` does; None for a script without flags
+/// (and for EVALSHA, whose body is in the script cache: its flags are
+/// checked when it starts, see [`prepare_checks`]).
+pub fn declared_flags(command: &crate::commands::Command, args: &[&[u8]]) -> Option<u32> {
+    if !matches!(command.name, "eval" | "eval_ro") {
+        return None;
+    }
+    let (bits, _) = parse_shebang(args.get(1)?).ok()?;
+    (bits & flags::EVAL_COMPAT == 0).then_some(bits)
 }
 
 /// How the function is called.
@@ -597,7 +614,7 @@ pub fn run(
     let reply = match result {
         Err(e) => Err(CmdError::err(format!("Error running script {name}, {e}"))),
         Ok((true, value)) => lua::lua_to_reply(ctx.reply, &value, resp).map_err(CmdError::Raw),
-        Ok((false, err)) => Err(CmdError::Raw(error_text(&err, name))),
+        Ok((false, err)) => Err(CmdError::Script(error_text(&err, name))),
     };
     *lock(&scripting.running) = None;
     scripting.active.store(false, Ordering::SeqCst);
@@ -859,26 +876,34 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     if st.read_only && (is_write || has("may_replicate")) {
         return Err("ERR Write commands are not allowed from read-only scripts.".into());
     }
+    // Refusals from here on count as the command's rejected_calls.
+    let rejected = |text: String| {
+        server.stats.record_rejected_call(Some(index), &args);
+        text
+    };
     if command.denies_stale() && crate::replication::is_stale(server) {
-        return Err("ERR Can not execute the command on a stale replica".into());
+        return Err(rejected(
+            "ERR Can not execute the command on a stale replica".into(),
+        ));
     }
     let wrote_before = lock(&server.scripting.running)
         .as_ref()
         .is_some_and(|r| r.wrote);
     if is_write && !wrote_before && crate::persistence::writes_denied(server) {
-        return Err(CmdError::MisConf.to_string());
+        return Err(rejected(CmdError::MisConf.to_string()));
     }
     if is_write {
-        crate::replication::check_write_allowed(&ctx, true).map_err(|e| e.to_string())?;
+        crate::replication::check_write_allowed(&ctx, true).map_err(|e| rejected(e.to_string()))?;
         // Once the script wrote, losing replicas mid-script does not stop
         // it half-way (Redis keeps the script atomic).
         if !wrote_before {
-            crate::replication::check_good_replicas(&ctx, true).map_err(|e| e.to_string())?;
+            crate::replication::check_good_replicas(&ctx, true)
+                .map_err(|e| rejected(e.to_string()))?;
         }
     }
     if !st.allow_oom && !wrote_before && has("denyoom") {
         if let Err(e) = crate::evict::before_command(&mut ctx, command, &args) {
-            return Err(e.to_string());
+            return Err(rejected(e.to_string()));
         }
     }
     if is_write {
