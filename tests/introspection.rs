@@ -191,6 +191,50 @@ fn command_info_marks_movablekeys_from_key_specs() {
 }
 
 #[test]
+fn command_info_lists_subcommands_and_hides_internal_flags() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    // A container shows Redis's own (empty) flags and key range; its
+    // subcommands come as full rows of their own.
+    let Reply::Array(rows) = c.cmd(&["COMMAND", "INFO", "object"]) else {
+        panic!("rows");
+    };
+    let Reply::Array(row) = &rows[0] else {
+        panic!("row");
+    };
+    assert!(names(row[2].clone()).is_empty());
+    assert_eq!(&row[3..6], &[Reply::Int(0), Reply::Int(0), Reply::Int(0)]);
+    let Reply::Array(subs) = &row[9] else {
+        panic!("subcommands");
+    };
+    let encoding = subs
+        .iter()
+        .find_map(|s| match s {
+            Reply::Array(sub) if sub[0] == bulk("object|encoding") => Some(sub.clone()),
+            _ => None,
+        })
+        .expect("object|encoding");
+    assert_eq!(encoding[1], Reply::Int(3));
+    assert_eq!(names(encoding[2].clone()), ["readonly"]);
+    assert_eq!(
+        &encoding[3..6],
+        &[Reply::Int(2), Reply::Int(2), Reply::Int(1)]
+    );
+    // may_replicate and sentinel are Redis's internal flags.
+    assert_eq!(
+        info_flags(&mut c, "eval"),
+        [
+            "noscript",
+            "stale",
+            "skip_monitor",
+            "no_mandatory_keys",
+            "movablekeys"
+        ]
+    );
+    assert!(info_flags(&mut c, "auth").contains(&"loading".to_string()));
+}
+
+#[test]
 fn cluster_is_disabled_as_on_a_standalone_redis() {
     let server = Server::start(&[]);
     let mut c = server.conn();

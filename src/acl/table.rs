@@ -297,6 +297,34 @@ impl Meta {
             })
     }
 
+    /// The legacy (first key, last key, step) of command `id`, from its key
+    /// specs as Redis's `populateCommandLegacyRangeSpec` derives it: the
+    /// range covered by the index-and-range specs, (0, 0, 0) without one.
+    pub fn legacy_range(&self, id: usize) -> (i64, i64, i64) {
+        let mut range: Option<(i64, i64, i64)> = None;
+        for spec in &self.cmds[id].specs {
+            let (Begin::Index(first), Find::Range { last, step, .. }) = (&spec.begin, &spec.find)
+            else {
+                continue;
+            };
+            let first = *first as i64;
+            let last = if *last < 0 { *last } else { first + last };
+            range = Some(match range {
+                None => (first, last, *step as i64),
+                Some((f, l, s)) => (
+                    f.min(first),
+                    if l < 0 || last < 0 {
+                        l.min(last)
+                    } else {
+                        l.max(last)
+                    },
+                    s.min(*step as i64),
+                ),
+            });
+        }
+        range.unwrap_or((0, 0, 0))
+    }
+
     /// The key specs of command `id`, in Redis's order.
     pub fn specs(&self, id: usize) -> &[KeySpec] {
         &self.cmds[id].specs

@@ -184,15 +184,52 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
     cats
 }
 
+/// Flags Redis keeps to itself: COMMAND never shows them.
+const HIDDEN_FLAGS: &[&str] = &["may_replicate", "sentinel", "only_sentinel", "protected"];
+
+/// The order COMMAND lists flags in (Redis's flag table).
+const FLAG_ORDER: &[&str] = &[
+    "write",
+    "readonly",
+    "denyoom",
+    "module",
+    "admin",
+    "pubsub",
+    "noscript",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "asking",
+    "fast",
+    "no_auth",
+    "no_mandatory_keys",
+    "no_async_loading",
+    "no_multi",
+    "movablekeys",
+    "allow_busy",
+];
+
+/// The flags of `flags` that COMMAND shows, in Redis's order.
+fn shown_flags(flags: &str) -> impl Iterator<Item = &str> {
+    let mut shown: Vec<&str> = flags
+        .split(' ')
+        .filter(|f| !f.is_empty() && *f != "movablekeys" && !HIDDEN_FLAGS.contains(f))
+        .collect();
+    sort_flags(&mut shown);
+    shown.into_iter()
+}
+
+/// Puts flags in [`FLAG_ORDER`].
+fn sort_flags(flags: &mut [&str]) {
+    flags.sort_by_key(|f| FLAG_ORDER.iter().position(|o| o == f).unwrap_or(usize::MAX));
+}
+
 /// COMMAND INFO's flags for a row: the row's own, with `movablekeys`
 /// decided as Redis decides it, from the command's key specs.
-/// `may_replicate` is internal: Redis hides it from COMMAND too.
 fn info_flags(c: &Command) -> Vec<&'static str> {
-    let mut flags: Vec<&str> = c
-        .flags
-        .split(' ')
-        .filter(|f| !f.is_empty() && *f != "movablekeys" && *f != "may_replicate")
-        .collect();
+    let mut flags: Vec<&str> = shown_flags(c.flags).collect();
     let meta = crate::acl::meta();
     let movable = match meta.id(c.name) {
         Some(id) => meta.movable_keys(id),
@@ -201,6 +238,7 @@ fn info_flags(c: &Command) -> Vec<&'static str> {
     if movable {
         flags.push("movablekeys");
     }
+    sort_flags(&mut flags);
     flags
 }
 
@@ -209,40 +247,97 @@ fn info_flags(c: &Command) -> Vec<&'static str> {
 fn info_categories(c: &Command) -> Vec<String> {
     let meta = crate::acl::meta();
     match meta.id(c.name) {
-        Some(id) => crate::acl::CATEGORIES
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| meta.cmds[id].categories & (1 << i) != 0)
-            .map(|(_, name)| format!("@{name}"))
-            .collect(),
+        Some(id) => category_names(meta.cmds[id].categories),
         None => acl_categories(c).iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// `@name` for each ACL category bit set in `bits`.
+fn category_names(bits: u32) -> Vec<String> {
+    crate::acl::CATEGORIES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, name)| format!("@{name}"))
+        .collect()
 }
 
 fn reply_command_info(ctx: &mut Ctx, c: &Command) {
     ctx.reply.array(10);
     ctx.reply.bulk(c.name.as_bytes());
     ctx.reply.integer(c.arity as i64);
-    let flags = info_flags(c);
+    // A container shows its own flags and key range from Redis's table
+    // (mostly none: its subcommands carry them); our row's are for the
+    // dispatcher.
+    let meta = crate::acl::meta();
+    let container = meta.id(c.name).filter(|_| c.is_container());
+    let flags: Vec<&str> = match container {
+        Some(id) => shown_flags(&meta.cmds[id].flags).collect(),
+        None => info_flags(c),
+    };
     ctx.reply.set(flags.len());
     for f in flags {
         ctx.reply.simple(f);
     }
-    ctx.reply.integer(c.first_key as i64);
-    ctx.reply.integer(c.last_key as i64);
-    ctx.reply.integer(c.key_step as i64);
+    let (first, last, step) = match container {
+        Some(id) => meta.legacy_range(id),
+        None => (c.first_key as i64, c.last_key as i64, c.key_step as i64),
+    };
+    ctx.reply.integer(first);
+    ctx.reply.integer(last);
+    ctx.reply.integer(step);
     let cats = info_categories(c);
     ctx.reply.set(cats.len());
     for cat in cats {
         ctx.reply.simple(&cat);
     }
     ctx.reply.set(0); // tips
-    let meta = crate::acl::meta();
     match meta.id(c.name) {
-        Some(id) => reply_key_specs(ctx, meta.specs(id)),
-        None => ctx.reply.set(0),
+        Some(id) => {
+            reply_key_specs(ctx, meta.specs(id));
+            let subs = &meta.cmds[id].subcommands;
+            ctx.reply.array(subs.len());
+            for &sub in subs {
+                reply_subcommand_info(ctx, sub);
+            }
+        }
+        None => {
+            ctx.reply.set(0);
+            ctx.reply.array(0);
+        }
     }
-    ctx.reply.set(0); // subcommands
+}
+
+/// One subcommand's COMMAND INFO row (`config|get` ...), from Redis's
+/// table: name, arity, flags, legacy key range, categories, tips, key
+/// specs, and no subcommands of its own.
+fn reply_subcommand_info(ctx: &mut Ctx, id: usize) {
+    let meta = crate::acl::meta();
+    let sub = &meta.cmds[id];
+    ctx.reply.array(10);
+    ctx.reply.bulk(sub.fullname.as_bytes());
+    ctx.reply.integer(sub.arity as i64);
+    let mut flags: Vec<&str> = shown_flags(&sub.flags).collect();
+    if meta.movable_keys(id) {
+        flags.push("movablekeys");
+        sort_flags(&mut flags);
+    }
+    ctx.reply.set(flags.len());
+    for f in flags {
+        ctx.reply.simple(f);
+    }
+    let (first, last, step) = meta.legacy_range(id);
+    ctx.reply.integer(first);
+    ctx.reply.integer(last);
+    ctx.reply.integer(step);
+    let cats = category_names(sub.categories);
+    ctx.reply.set(cats.len());
+    for cat in cats {
+        ctx.reply.simple(&cat);
+    }
+    ctx.reply.set(0); // tips
+    reply_key_specs(ctx, meta.specs(id));
+    ctx.reply.array(0);
 }
 
 /// COMMAND INFO's key specs, as Redis 7.0 renders them: per spec a map of
