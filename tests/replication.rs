@@ -257,3 +257,26 @@ fn set_repl_selects_what_a_script_replicates() {
         mget(&mut r)
     );
 }
+
+#[test]
+fn a_replica_answers_loading_while_it_loads_the_masters_data() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    // A second per key: the load cannot end before CONFIG SET below.
+    let replica = Server::start(&["--key-load-delay", "1000000"]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    for i in 0..20 {
+        m.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    r.cmd(&["SET", "old", "data"]);
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    let loading = Reply::Error("LOADING Redis is loading the dataset in memory".into());
+    assert!(wait_for(10, || r.cmd(&["GET", "old"]) == loading));
+    let persistence = r.cmd(&["INFO", "persistence"]).text();
+    assert!(persistence.contains("loading:1"), "{persistence}");
+    assert_eq!(r.cmd(&["CONFIG", "SET", "key-load-delay", "0"]), ok());
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(20));
+    assert_eq!(r.cmd(&["GET", "old"]), Reply::Nil);
+}

@@ -480,13 +480,26 @@ fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
     log::info!("MASTER <-> REPLICA sync: Flushing old data");
     log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let mut store = Store::new(databases);
-    let loaded = crate::persistence::load(&temp, &mut store, now_ms(), verify, &limits);
+    // Clients get -LOADING until the new data is in, as from Redis's
+    // disk-based load (INFO shows the progress; key-load-delay applies).
+    server.loading.begin(rdb.len() as u64);
+    let mut progress = |keys, bytes| server.loading.progress(keys, bytes);
+    let loaded = crate::persistence::load_observed(
+        &temp,
+        &mut store,
+        now_ms(),
+        verify,
+        &limits,
+        &mut progress,
+    );
     if let Err(e) = loaded {
+        server.loading.end();
         let _ = std::fs::remove_file(&temp);
         return Err(std::io::Error::other(e.to_string()));
     }
     let _ = std::fs::rename(&temp, &path);
     *server.store.write().unwrap_or_else(|p| p.into_inner()) = store;
+    server.loading.end();
     Ok(())
 }
 
