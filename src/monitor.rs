@@ -85,8 +85,9 @@ impl Monitors {
     }
 }
 
-/// Appends `arg` quoted the way Redis's `sdscatrepr` quotes.
-fn push_repr(out: &mut String, arg: &[u8]) {
+/// Appends `arg` quoted the way Redis's `sdscatrepr` quotes (MONITOR's
+/// arguments, the Lua debugger's values).
+pub fn push_repr(out: &mut String, arg: &[u8]) {
     out.push('"');
     for &b in arg {
         match b {

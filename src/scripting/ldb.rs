@@ -577,21 +577,10 @@ fn trim_number(n: f64) -> String {
     }
 }
 
-/// Bytes quoted and escaped as Lua's `%q` would (`"a\nb"`).
+/// Bytes quoted and escaped as Redis's `sdscatrepr` does (`"a\nb"`).
 fn repr(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
+    let mut out = String::new();
+    crate::monitor::push_repr(&mut out, bytes);
     out
 }
 
