@@ -798,3 +798,46 @@ fn shutdown_while_loading_does_not_save_over_the_file() {
     let server = Server::start_in(&dir, &[]);
     assert_eq!(server.conn().cmd(&["DBSIZE"]), Reply::Int(20));
 }
+
+#[test]
+fn info_reports_the_bgsave_childs_copy_on_write() {
+    let dir = fresh_dir("cow");
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    let value = "A".repeat(100_000);
+    for i in 0..10 {
+        c.cmd(&["SET", &format!("k{i}"), &value]);
+    }
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+    // A second per key: the child is still writing while we look.
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Status("Background saving started".into())
+    );
+    // Writing every value makes the child keep its own copies of them.
+    for i in 0..10 {
+        c.cmd(&["SETRANGE", &format!("k{i}"), "0", &"B".repeat(100_000)]);
+    }
+    assert!(wait_for(10, || {
+        info_field(&mut c, "current_cow_size")
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 500_000
+            && info_field(&mut c, "current_fork_perc") != "0.00"
+    }));
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    // FLUSHALL stops the child; its copy-on-write becomes the last one.
+    c.cmd(&["FLUSHALL"]);
+    assert!(wait_for(10, || info_field(
+        &mut c,
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    assert!(
+        info_field(&mut c, "rdb_last_cow_size")
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 500_000
+    );
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+}

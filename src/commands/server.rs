@@ -845,10 +845,27 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             } else {
                 -1
             };
+            // The child's copy-on-write sample and how far it got.
+            let sampled_ms = rdb.cow_sampled_ms.load(Ordering::Relaxed);
+            let cow_age_s = if sampled_ms > 0 {
+                ((crate::util::now_ms() - sampled_ms) / 1000).max(0)
+            } else {
+                0
+            };
+            let total = rdb.save_keys_total.load(Ordering::Relaxed);
+            let fork_perc = if in_progress && total > 0 {
+                rdb.save_keys_processed.load(Ordering::Relaxed) as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
             let _ = write!(
                 out,
-                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}{}",
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{}\r\ncurrent_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}{}",
                 ctx.server.loading.is_on() as u8,
+                rdb.cow_peak.load(Ordering::Relaxed),
+                rdb.cow_size.load(Ordering::Relaxed),
+                cow_age_s,
+                fork_perc,
                 if in_progress { rdb.save_keys_processed.load(Ordering::Relaxed) } else { 0 },
                 if in_progress { rdb.save_keys_total.load(Ordering::Relaxed) } else { 0 },
                 ctx.server.dirty.load(Ordering::Relaxed),
@@ -858,6 +875,7 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
                 rdb.last_bgsave_time_s.load(Ordering::Relaxed),
                 current_bgsave_s,
                 rdb.saves.load(Ordering::Relaxed),
+                rdb.last_cow_size.load(Ordering::Relaxed),
                 rdb.last_load_keys_expired.load(Ordering::Relaxed),
                 rdb.last_load_keys_loaded.load(Ordering::Relaxed),
                 ctx.server.aof.info_fields(config.get_bool("appendonly")),

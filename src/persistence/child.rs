@@ -141,6 +141,11 @@ pub fn write_in_child(
         .unwrap_or_else(|p| p.into_inner()) = Some(temp.clone());
     let status = wait_child(pid, state, progress.counter());
     state.bgsave_child_pid.store(0, Ordering::Release);
+    // The child's copy-on-write becomes rdb_last_cow_size.
+    let cow = state.cow_size.swap(0, Ordering::Relaxed);
+    state.last_cow_size.store(cow, Ordering::Relaxed);
+    state.cow_peak.store(0, Ordering::Relaxed);
+    state.cow_sampled_ms.store(0, Ordering::Relaxed);
     let result = match status {
         Ok(0) => rename_into_place(&temp, path, &dir, state),
         Ok(code) => Err(io::Error::other(format!(
@@ -181,7 +186,21 @@ pub fn killed_by(error: &io::Error) -> Option<i32> {
 /// Waits for the child, copying its progress and killing it on abort.
 /// Returns its exit status, or the signal that ended it.
 fn wait_child(pid: i32, state: &SaveState, progress: &AtomicU64) -> Result<i32, i32> {
+    let mut next_sample = std::time::Instant::now();
     loop {
+        // Copy-on-write, once a second as Redis's child reports it: the
+        // child's private dirty memory is what the parent's writes since
+        // the fork made it copy (plus its own buffers).
+        if std::time::Instant::now() >= next_sample {
+            if let Some(bytes) = private_dirty_bytes(pid) {
+                state.cow_size.store(bytes, Ordering::Relaxed);
+                state.cow_peak.fetch_max(bytes, Ordering::Relaxed);
+                state
+                    .cow_sampled_ms
+                    .store(crate::util::now_ms(), Ordering::Relaxed);
+            }
+            next_sample += std::time::Duration::from_secs(1);
+        }
         let mut status: libc::c_int = 0;
         // SAFETY: waitpid on our own child with a valid status pointer.
         let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -207,6 +226,24 @@ fn wait_child(pid: i32, state: &SaveState, progress: &AtomicU64) -> Result<i32, 
         }
         std::thread::sleep(CHILD_POLL);
     }
+}
+
+/// The Private_Dirty bytes of process `pid` (Linux's smaps_rollup), None
+/// when it cannot be read.
+pub fn private_dirty_bytes(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let kb: u64 = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Private_Dirty:"))
+        .filter_map(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    Some(kb * 1024)
 }
 
 /// The parent's last step: the rename, under `sync_save` and after a last

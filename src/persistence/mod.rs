@@ -92,6 +92,15 @@ pub struct SaveState {
     pub save_keys_total: AtomicU64,
     /// Keys written so far by the running BGSAVE.
     pub save_keys_processed: AtomicU64,
+    /// The running BGSAVE child's copy-on-write bytes (its private dirty
+    /// memory), sampled once a second (INFO current_cow_size).
+    pub cow_size: AtomicU64,
+    /// The highest `cow_size` of the running child (current_cow_peak).
+    pub cow_peak: AtomicU64,
+    /// Unix ms of the last `cow_size` sample (current_cow_size_age).
+    pub cow_sampled_ms: AtomicI64,
+    /// The last finished child's copy-on-write bytes (rdb_last_cow_size).
+    pub last_cow_size: AtomicU64,
     /// Set to make the running BGSAVE stop (FLUSHALL kills it, as in Redis).
     pub bgsave_abort: AtomicBool,
     /// Keys loaded and keys dropped as expired by the last load.
