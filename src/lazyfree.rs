@@ -17,6 +17,11 @@
 //!                                   └─► dropped here
 //! ```
 //!
+//! lazyfree-lazy-expire and lazyfree-lazy-server-del send expired keys and
+//! values a command replaces (SET over a big list) the same way.
+//! lazyfree-lazy-eviction is accepted but evicts in place: eviction
+//! measures what each key freed, which a deferred free would hide.
+//!
 //! FLUSHALL and FLUSHDB with ASYNC (or under `lazyfree-lazy-user-flush
 //! yes`) hand over whole tables the same way: the databases are empty at
 //! once, and their keys are freed behind the command's back.
@@ -43,6 +48,18 @@ pub static USER_DEL: AtomicBool = AtomicBool::new(false);
 
 /// lazyfree-lazy-user-flush: FLUSHALL/FLUSHDB without SYNC free lazily.
 pub static USER_FLUSH: AtomicBool = AtomicBool::new(false);
+/// lazyfree-lazy-expire: keys deleted by expiry free lazily.
+pub static EXPIRE: AtomicBool = AtomicBool::new(false);
+/// lazyfree-lazy-server-del: values a command replaces or deletes as a
+/// side effect (SET over a list, RENAME over a key) free lazily.
+pub static SERVER_DEL: AtomicBool = AtomicBool::new(false);
+
+/// Frees `value` as [`free`] does when `setting` is on, else here.
+pub fn free_if(setting: &AtomicBool, value: Value) {
+    if setting.load(Ordering::Relaxed) {
+        free(value);
+    }
+}
 
 /// Something to drop on the lazyfree thread, and how many objects it
 /// counts for in INFO.

@@ -324,6 +324,11 @@ impl Server {
             config.get_bool("lazyfree-lazy-user-flush"),
             Ordering::Relaxed,
         );
+        crate::lazyfree::EXPIRE.store(config.get_bool("lazyfree-lazy-expire"), Ordering::Relaxed);
+        crate::lazyfree::SERVER_DEL.store(
+            config.get_bool("lazyfree-lazy-server-del"),
+            Ordering::Relaxed,
+        );
         self.loading
             .key_load_delay
             .store(config.get_i64("key-load-delay"), Ordering::Relaxed);

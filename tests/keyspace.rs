@@ -355,4 +355,16 @@ fn unlink_and_flush_async_free_in_the_background() {
     c.cmd(&["SET", "k", "v"]);
     assert_eq!(c.cmd(&["FLUSHDB"]), ok());
     assert!(wait_for(10, || freed(&mut c) == 101));
+    // lazyfree-lazy-server-del: a value a command replaces; -expire: a
+    // key deleted by expiry.
+    for setting in ["lazyfree-lazy-server-del", "lazyfree-lazy-expire"] {
+        assert_eq!(c.cmd(&["CONFIG", "SET", setting, "yes"]), ok());
+    }
+    fill(&mut c, "big");
+    assert_eq!(c.cmd(&["SET", "big", "small now"]), ok());
+    assert!(wait_for(10, || freed(&mut c) == 102));
+    fill(&mut c, "gone");
+    assert_eq!(c.cmd(&["PEXPIRE", "gone", "1"]), Reply::Int(1));
+    assert!(wait_for(10, || c.cmd(&["EXISTS", "gone"]) == Reply::Int(0)));
+    assert!(wait_for(10, || freed(&mut c) == 103));
 }

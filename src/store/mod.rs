@@ -228,7 +228,9 @@ impl Db {
 
     /// Deletes `key` as expired: counted, and logged for `expired` events.
     fn expire_now(&mut self, key: &[u8]) {
-        self.remove(key);
+        if let Some(entry) = self.remove(key) {
+            crate::lazyfree::free_if(&crate::lazyfree::EXPIRE, entry.value);
+        }
         self.note_expired(key);
     }
 
@@ -258,7 +260,11 @@ impl Db {
             access,
             volatile: expire_ms != NO_EXPIRE,
         };
-        let old_volatile = self.dict.insert(key, entry).is_some_and(|o| o.volatile);
+        let old = self.dict.insert(key, entry);
+        let old_volatile = old.as_ref().is_some_and(|o| o.volatile);
+        if let Some(old) = old {
+            crate::lazyfree::free_if(&crate::lazyfree::SERVER_DEL, old.value);
+        }
         // The caller may not have looked the key up first (plain SET does
         // not): an old value whose TTL had passed counts as expired, as if
         // lazy expiry had deleted it just before.
