@@ -37,10 +37,12 @@ pub enum CmdError {
     Err(String),
     /// A complete error line with its own prefix (for example `NOPERM ...`).
     Raw(String),
-    /// The error a script raised, a complete line like [`CmdError::Raw`]:
-    /// the script ran, so it is a failed call even when its text is an
-    /// OOM or NOPERM of a command inside it.
-    Script(String),
+    /// The error a script raised or returned, a complete line like
+    /// [`CmdError::Raw`]: the script ran, so it is a failed call even when
+    /// its text is an OOM or NOPERM of a command inside it. `counted`: the
+    /// error came from a command the script called, which already counted
+    /// it in errorstats, so the script's reply does not count it again.
+    Script { text: String, counted: bool },
     /// Writes refused because RDB saving fails (stop-writes-on-bgsave-error).
     MisConf,
 }
@@ -70,7 +72,7 @@ impl fmt::Display for CmdError {
                 f.write_str("WRONGPASS invalid username-password pair or user is disabled.")
             }
             CmdError::Err(text) => write!(f, "ERR {text}"),
-            CmdError::Raw(text) | CmdError::Script(text) => f.write_str(text),
+            CmdError::Raw(text) | CmdError::Script { text, .. } => f.write_str(text),
             CmdError::MisConf => f.write_str("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."),
         }
     }

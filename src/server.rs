@@ -126,15 +126,6 @@ impl Stats {
 
     /// Counts one command refused before it ran (Redis's `rejectCommand`):
     /// an error reply, not an executed command.
-    /// Counts a call a script made that was refused before it ran: only
-    /// the command's rejected_calls, since the script's own error reply
-    /// is what counts as the error.
-    pub fn record_rejected_call(&self, index: Option<usize>, args: &[&[u8]]) {
-        self.with_stat(index, args, |stat| {
-            stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
-        });
-    }
-
     pub fn record_rejected(&self, index: Option<usize>, args: &[&[u8]], error: &CmdError) {
         self.with_stat(index, args, |stat| {
             stat.rejected_calls.fetch_add(1, Ordering::Relaxed);
@@ -161,7 +152,9 @@ impl Stats {
                 stat.failed_calls.fetch_add(1, Ordering::Relaxed);
             }
         });
-        if let Some(e) = error {
+        // A script's error that a command inside it already counted is
+        // not counted twice.
+        if let Some(e) = error.filter(|e| !matches!(e, CmdError::Script { counted: true, .. })) {
             self.total_error_replies.fetch_add(1, Ordering::Relaxed);
             let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
             *errors.entry(e.code()).or_insert(0) += 1;

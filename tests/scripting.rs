@@ -542,5 +542,33 @@ fn shebang_flags_decide_at_the_dispatcher_and_refusals_count() {
         .find(|l| l.starts_with("cmdstat_eval:"))
         .expect("cmdstat_eval");
     assert!(eval.contains("rejected_calls=0,failed_calls=1"), "{eval}");
+    // The error counts once in errorstats: at the refused SET.
+    let errors = |c: &mut common::Conn| {
+        let info = c.cmd(&["INFO", "stats"]).text();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_error_replies:"))
+            .map(|n| n.trim().to_string())
+            .expect("total_error_replies")
+    };
+    assert_eq!(errors(&mut c), "1");
+    // Caught with redis.pcall: still counted once, and EVAL succeeded.
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "local t = redis.pcall('set','x','y') return t['err'] ~= nil and 1 or 0",
+            "1",
+            "x"
+        ]),
+        Reply::Int(1)
+    );
+    assert_eq!(errors(&mut c), "1");
+    // A script's own error counts at the EVAL.
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());
+    assert!(c
+        .cmd(&["EVAL", "error('mine')", "0"])
+        .text()
+        .contains("mine"));
+    assert_eq!(errors(&mut c), "1");
     assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), ok());
 }

@@ -436,10 +436,16 @@ fn generic_call<'l>(lua: &'l Lua, args: MultiValue<'l>, raise: bool) -> mlua::Re
     packed.raw_set("n", n)?;
     let (value, is_err): (Value, bool) = run.call((resp, packed))?;
     if is_err && raise {
-        let text = match &value {
-            Value::Table(t) => t.raw_get::<_, String>("err").unwrap_or_default(),
-            _ => String::new(),
+        let (text, counted) = match &value {
+            Value::Table(t) => (
+                t.raw_get::<_, String>("err").unwrap_or_default(),
+                t.raw_get::<_, bool>(super::COUNTED_FIELD).unwrap_or(false),
+            ),
+            _ => (String::new(), false),
         };
+        if counted {
+            super::COUNTED_RAISE.with(|c| *c.borrow_mut() = Some(text.clone()));
+        }
         return Err(mlua::Error::external(ScriptError(text)));
     }
     Ok(value)

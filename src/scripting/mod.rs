@@ -613,13 +613,46 @@ pub fn run(
     }
     let reply = match result {
         Err(e) => Err(CmdError::err(format!("Error running script {name}, {e}"))),
-        Ok((true, value)) => lua::lua_to_reply(ctx.reply, &value, resp).map_err(CmdError::Raw),
-        Ok((false, err)) => Err(CmdError::Script(error_text(&err, name))),
+        Ok((true, value)) => {
+            let counted = counted_error(&value);
+            lua::lua_to_reply(ctx.reply, &value, resp)
+                .map_err(|text| CmdError::Script { text, counted })
+        }
+        Ok((false, err)) => {
+            // Raised by redis.call from a command's error: counted there.
+            let raised = COUNTED_RAISE.with(|c| c.borrow_mut().take());
+            let counted = matches!(&err, Value::Table(t)
+                if raised.is_some() && t.raw_get::<_, String>("err").ok() == raised);
+            Err(CmdError::Script {
+                text: error_text(&err, name),
+                counted,
+            })
+        }
     };
     *lock(&scripting.running) = None;
     scripting.active.store(false, Ordering::SeqCst);
     scripting.running_done.notify_all();
     reply
+}
+
+thread_local! {
+    /// The text of the last error redis.call raised from a command's error
+    /// (already counted in errorstats), to tell it from the script's own.
+    pub(crate) static COUNTED_RAISE: std::cell::RefCell<Option<String>> =
+        const { std::cell::RefCell::new(None) };
+    /// Set by [`call_command`] when the error it returns was counted in
+    /// errorstats (a refused or failed command, not a script-layer check).
+    static ERROR_COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The field redis.call/pcall's error tables carry when the command's
+/// error was already counted in errorstats (Redis's
+/// `ignore_error_stats_update`).
+pub(crate) const COUNTED_FIELD: &str = "ignore_error_stats_update";
+
+/// True for an error table from redis.pcall that a script returned as is.
+fn counted_error(value: &Value) -> bool {
+    matches!(value, Value::Table(t) if t.raw_get::<_, bool>(COUNTED_FIELD).unwrap_or(false))
 }
 
 /// The final error line of a script that raised: `<err> script: <name>,
@@ -735,6 +768,9 @@ fn call_lua<'l>(
                     ldb::log_error_reply(&text);
                     let t = lua.create_table()?;
                     t.raw_set("err", lua.create_string(&text)?)?;
+                    if ERROR_COUNTED.with(|c| c.replace(false)) {
+                        t.raw_set(COUNTED_FIELD, true)?;
+                    }
                     Ok((Value::Table(t), true))
                 }
             }
@@ -825,13 +861,30 @@ fn error_pair<'l>(lua: &'l Lua, text: &str) -> mlua::Result<(Value<'l>, bool)> {
 /// command under the lock the script holds. Err(text) is the error table's
 /// message.
 fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::Reply, String> {
+    ERROR_COUNTED.with(|c| c.set(false));
     let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let found = args.first().and_then(|n| lookup(n));
-    let Some((index, command)) = found else {
-        return Err("ERR Unknown Redis command called from script".into());
+    let server = st.server;
+    // Every refusal counts in errorstats here, at the call, and a known
+    // command's in its rejected_calls (Redis's scriptCall); the script's
+    // own reply then does not count it again (see COUNTED_FIELD).
+    let refuse = |index: Option<usize>, text: String| {
+        let error = CmdError::Raw(text);
+        server.stats.record_rejected(index, &args, &error);
+        ERROR_COUNTED.with(|c| c.set(true));
+        error.to_string()
     };
+    let Some((index, command)) = found else {
+        return Err(refuse(
+            None,
+            "ERR Unknown Redis command called from script".into(),
+        ));
+    };
+    let rejected = |text: String| refuse(Some(index), text);
     if !crate::commands::arity_ok(command.arity, args.len()) {
-        return Err("ERR Wrong number of args calling Redis command from script".into());
+        return Err(rejected(
+            "ERR Wrong number of args calling Redis command from script".into(),
+        ));
     }
     let meta = crate::acl::table::meta();
     let meta_flags = meta
@@ -842,17 +895,18 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     let has = |f: &str| meta_flags.split(' ').any(|x| x == f) || command.has_flag(f);
     let noscript = meta_flags.split(' ').any(|x| x == "noscript") || command.has_flag("noscript");
     if noscript && !st.server.scripting.allow_noscript.load(Ordering::Relaxed) {
-        return Err("ERR This Redis command is not allowed from script".into());
+        return Err(rejected(
+            "ERR This Redis command is not allowed from script".into(),
+        ));
     }
     if matches!(command.name, "xread" | "xreadgroup")
         && args.iter().any(|a| a.eq_ignore_ascii_case(b"block"))
     {
-        return Err(format!(
+        return Err(rejected(format!(
             "ERR {} command is not allowed with BLOCK option from scripts",
             String::from_utf8_lossy(args[0])
-        ));
+        )));
     }
-    let server = st.server;
     let mut scratch = ReplyBuf::new();
     scratch.proto = if resp == 3 { 3 } else { 2 };
     let mut ctx = Ctx::new(server, st.client, &mut scratch);
@@ -869,18 +923,15 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
             } else {
                 "can't run this command or subcommand"
             };
-            return Err(format!("ERR The user executing the script {why}"));
+            return Err(rejected(format!("ERR The user executing the script {why}")));
         }
     }
     let is_write = command.is_write() || has("write");
     if st.read_only && (is_write || has("may_replicate")) {
-        return Err("ERR Write commands are not allowed from read-only scripts.".into());
+        return Err(rejected(
+            "ERR Write commands are not allowed from read-only scripts.".into(),
+        ));
     }
-    // Refusals from here on count as the command's rejected_calls.
-    let rejected = |text: String| {
-        server.stats.record_rejected_call(Some(index), &args);
-        text
-    };
     if command.denies_stale() && crate::replication::is_stale(server) {
         return Err(rejected(
             "ERR Can not execute the command on a stale replica".into(),
@@ -933,6 +984,7 @@ fn call_command(st: &mut RunState, resp: i64, argv: &[Vec<u8>]) -> Result<lua::R
     }
     drop(ctx);
     if let Err(e) = result {
+        ERROR_COUNTED.with(|c| c.set(true));
         return Err(e.to_string());
     }
     let mut pos = 0;
