@@ -1,5 +1,6 @@
 //! Lua scripting: EVAL / EVALSHA / SCRIPT ([`eval`]) and functions
 //! (FUNCTION / FCALL, [`function`]), on one shared Lua 5.1 VM ([`lua`]).
+//! SCRIPT DEBUG's Lua debugger is [`ldb`].
 //!
 //! # How a script runs
 //!
@@ -15,6 +16,7 @@
 //!                              then super::commands::run_with_store with a
 //!                              scratch reply buffer, parsed back into Lua
 //! calls the function under xpcall with the error handler
+//!                              (a debugging session steps it line by line)
 //! converts the result (lua.rs) into the caller's reply
 //! clears the busy mark and wakes the clients waiting on it
 //! ```
@@ -31,6 +33,14 @@
 //! client sits blocked on the store lock behind a runaway script). SCRIPT
 //! KILL sets a flag that a Lua count hook checks; a script that already
 //! wrote cannot be killed (`-UNKILLABLE`).
+//!
+//! # Error statistics
+//!
+//! A refusal or failure of a command the script calls counts in errorstats
+//! at that call (and in the command's rejected/failed calls). Its error
+//! table carries `ignore_error_stats_update`, so if the script then fails
+//! with it, the EVAL's reply does not count it again; a script's own
+//! `error()` counts at the EVAL. This is Redis's accounting.
 //!
 //! Lock order: store lock, then the VM mutex; the busy mutex is only ever
 //! held for a moment, and never while waiting for another lock.
