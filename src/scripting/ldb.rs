@@ -537,7 +537,16 @@ fn current_line(lua: &Lua) -> i64 {
 /// A Lua value as the debugger shows it: strings quoted, tables as
 /// `{1; 2}` (a sequence) or `{["k"]=v; ...}`.
 pub fn value_repr(value: &Value) -> String {
+    value_repr_at(value, 0)
+}
+
+/// How deep nested tables are shown: a table that contains itself must
+/// not recurse forever.
+const MAX_DEPTH: usize = 16;
+
+fn value_repr_at(value: &Value, depth: usize) -> String {
     match value {
+        Value::Table(_) if depth >= MAX_DEPTH => "{...}".into(),
         Value::Nil => "nil".into(),
         Value::Boolean(b) => b.to_string(),
         Value::Integer(n) => n.to_string(),
@@ -550,13 +559,21 @@ pub fn value_repr(value: &Value) -> String {
             let pairs: Vec<(Value, Value)> = t.clone().pairs::<Value, Value>().flatten().collect();
             if pairs.len() == len {
                 let items: Vec<String> = (1..=len)
-                    .map(|i| value_repr(&t.raw_get::<_, Value>(i).unwrap_or(Value::Nil)))
+                    .map(|i| {
+                        value_repr_at(&t.raw_get::<_, Value>(i).unwrap_or(Value::Nil), depth + 1)
+                    })
                     .collect();
                 format!("{{{}}}", items.join("; "))
             } else {
                 let items: Vec<String> = pairs
                     .iter()
-                    .map(|(k, v)| format!("[{}]={}", value_repr(k), value_repr(v)))
+                    .map(|(k, v)| {
+                        format!(
+                            "[{}]={}",
+                            value_repr_at(k, depth + 1),
+                            value_repr_at(v, depth + 1)
+                        )
+                    })
                     .collect();
                 format!("{{{}}}", items.join("; "))
             }
@@ -706,7 +723,7 @@ impl Session {
         } else {
             around
         };
-        for line in (around - context).max(1)..=(around + context) {
+        for line in around.saturating_sub(context).max(1)..=around.saturating_add(context) {
             if line as usize > self.lines.len() {
                 break;
             }
@@ -774,5 +791,14 @@ mod tests {
         assert_eq!(atoi("12x"), 12);
         assert_eq!(atoi("x"), 0);
         assert_eq!(atoi("-3"), -3);
+    }
+
+    #[test]
+    fn a_table_that_contains_itself_prints_without_end() {
+        let lua = Lua::new();
+        let t = lua.create_table().unwrap();
+        t.raw_set("self", t.clone()).unwrap();
+        let shown = value_repr(&Value::Table(t));
+        assert!(shown.contains("{...}"), "{shown}");
     }
 }
