@@ -557,13 +557,7 @@ fn the_aof_is_rewritten_automatically_when_it_doubles() {
 /// The server's child processes (the stand-ins for Redis's fork children),
 /// read from /proc as `pgrep -P` does.
 fn children(c: &mut Conn) -> Vec<u32> {
-    let info = c.cmd(&["INFO", "server"]).text();
-    let pid = info
-        .lines()
-        .find_map(|l| l.strip_prefix("process_id:"))
-        .expect("process_id")
-        .trim()
-        .to_string();
+    let pid = c.info_field("server", "process_id");
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .expect("tasks")

@@ -241,13 +241,7 @@ fn rename_of_an_unknown_command_is_fatal() {
 fn oom_score_adj_follows_the_role() {
     let server = Server::start(&[]);
     let mut c = server.conn();
-    let info = c.cmd(&["INFO", "server"]).text();
-    let pid = info
-        .lines()
-        .find_map(|l| l.strip_prefix("process_id:"))
-        .expect("process_id")
-        .trim()
-        .to_string();
+    let pid = c.info_field("server", "process_id");
     let score = || -> i64 {
         std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
             .expect("oom_score_adj")

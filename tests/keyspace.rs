@@ -306,11 +306,9 @@ fn unlink_and_flush_async_free_in_the_background() {
     let s = Server::start(&[]);
     let mut c = s.conn();
     let freed = |c: &mut Conn| {
-        let info = c.cmd(&["INFO", "memory"]).text();
-        info.lines()
-            .find_map(|l| l.strip_prefix("lazyfreed_objects:"))
-            .map(|n| n.trim().parse::<u64>().expect("a count"))
-            .expect("lazyfreed_objects in INFO")
+        c.info_field("memory", "lazyfreed_objects")
+            .parse::<u64>()
+            .expect("a count")
     };
     let fill = |c: &mut Conn, key: &str| {
         let members: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();

@@ -543,13 +543,7 @@ fn shebang_flags_decide_at_the_dispatcher_and_refusals_count() {
         .expect("cmdstat_eval");
     assert!(eval.contains("rejected_calls=0,failed_calls=1"), "{eval}");
     // The error counts once in errorstats: at the refused SET.
-    let errors = |c: &mut common::Conn| {
-        let info = c.cmd(&["INFO", "stats"]).text();
-        info.lines()
-            .find_map(|l| l.strip_prefix("total_error_replies:"))
-            .map(|n| n.trim().to_string())
-            .expect("total_error_replies")
-    };
+    let errors = |c: &mut common::Conn| c.info_field("stats", "total_error_replies");
     assert_eq!(errors(&mut c), "1");
     // Caught with redis.pcall: still counted once, and EVAL succeeded.
     assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), ok());

@@ -285,7 +285,9 @@ fn script_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 return Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"));
             };
             if ctx.in_exec || ctx.client.tx.queue.is_some() {
-                return Err(CmdError::err("SCRIPT DEBUG must be called outside MULTI"));
+                return Err(CmdError::err(
+                    "SCRIPT DEBUG must be called outside a pipeline",
+                ));
             }
             ctx.client.ldb = mode;
             ctx.reply.ok();

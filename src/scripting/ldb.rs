@@ -38,6 +38,7 @@ use std::sync::Arc;
 
 use mlua::{Lua, Value};
 
+use super::libs::number_text;
 use super::lua::Reply;
 
 /// A client's SCRIPT DEBUG setting.
@@ -550,9 +551,7 @@ fn value_repr_at(value: &Value, depth: usize) -> String {
         Value::Nil => "nil".into(),
         Value::Boolean(b) => b.to_string(),
         Value::Integer(n) => n.to_string(),
-        Value::Number(n) => super::format_g17(*n)
-            .parse::<f64>()
-            .map_or_else(|_| n.to_string(), |_| trim_number(*n)),
+        Value::Number(n) => number_text(*n),
         Value::String(s) => repr(s.as_bytes()),
         Value::Table(t) => {
             let len = t.raw_len();
@@ -580,17 +579,6 @@ fn value_repr_at(value: &Value, depth: usize) -> String {
         }
         Value::Function(f) => format!("\"function@{:?}\"", f.to_pointer()),
         other => format!("\"{}@{:?}\"", other.type_name(), other.to_pointer()),
-    }
-}
-
-/// A number as Lua's `%.14g` shows it.
-fn trim_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        let s = format!("{n:.14}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        s.to_string()
     }
 }
 
@@ -623,7 +611,7 @@ fn human_reply(reply: &Reply) -> String {
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        Reply::Double(d) => trim_number(*d),
+        Reply::Double(d) => number_text(*d),
         Reply::Bool(b) => if *b { "#true" } else { "#false" }.into(),
         Reply::BigNumber(n) => String::from_utf8_lossy(n).into_owned(),
         Reply::Verbatim(_, text) => repr(text),
@@ -777,8 +765,8 @@ mod tests {
     #[test]
     fn values_and_replies_print_as_redis_shows_them() {
         assert_eq!(repr(b"a\nb\"c"), "\"a\\nb\\\"c\"");
-        assert_eq!(trim_number(1.5), "1.5");
-        assert_eq!(trim_number(5.0), "5");
+        assert_eq!(number_text(1.5), "1.5");
+        assert_eq!(number_text(5.0), "5");
         assert_eq!(
             human_reply(&Reply::Array(vec![
                 Reply::Bulk(b"a".to_vec()),

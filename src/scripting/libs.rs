@@ -104,8 +104,8 @@ fn null() -> Value<'static> {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
 }
 
-/// Lua's `%.14g` for numbers in JSON.
-fn number_text(n: f64) -> String {
+/// Lua's `%.14g` (tostring): numbers in JSON and in the debugger's output.
+pub(crate) fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         return format!("{}", n as i64);
     }

@@ -352,6 +352,18 @@ impl Conn {
     }
 
     /// True when the server closed the connection (reads EOF).
+    /// The value of `field` in INFO `section` (panics when it is absent).
+    #[allow(dead_code)] // not every test binary reads INFO
+    pub fn info_field(&mut self, section: &str, field: &str) -> String {
+        let info = self.cmd(&["INFO", section]).text();
+        let prefix = format!("{field}:");
+        info.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+            .trim()
+            .to_string()
+    }
+
     pub fn is_closed(&mut self) -> bool {
         let mut buf = [0u8; 1];
         matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
