@@ -32,7 +32,8 @@
 //!
 //! [`crash`] logs Redis's bug report when a fatal signal ends the process;
 //! [`oom`] tells Linux's out-of-memory killer which process to prefer
-//! (oom-score-adj).
+//! (oom-score-adj); [`scheduling`] asks its scheduler not to let a woken
+//! client thread preempt the running one.
 //! [`error`] holds every error text a client can see; [`number`] is how Redis
 //! reads and prints numbers.
 
@@ -57,6 +58,7 @@ pub mod persistence;
 pub mod pubsub;
 pub mod replication;
 pub mod resp;
+pub mod scheduling;
 pub mod scripting;
 pub mod server;
 pub mod store;

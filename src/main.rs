@@ -397,6 +397,10 @@ fn main() -> ExitCode {
     }
     // From here a fatal signal leaves a crash report in the log.
     ferredis::crash::install();
+    // Before any thread starts, so that they all inherit it.
+    if let Err(e) = ferredis::scheduling::use_batch_policy() {
+        log::warn!("could not switch to the SCHED_BATCH policy: {e}");
+    }
     let dir = config.get("dir").unwrap_or(".").to_string();
     if let Err(e) = std::env::set_current_dir(&dir) {
         log::error!("Can't chdir to '{dir}': {e}");

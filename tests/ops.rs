@@ -279,3 +279,35 @@ fn client_pause_write_skips_active_and_lazy_expiry() {
     let after: u64 = expired(&mut c).parse().expect("expired_keys");
     assert_eq!(after, before.parse::<u64>().expect("expired_keys") + 2);
 }
+
+/// The scheduling policy of each of the server's threads, from field 41
+/// of /proc/<pid>/task/<tid>/stat (see proc(5)).
+fn thread_policies(pid: &str) -> Vec<u32> {
+    let mut policies = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("task dir") {
+        let path = task.expect("task entry").path().join("stat");
+        let Ok(stat) = std::fs::read_to_string(path) else {
+            continue; // the thread ended meanwhile
+        };
+        // Fields after the ")" that closes the name start at field 3.
+        let after_name = &stat[stat.rfind(')').expect("stat format") + 1..];
+        let field = after_name.split_whitespace().nth(41 - 3).expect("policy");
+        policies.push(field.parse().expect("number"));
+    }
+    policies
+}
+
+#[test]
+fn every_thread_runs_under_sched_batch() {
+    const SCHED_BATCH: u32 = 3;
+    let server = Server::start(&[]);
+    let mut clients: Vec<_> = (0..3).map(|_| server.conn()).collect();
+    for c in &mut clients {
+        assert_eq!(c.cmd(&["PING"]), Reply::Status("PONG".into()));
+    }
+    let pid = info_field(&mut clients[0], "server", "process_id");
+    let policies = thread_policies(&pid);
+    // The main thread, the background threads and one per client.
+    assert!(policies.len() > 3, "{policies:?}");
+    assert!(policies.iter().all(|&p| p == SCHED_BATCH), "{policies:?}");
+}
