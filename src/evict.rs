@@ -268,11 +268,21 @@ pub fn free_memory(
 /// cost more than the memory.
 const MAX_LOAD_FACTOR: f64 = 1.618;
 
-/// The keyspace tables' expand guard (Redis's `dictExpandAllowed`): a
-/// table that is not yet too full does not double when the new bucket
-/// array (`more_bytes`) would take used_memory past maxmemory; otherwise
-/// one write could trigger evicting many keys just to pay for the rehash.
+/// Fill ratio above which a keyspace table grows even while a BGSAVE
+/// child runs (Redis's `dict_force_resize_ratio`).
+const FORCE_RESIZE_RATIO: f64 = 5.0;
+
+/// The keyspace tables' expand guard (Redis's `dictExpandAllowed` and
+/// `dict_can_resize`). A table that is not yet too full does not double
+/// when the new bucket array (`more_bytes`) would take used_memory past
+/// maxmemory; otherwise one write could trigger evicting many keys just
+/// to pay for the rehash. Nor while a forked child saves, unless chains
+/// grow past five entries a bucket: the rehash would make the kernel copy
+/// the whole table for the child.
 pub fn expand_allowed(more_bytes: usize, used_ratio: f64) -> bool {
+    if crate::persistence::child::save_running() && used_ratio <= FORCE_RESIZE_RATIO {
+        return false;
+    }
     let max = MAXMEMORY_BYTES.load(Ordering::Relaxed) as usize;
     max == 0 || used_ratio > MAX_LOAD_FACTOR || used_memory() + more_bytes <= max
 }

@@ -554,39 +554,6 @@ fn the_aof_is_rewritten_automatically_when_it_doubles() {
     assert_eq!(c.cmd(&["GET", "last"]), bulk("1"));
 }
 
-/// The server's child processes (the stand-ins for Redis's fork children),
-/// read from /proc as `pgrep -P` does.
-fn children(c: &mut Conn) -> Vec<u32> {
-    let pid = c.info_field("server", "process_id");
-    let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .expect("tasks")
-        .flatten()
-    {
-        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        out.extend(
-            text.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
-    }
-    out
-}
-
-/// kill -9 on the server's only child, as Redis's tests do with the fork child.
-fn kill_child(c: &mut Conn) {
-    let mut found = Vec::new();
-    assert!(wait_for(10, || {
-        found = children(c);
-        !found.is_empty()
-    }));
-    assert_eq!(found.len(), 1, "{found:?}");
-    let status = Command::new("kill")
-        .args(["-9", &found[0].to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
 fn manifest_text(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap_or_default()
 }
@@ -614,7 +581,7 @@ fn bgrewriteaof_during_bgsave_is_scheduled_and_runs_after_it() {
     assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0");
     c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
     // Killing BGSAVE's child fails the save, as in Redis; the rewrite follows.
-    kill_child(&mut c);
+    common::kill_only_child(&mut c);
     assert!(wait_for(20, || info_field(
         &mut c,
         "rdb_bgsave_in_progress"
@@ -666,7 +633,7 @@ fn killing_the_rewrite_child_fails_the_rewrite_and_loses_no_write() {
         matches!(c.cmd(&["BGREWRITEAOF"]), Reply::Error(e) if e.contains("already in progress"))
     );
     c.cmd(&["SET", "b", "2"]);
-    kill_child(&mut c);
+    common::kill_only_child(&mut c);
     wait_rewrite_done(&mut c);
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
     assert_eq!(info_field(&mut c, "aof_rewrites_consecutive_failures"), "1");
@@ -702,7 +669,7 @@ fn enabling_the_aof_writes_a_temp_incr_file_until_a_rewrite_succeeds() {
     assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), ok());
     assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
     assert!(dir.join("appendonlydir/temp-appendonly.aof.incr").is_file());
-    kill_child(&mut c);
+    common::kill_only_child(&mut c);
     // The failed first rewrite leaves nothing behind and is tried again.
     assert!(wait_for(10, || !dir
         .join("appendonlydir/temp-appendonly.aof.incr")
@@ -712,7 +679,7 @@ fn enabling_the_aof_writes_a_temp_incr_file_until_a_rewrite_succeeds() {
     assert!(wait_for(10, || info_field(&mut c, "aof_rewrites") == "2"));
     c.cmd(&["SET", "b", "2"]);
     c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
-    kill_child(&mut c);
+    common::kill_only_child(&mut c);
     assert!(wait_for(10, || info_field(&mut c, "aof_rewrites") == "3"));
     wait_rewrite_done(&mut c);
     c.cmd(&["SET", "c", "3"]);

@@ -22,15 +22,6 @@ fn sorted(r: Reply) -> Vec<String> {
     v
 }
 
-fn info_field(c: &mut common::Conn, section: &str, field: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn del_exists_type_dbsize() {
     let s = Server::start(&[]);
@@ -203,8 +194,8 @@ fn keyspace_hits_and_misses() {
     c.cmd(&["GET", "k"]);
     c.cmd(&["GET", "nokey"]);
     c.cmd(&["MGET", "k", "nokey", "nokey2"]);
-    assert_eq!(info_field(&mut c, "stats", "keyspace_hits"), "2");
-    assert_eq!(info_field(&mut c, "stats", "keyspace_misses"), "3");
+    assert_eq!(c.info_field("stats", "keyspace_hits"), "2");
+    assert_eq!(c.info_field("stats", "keyspace_misses"), "3");
 }
 
 #[test]
@@ -213,16 +204,16 @@ fn info_sections_clients_read() {
     let mut c = s.conn();
     c.cmd(&["SET", "k", "v", "EX", "100"]);
     c.cmd(&["SET", "k2", "v"]);
-    assert_eq!(info_field(&mut c, "server", "redis_version"), "7.0.15");
-    assert_eq!(info_field(&mut c, "server", "arch_bits"), "64");
-    assert_eq!(info_field(&mut c, "cluster", "cluster_enabled"), "0");
+    assert_eq!(c.info_field("server", "redis_version"), "7.0.15");
+    assert_eq!(c.info_field("server", "arch_bits"), "64");
+    assert_eq!(c.info_field("cluster", "cluster_enabled"), "0");
     // The start-up probe connection may still be closing: wait for it.
-    assert!(common::wait_for(5, || info_field(
-        &mut c,
-        "clients",
-        "connected_clients"
-    ) == "1"));
-    assert!(info_field(&mut c, "keyspace", "db0").starts_with("keys=2,expires=1,"));
+    assert!(common::wait_for(5, || c
+        .info_field("clients", "connected_clients")
+        == "1"));
+    assert!(c
+        .info_field("keyspace", "db0")
+        .starts_with("keys=2,expires=1,"));
     let all = c.cmd(&["INFO", "everything"]).text();
     for header in [
         "# Server",

@@ -5,14 +5,6 @@ mod common;
 
 use common::{bulk, wait_for, Reply, Server};
 
-fn info_field(conn: &mut common::Conn, section: &str, field: &str) -> String {
-    let text = conn.cmd(&["INFO", section]).text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .to_string()
-}
-
 #[test]
 fn noeviction_refuses_writes_but_not_reads_or_deletes() {
     let server = Server::start(&[]);
@@ -55,7 +47,7 @@ fn volatile_policies_only_evict_keys_with_a_ttl() {
         assert!(c.cmd(&["SET", "new", "x"]).text().starts_with("OOM"));
         c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
         assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(50), "{policy}");
-        assert_eq!(info_field(&mut c, "stats", "evicted_keys"), "50");
+        assert_eq!(c.info_field("stats", "evicted_keys"), "50");
     }
 }
 
@@ -135,15 +127,13 @@ fn monitor_shows_each_command_as_redis_does() {
 fn info_memory_reports_the_heap_and_rss() {
     let server = Server::start(&[]);
     let mut c = server.conn();
-    let used: u64 = info_field(&mut c, "memory", "used_memory").parse().unwrap();
-    let rss: u64 = info_field(&mut c, "memory", "used_memory_rss")
-        .parse()
-        .unwrap();
+    let used: u64 = c.info_field("memory", "used_memory").parse().unwrap();
+    let rss: u64 = c.info_field("memory", "used_memory_rss").parse().unwrap();
     assert!(used > 0 && rss > used);
     c.cmd(&["CONFIG", "SET", "maxmemory", "100mb"]);
-    assert_eq!(info_field(&mut c, "memory", "maxmemory_human"), "100.00M");
-    assert!(info_field(&mut c, "cpu", "used_cpu_user").contains('.'));
-    assert!(wait_for(5, || info_field(&mut c, "stats", "evicted_keys") == "0"));
+    assert_eq!(c.info_field("memory", "maxmemory_human"), "100.00M");
+    assert!(c.info_field("cpu", "used_cpu_user").contains('.'));
+    assert!(wait_for(5, || c.info_field("stats", "evicted_keys") == "0"));
 }
 
 #[test]
@@ -158,11 +148,9 @@ fn client_pause_write_holds_writes_until_unpause() {
         Reply::Status("OK".into())
     );
     writer.send(&["SET", "k", "w"]);
-    assert!(wait_for(5, || info_field(
-        &mut admin,
-        "clients",
-        "blocked_clients"
-    ) == "1"));
+    assert!(wait_for(5, || admin
+        .info_field("clients", "blocked_clients")
+        == "1"));
     assert_eq!(reader.cmd(&["GET", "k"]), bulk("v"));
     assert_eq!(
         admin.cmd(&["CLIENT", "UNPAUSE"]),
@@ -261,7 +249,7 @@ fn rejected_calls_and_latencystats_in_info() {
 fn client_pause_write_skips_active_and_lazy_expiry() {
     let server = Server::start(&[]);
     let mut c = server.conn();
-    let expired = |c: &mut common::Conn| info_field(c, "stats", "expired_keys");
+    let expired = |c: &mut common::Conn| c.info_field("stats", "expired_keys");
     let before = expired(&mut c);
     c.cmd(&["SET", "foo", "bar", "PX", "10"]);
     c.cmd(&["SET", "bar", "foo", "PX", "10"]);
@@ -305,7 +293,7 @@ fn every_thread_runs_under_sched_batch() {
     for c in &mut clients {
         assert_eq!(c.cmd(&["PING"]), Reply::Status("PONG".into()));
     }
-    let pid = info_field(&mut clients[0], "server", "process_id");
+    let pid = clients[0].info_field("server", "process_id");
     let policies = thread_policies(&pid);
     // The main thread, the background threads and one per client.
     assert!(policies.len() > 3, "{policies:?}");

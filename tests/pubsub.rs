@@ -185,14 +185,6 @@ fn fifty_subscribers_receive_everything_in_order() {
     }
 }
 
-fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .to_string()
-}
-
 /// A subscriber that never reads is disconnected by the output buffer
 /// limit, and the server's memory stays bounded.
 #[test]
@@ -204,7 +196,7 @@ fn subscriber_that_never_reads_is_disconnected() {
     assert!(wait_for(10, || {
         admin.cmd(&["PUBSUB", "NUMSUB", "flood"]) == arr(vec![bulk("flood"), Reply::Int(1)])
     }));
-    assert_eq!(info_field(&mut admin, "stats", "pubsub_channels"), "1");
+    assert_eq!(admin.info_field("stats", "pubsub_channels"), "1");
     let payload = "x".repeat(64 * 1024);
     let mut p = server.conn();
     // Up to 64 MB offered; the limit is 1 MB (+ socket buffers).
@@ -217,7 +209,8 @@ fn subscriber_that_never_reads_is_disconnected() {
     }
     assert!(wait_for(10, || admin.cmd(&["PUBSUB", "NUMSUB", "flood"])
         == arr(vec![bulk("flood"), Reply::Int(0)])));
-    let rss: u64 = info_field(&mut admin, "memory", "used_memory_rss")
+    let rss: u64 = admin
+        .info_field("memory", "used_memory_rss")
         .parse()
         .unwrap_or(0);
     assert!(rss < 200 * 1024 * 1024, "rss {rss}");
@@ -243,5 +236,5 @@ fn client_list_shows_subscriptions() {
     assert!(line.contains("flags=P"), "{line}");
     assert!(line.contains("psub=1"), "{line}");
     assert!(line.contains(" omem="), "{line}");
-    assert_eq!(info_field(&mut admin, "stats", "pubsub_patterns"), "1");
+    assert_eq!(admin.info_field("stats", "pubsub_patterns"), "1");
 }

@@ -841,3 +841,56 @@ fn info_reports_the_bgsave_childs_copy_on_write() {
     );
     assert_eq!(info_field(&mut c, "current_cow_size"), "0");
 }
+
+/// Redis's "Don't rehash if redis has child process": while a BGSAVE child
+/// runs, the keyspace table stays at its size (a rehash would make the
+/// kernel copy it for the child); once the child is gone, the next write
+/// doubles it. DEBUG HTSTATS shows the table in Redis's words.
+#[test]
+fn the_keyspace_does_not_rehash_while_a_bgsave_child_runs() {
+    let dir = fresh_dir("norehash");
+    let server = Server::start_in(&dir, &[]);
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", "4096"]),
+        Reply::Status("OK".into())
+    );
+    let stats = c.cmd(&["DEBUG", "HTSTATS", "0"]).text();
+    assert!(stats.starts_with("[Dictionary HT]\nHash table 0 stats (main hash table):\n table size: 4096\n number of elements: 4096\n"), "{stats}");
+    assert!(
+        stats.ends_with("[Expires HT]\nHash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"),
+        "{stats}"
+    );
+
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Status("Background saving started".into())
+    );
+    assert!(wait_for(10, || info_field(
+        &mut c,
+        "rdb_bgsave_in_progress"
+    ) == "1"));
+    c.cmd(&["MSET", "k1", "v1", "k2", "v2"]);
+    let stats = c.cmd(&["DEBUG", "HTSTATS", "0"]).text();
+    assert!(
+        stats.contains(" table size: 4096\n number of elements: 4098\n"),
+        "{stats}"
+    );
+
+    common::kill_only_child(&mut c);
+    assert!(wait_for(10, || info_field(
+        &mut c,
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    c.cmd(&["SET", "k3", "v3"]);
+    let stats = c.cmd(&["DEBUG", "HTSTATS", "0"]).text();
+    assert!(
+        stats.contains(" table size: 8192\n number of elements: 4099\n"),
+        "{stats}"
+    );
+    assert_eq!(
+        c.cmd(&["DEBUG", "HTSTATS", "16"]),
+        Reply::Error("ERR Out of range database".into())
+    );
+}

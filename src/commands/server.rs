@@ -1384,6 +1384,17 @@ fn debug_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             drop(store);
             ctx.reply.ok();
         }
+        (b"HTSTATS", 3) => {
+            let db = parse_i64(args[2]).ok_or(CmdError::NotInteger)?;
+            let store = ctx.server.store.read().unwrap_or_else(|p| p.into_inner());
+            let db = usize::try_from(db)
+                .ok()
+                .filter(|&db| db < store.dbs.len())
+                .ok_or_else(|| CmdError::err("Out of range database"))?;
+            let stats = store.db(db).htstats();
+            drop(store);
+            ctx.reply.verbatim(stats.as_bytes());
+        }
         (b"JMAP" | b"CHANGE-REPL-ID", 2) => ctx.reply.ok(),
         (b"SET-SKIP-CHECKSUM-VALIDATION", 3) => {
             let on = parse_i64(args[2]).ok_or(CmdError::NotInteger)? != 0;

@@ -30,7 +30,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::rdb::WriteOptions;
@@ -89,6 +89,23 @@ impl Drop for SharedCounter {
 /// The temporary file of the child `pid` in `dir`.
 pub fn child_temp_path(dir: &Path, pid: i32) -> PathBuf {
     dir.join(format!("temp-{pid}.rdb"))
+}
+
+/// True from a BGSAVE's start until its child process is gone. The
+/// keyspace's tables then do not grow (see `evict::expand_allowed`): a
+/// rehash rewrites every page of the bucket array, and the kernel would
+/// copy each one for the child (copy-on-write), as Redis avoids with
+/// `dict_can_resize`.
+static SAVE_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a BGSAVE (and so, soon or now, its child) is running.
+pub fn save_running() -> bool {
+    SAVE_RUNNING.load(Ordering::Relaxed)
+}
+
+/// Marks a BGSAVE as started or finished (persistence::bgsave).
+pub fn set_save_running(running: bool) {
+    SAVE_RUNNING.store(running, Ordering::Relaxed);
 }
 
 /// Kills the running BGSAVE child, if any, and waits until it is gone, so

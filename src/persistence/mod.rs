@@ -380,6 +380,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
     {
         return Err(SaveError::InProgress);
     }
+    child::set_save_running(true);
     let started_ms = now_ms();
     state.bgsave_started_ms.store(started_ms, Ordering::Relaxed);
     state
@@ -436,6 +437,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
             drop(snapshot);
             state.bgsave_started_ms.store(0, Ordering::Relaxed);
             state.bgsave_in_progress.store(false, Ordering::Release);
+            child::set_save_running(false);
         });
     match spawned {
         Ok(_) => {
@@ -444,6 +446,7 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), SaveError> {
         }
         Err(e) => {
             state.bgsave_in_progress.store(false, Ordering::Release);
+            child::set_save_running(false);
             state.last_save_failed.store(true, Ordering::Relaxed);
             Err(SaveError::Io(e))
         }

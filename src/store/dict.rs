@@ -388,6 +388,48 @@ impl<V> Dict<V> {
         }
     }
 
+    /// DEBUG HTSTATS's report of this table, in Redis's words: its size,
+    /// how many buckets are used, and how long their chains are.
+    pub fn stats(&self) -> String {
+        let header = "Hash table 0 stats (main hash table):\n";
+        if self.len == 0 {
+            return format!("{header}No stats available for empty dictionaries\n");
+        }
+        // How many buckets hold a chain of each length (the last counts
+        // every longer one too, as Redis's 50-slot vector does).
+        const LENGTHS: usize = 50;
+        let mut histogram = [0usize; LENGTHS];
+        let (mut used_slots, mut longest, mut total) = (0usize, 0usize, 0usize);
+        for bucket in &self.buckets {
+            let mut chain = 0;
+            let mut cur = bucket.as_deref();
+            while let Some(node) = cur {
+                chain += 1;
+                cur = node.next.as_deref();
+            }
+            histogram[chain.min(LENGTHS - 1)] += 1;
+            if chain > 0 {
+                used_slots += 1;
+                longest = longest.max(chain);
+                total += chain;
+            }
+        }
+        let size = self.buckets.len();
+        let mut out = format!(
+            "{header} table size: {size}\n number of elements: {}\n different slots: {used_slots}\n max chain length: {longest}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
+            self.len,
+            total as f32 / used_slots as f32,
+            self.len as f32 / used_slots as f32,
+        );
+        for (chain, &count) in histogram.iter().enumerate().take(LENGTHS - 1) {
+            if count > 0 {
+                let share = count as f32 / size as f32 * 100.0;
+                out.push_str(&format!("   {chain}: {count} ({share:.2}%)\n"));
+            }
+        }
+        out
+    }
+
     /// Every entry, in bucket order.
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {
@@ -586,6 +628,42 @@ mod tests {
         assert_eq!(h.hash(b"abc"), h.hash(b"abc"));
         assert_ne!(h.hash(b""), h.hash(b"\0"));
         assert_ne!(h.hash(b"\0"), h.hash(b"\0\0"));
+    }
+
+    #[test]
+    fn stats_describe_size_elements_and_chains() {
+        let mut d: Dict<u32> = Dict::new();
+        assert_eq!(
+            d.stats(),
+            "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
+        );
+        for i in 0..100u32 {
+            d.insert(format!("k{i}").as_bytes(), i);
+        }
+        let stats = d.stats();
+        let field = |name: &str| -> usize {
+            let line = stats.lines().find_map(|l| l.strip_prefix(name)).unwrap();
+            line.trim().parse().unwrap()
+        };
+        assert!(stats.starts_with("Hash table 0 stats (main hash table):\n"));
+        assert_eq!(field(" table size:"), 128);
+        assert_eq!(field(" number of elements:"), 100);
+        // The distribution counts every bucket once and every entry once.
+        let rows: Vec<(usize, usize)> = stats
+            .lines()
+            .skip_while(|l| !l.starts_with(" Chain length distribution:"))
+            .skip(1)
+            .map(|l| {
+                let (chain, rest) = l.trim().split_once(": ").unwrap();
+                let count = rest.split_once(' ').unwrap().0;
+                (chain.parse().unwrap(), count.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(rows.iter().map(|&(_, n)| n).sum::<usize>(), 128);
+        assert_eq!(rows.iter().map(|&(len, n)| len * n).sum::<usize>(), 100);
+        let empty = rows.iter().find(|&&(len, _)| len == 0).map_or(0, |r| r.1);
+        assert_eq!(field(" different slots:"), 128 - empty);
+        assert_eq!(field(" max chain length:"), rows.last().unwrap().0);
     }
 
     #[test]

@@ -352,6 +352,15 @@ impl Db {
         self.expires.iter()
     }
 
+    /// DEBUG HTSTATS: the key table's and the expire table's statistics.
+    pub fn htstats(&self) -> String {
+        format!(
+            "[Dictionary HT]\n{}[Expires HT]\n{}",
+            self.dict.stats(),
+            self.expires.stats()
+        )
+    }
+
     /// One SCAN step over the keyspace; see [`Dict::scan`].
     pub fn scan(&self, cursor: u64, f: impl FnMut(&[u8], &Entry)) -> u64 {
         self.dict.scan(cursor, f)

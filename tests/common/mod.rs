@@ -381,3 +381,38 @@ pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// The server's child processes (BGSAVE's fork child, the AOF rewrite's
+/// stand-in), read from /proc as `pgrep -P` does.
+#[allow(dead_code)] // not every test binary has children
+pub fn child_pids(c: &mut Conn) -> Vec<u32> {
+    let pid = c.info_field("server", "process_id");
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    out
+}
+
+/// kill -9 on the server's only child, as Redis's tests do with the fork child.
+#[allow(dead_code)]
+pub fn kill_only_child(c: &mut Conn) {
+    let mut found = Vec::new();
+    assert!(wait_for(10, || {
+        found = child_pids(c);
+        !found.is_empty()
+    }));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let status = Command::new("kill")
+        .args(["-9", &found[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
