@@ -127,6 +127,9 @@ impl ClientInfo {
         if crate::replication::is_replica_client(self.id) {
             f.push('S');
         }
+        if crate::replication::is_master_client(self.id) {
+            f.push('M');
+        }
         if self
             .sub_counts
             .iter()
@@ -295,6 +298,19 @@ fn addr_string(a: std::io::Result<SocketAddr>) -> String {
 /// A client state not bound to any socket: for replaying the AOF at start,
 /// for tests and for the fuzzer. It is authenticated as the default user.
 pub fn detached_client(server: &Server) -> ClientState {
+    client_without_thread(server, "internal:0".into(), "internal:0".into(), None)
+}
+
+/// A client whose requests come from somewhere other than its own
+/// connection thread: the detached one above, or a replica's link to its
+/// master (`addr` the master's address, `stream` the link, so CLIENT KILL
+/// can close it).
+pub fn client_without_thread(
+    server: &Server,
+    addr: String,
+    laddr: String,
+    stream: Option<Arc<TcpStream>>,
+) -> ClientState {
     let id = server.next_client_id.fetch_add(1, Ordering::Relaxed);
     ClientState {
         id,
@@ -309,8 +325,8 @@ pub fn detached_client(server: &Server) -> ClientState {
         reply_mode: ReplyMode::On,
         info: Arc::new(ClientInfo {
             id,
-            addr: "internal:0".into(),
-            laddr: "internal:0".into(),
+            addr,
+            laddr,
             created_ms: now_ms(),
             last_interaction_ms: AtomicI64::new(now_ms()),
             name: Mutex::new(Vec::new()),
@@ -321,7 +337,7 @@ pub fn detached_client(server: &Server) -> ClientState {
             user: Mutex::new("default".into()),
             memory: ClientMemory::default(),
             killed: AtomicBool::new(false),
-            stream: None,
+            stream,
             sub_counts: Default::default(),
             multi_len: AtomicI64::new(-1),
             blocked: AtomicBool::new(false),

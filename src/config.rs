@@ -697,6 +697,17 @@ impl Config {
             } else {
                 rest.join(" ")
             };
+            // `--replicaof "host port"` on the command line arrives as one
+            // quoted argument; Redis takes it apart, as it does for no
+            // other single-value directive.
+            let split_address: Vec<String>;
+            let rest = match rest {
+                [one] if param.name == "replicaof" && one.contains(' ') => {
+                    split_address = one.split_whitespace().map(String::from).collect();
+                    &split_address[..]
+                }
+                _ => rest,
+            };
             let multi_arg = MULTI_ARG.contains(&param.name);
             // Single-value directives take one argument; multi-argument
             // flag enums left empty fail on their own check below.
@@ -921,6 +932,14 @@ mod tests {
         assert!(err.contains("Bad directive or wrong number of arguments"));
         c.load_text("save \"\"\n").unwrap();
         assert_eq!(c.get("save"), Some(""));
+        // The command line's --replicaof "host port" is one argument that
+        // Redis splits; --requirepass "a b" stays one value.
+        c.load_text("replicaof \"127.0.0.1 6380\"\nrequirepass \"a b\"\n")
+            .unwrap();
+        assert_eq!(c.get("replicaof"), Some("127.0.0.1 6380"));
+        assert_eq!(c.get("requirepass"), Some("a b"));
+        let err = c.load_text("replicaof \"127.0.0.1\"\n").unwrap_err();
+        assert!(err.contains("wrong number of arguments"), "{err}");
     }
 
     #[test]

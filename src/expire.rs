@@ -27,6 +27,11 @@
 //! the command's expired keys under a short write lock when there are any.
 //! While CLIENT PAUSE holds writes, neither path deletes anything: an
 //! expired key reads as absent and is deleted after the pause (pause.rs).
+//! Nor on a replica, as in Redis: there an expired key reads as absent to
+//! clients but stays until its master's DEL arrives, and the master's own
+//! commands still see it. A writable replica's write commands do delete
+//! it (and write anew), and its active cycle covers only the keys its own
+//! clients gave a TTL.
 //! It also counts `keyspace_hits` / `keyspace_misses` (INFO stats), which
 //! Redis counts on every read lookup.
 
@@ -58,7 +63,7 @@ pub fn lock_for_read<'s>(
     // While writes are paused (CLIENT PAUSE) an expired key only reads as
     // absent: deleting it would change the dataset under the pause.
     let any_stale = keys.clone().any(|i| db.is_stale(args[i], ctx.now_ms));
-    let store = if !any_stale || server.pause.writes_paused() {
+    let store = if !any_stale || server.pause.writes_paused() || server.repl.is_replica() {
         store
     } else {
         drop(store);
@@ -78,7 +83,7 @@ pub fn prepare_read_locked(ctx: &mut Ctx, command: &Command, args: &[&[u8]], sto
     if command.first_key <= 0 {
         return;
     }
-    if !ctx.server.pause.writes_paused() {
+    if !ctx.server.pause.writes_paused() && !ctx.server.repl.is_replica() {
         delete_stale(ctx, command, args, store);
     }
     count_hits(ctx, command, args, store);
@@ -135,6 +140,9 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
         .dbs
         .len();
     let mut deleted = 0;
+    // A replica expires only the keys its own clients gave a TTL; its
+    // master's keys go when the master's DELs arrive.
+    let replica = server.repl.is_replica();
     for db_index in 0..db_count {
         loop {
             let (sampled, expired, expired_keys) = {
@@ -144,16 +152,12 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
                     break;
                 }
                 let now = now_ms();
-                let mut expired = 0;
-                let samples = KEYS_PER_LOOP.min(db.expires_len());
-                for _ in 0..samples {
-                    let Some((key, at)) = db.random_volatile() else {
-                        break;
-                    };
-                    if at <= now && db.expire_if_needed(&key, now) {
-                        expired += 1;
-                    }
-                }
+                let (samples, expired) = if replica {
+                    db.expire_local_ttls(KEYS_PER_LOOP, now)
+                } else {
+                    db.forget_local_ttls();
+                    sample_and_expire(db, now)
+                };
                 let expired_keys = store.take_expired();
                 // AOF: expired keys are logged as DEL, under the same lock.
                 crate::persistence::aof::feed_expired(server, &expired_keys);
@@ -185,6 +189,22 @@ pub fn active_expire_cycle(server: &Server, budget: Duration) -> usize {
         elapsed_ms,
     );
     deleted
+}
+
+/// One sample of the cycle on a master: up to [`KEYS_PER_LOOP`] random
+/// keys with a TTL; deletes the expired ones. Returns (sampled, expired).
+fn sample_and_expire(db: &mut crate::store::Db, now: i64) -> (usize, usize) {
+    let samples = KEYS_PER_LOOP.min(db.expires_len());
+    let mut expired = 0;
+    for _ in 0..samples {
+        let Some((key, at)) = db.random_volatile() else {
+            break;
+        };
+        if at <= now && db.expire_if_needed(&key, now) {
+            expired += 1;
+        }
+    }
+    (samples, expired)
 }
 
 /// Publishes `expired` keyspace events for keys the cycle deleted (after

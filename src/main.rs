@@ -149,7 +149,8 @@ fn log_time(ms: i64) -> String {
     )
 }
 
-/// Sets up env_logger to print Redis-shaped lines: "pid:M date * message".
+/// Sets up env_logger to print Redis-shaped lines: "pid:M date * message"
+/// (`S` instead of `M` on a replica).
 fn init_logging(config: &Config) -> Result<(), String> {
     let level = match config.get("loglevel").unwrap_or("notice") {
         "debug" => log::LevelFilter::Debug,
@@ -172,8 +173,9 @@ fn init_logging(config: &Config) -> Result<(), String> {
         };
         writeln!(
             buf,
-            "{}:M {} {} {}",
+            "{}:{} {} {} {}",
             pid,
+            replication::log_role(),
             log_time(util::now_ms()),
             mark,
             record.args()

@@ -60,6 +60,9 @@ pub struct Stats {
     pub total_commands_processed: AtomicU64,
     /// Error replies sent.
     pub total_error_replies: AtomicU64,
+    /// Errors that commands from the master produced on this replica
+    /// (INFO unexpected_error_replies; see replication::replica).
+    pub unexpected_error_replies: AtomicU64,
     /// Successful key lookups.
     pub keyspace_hits: AtomicU64,
     /// Failed key lookups.

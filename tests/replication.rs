@@ -280,3 +280,95 @@ fn a_replica_answers_loading_while_it_loads_the_masters_data() {
     assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(20));
     assert_eq!(r.cmd(&["GET", "old"]), Reply::Nil);
 }
+
+/// CLIENT LIST on a replica shows its master link (flag M, the master's
+/// address); CLIENT KILL closes it and the replica continues with a
+/// partial resync in the database the stream had selected.
+#[test]
+fn a_killed_master_link_resyncs_partially_in_the_selected_database() {
+    let (_master, _replica, mut m, mut r) = pair();
+    assert_eq!(m.cmd(&["SELECT", "9"]), ok());
+    assert_eq!(m.cmd(&["SET", "k", "1"]), ok());
+    let master_addr = format!("127.0.0.1:{}", _master.port);
+    let list = r.cmd(&["CLIENT", "LIST"]).text();
+    let link = list
+        .lines()
+        .find(|l| l.contains("flags=M"))
+        .unwrap_or_else(|| panic!("no master client in {list}"));
+    assert!(link.contains(&format!("addr={master_addr} ")), "{link}");
+    assert_eq!(r.cmd(&["CLIENT", "KILL", &master_addr]), ok());
+    assert!(wait_for(10, || m.info_field("stats", "sync_partial_ok") == "1"));
+    // No SELECT follows a partial resync: the link must still be in db 9.
+    assert_eq!(m.cmd(&["SET", "after", "2"]), ok());
+    assert_eq!(r.cmd(&["SELECT", "9"]), ok());
+    assert!(wait_for(10, || r.cmd(&["GET", "after"]) == bulk("2")));
+    assert_eq!(r.cmd(&["SELECT", "0"]), ok());
+    assert_eq!(r.cmd(&["EXISTS", "after"]), Reply::Int(0));
+    assert_eq!(r.cmd(&["CLIENT", "KILL", "TYPE", "master"]), Reply::Int(1));
+    assert_eq!(m.info_field("stats", "sync_full"), "1");
+}
+
+/// A replica leaves expiring its master's keys to the master: an expired
+/// key reads as absent but stays until the master's DEL, and the master's
+/// commands still see it. A writable replica's own writes stay out of its
+/// replication offset, and keys it gave a TTL itself expire there.
+#[test]
+fn a_replica_leaves_expiry_of_the_masters_keys_to_the_master() {
+    let (_master, replica, mut m, mut r) = pair();
+    assert_eq!(m.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), ok());
+    assert_eq!(m.cmd(&["SET", "old", "5", "PX", "50"]), ok());
+    assert!(wait_for(10, || r.cmd(&["DBSIZE"]) == Reply::Int(2)));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(r.cmd(&["EXISTS", "old"]), Reply::Int(0));
+    assert_eq!(r.cmd(&["GET", "old"]), Reply::Nil);
+    assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(2));
+
+    // The master's INCR reaches the replica after the key's TTL passed
+    // there (DEBUG SLEEP holds the replica up): it still applies to that
+    // key, TTL and all, instead of starting a new one.
+    assert_eq!(m.cmd(&["SET", "gone", "5", "PX", "400"]), ok());
+    assert!(wait_for(10, || r.cmd(&["DBSIZE"]) == Reply::Int(3)));
+    let mut sleeper = replica.conn();
+    sleeper.send(&["DEBUG", "SLEEP", "0.6"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(m.cmd(&["INCR", "gone"]), Reply::Int(6));
+    assert_eq!(sleeper.read_reply(), ok());
+    let offset = info_field(&mut m, "master_repl_offset");
+    assert!(wait_for(10, || info_field(&mut r, "slave_repl_offset") == offset));
+    assert_eq!(r.cmd(&["EXISTS", "gone"]), Reply::Int(0));
+    // Same values, same TTLs on both sides (the digest covers both).
+    assert_eq!(r.cmd(&["DEBUG", "DIGEST"]), m.cmd(&["DEBUG", "DIGEST"]));
+    assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(3));
+
+    // Writable: a write deletes the expired key and writes anew; the
+    // replica's own writes stay out of its offset; its own TTLs expire.
+    assert_eq!(r.cmd(&["CONFIG", "SET", "replica-read-only", "no"]), ok());
+    let offset = info_field(&mut r, "master_repl_offset");
+    assert_eq!(r.cmd(&["INCR", "gone"]), Reply::Int(1));
+    assert_eq!(r.cmd(&["TTL", "gone"]), Reply::Int(-1));
+    assert_eq!(r.cmd(&["SET", "mine", "1", "PX", "50"]), ok());
+    assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(4));
+    assert_eq!(info_field(&mut r, "master_repl_offset"), offset);
+    assert!(wait_for(10, || r.cmd(&["DBSIZE"]) == Reply::Int(3)));
+}
+
+/// When a command from the master fails on the replica (DEBUG REPLICATE
+/// sends one the master never ran; a writable replica changed a key), the
+/// replica logs Redis's "== CRITICAL ==" line with the error and command,
+/// counts it in unexpected_error_replies, and goes on with the stream.
+#[test]
+fn an_error_from_the_masters_stream_is_logged_and_counted() {
+    let (_master, replica, mut m, mut r) = pair();
+    assert_eq!(m.cmd(&["DEBUG", "REPLICATE", "fake-command-1"]), ok());
+    assert_eq!(r.cmd(&["CONFIG", "SET", "replica-read-only", "no"]), ok());
+    assert_eq!(r.cmd(&["SET", "number", "foo"]), ok());
+    assert_eq!(m.cmd(&["INCRBY", "number", "1"]), Reply::Int(1));
+    assert_eq!(m.cmd(&["SET", "later", "1"]), ok());
+    assert!(wait_for(10, || r.cmd(&["GET", "later"]) == bulk("1")));
+    assert_eq!(r.cmd(&["GET", "number"]), bulk("foo"));
+    assert_eq!(r.info_field("stats", "unexpected_error_replies"), "2");
+    let log = std::fs::read_to_string(replica.dir.join("server.log")).expect("log");
+    assert!(log.contains("== CRITICAL == This replica is sending an error to its master: 'unknown command 'fake-command-1', with args beginning with: ' after processing the command '<unknown>'"), "{log}");
+    assert!(log.contains("== CRITICAL == This replica is sending an error to its master: 'value is not an integer or out of range' after processing the command 'incrby'"), "{log}");
+    assert!(log.contains("Latest backlog is: '\""), "{log}");
+}

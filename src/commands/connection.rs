@@ -519,10 +519,12 @@ fn client_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                                 .iter()
                                 .any(|n| n.load(std::sync::atomic::Ordering::Relaxed) > 0);
                             let replica = crate::replication::is_replica_client(c.id);
+                            let master = crate::replication::is_master_client(c.id);
                             match v.to_ascii_lowercase().as_str() {
-                                "normal" => !subscribed && !replica,
+                                "normal" => !subscribed && !replica && !master,
                                 "pubsub" => subscribed,
                                 "replica" | "slave" => replica,
+                                "master" => master,
                                 _ => false,
                             }
                         }

@@ -594,7 +594,12 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     if let Err(e) = &result {
         ctx.reply.buf.truncate(reply_mark);
-        ctx.reply.error(&e.to_string());
+        let text = e.to_string();
+        if crate::replication::applying() && !queued {
+            let name = found.map(|(_, c)| c.name);
+            crate::replication::replica::error_from_master(ctx.server, name, &text);
+        }
+        ctx.reply.error(&text);
     }
     let ended_us = crate::util::now_us();
     ctx.clock_us = Some(ended_us);

@@ -356,7 +356,11 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
         }
         if let Err(e) = &result {
             ctx.reply.buf.truncate(mark);
-            ctx.reply.error(&e.to_string());
+            let text = e.to_string();
+            if crate::replication::applying() {
+                crate::replication::replica::error_from_master(server, Some(command.name), &text);
+            }
+            ctx.reply.error(&text);
         }
         let elapsed_us = started.elapsed().as_micros() as u64;
         server

@@ -269,7 +269,10 @@ pub fn load_observed(
                     ));
                 };
                 let expire_ms = entry.expire_ms.unwrap_or(NO_EXPIRE);
-                if entry.expire_ms.is_some_and(|t| t <= now_ms) {
+                // A replica loading its master's data keeps keys whose TTL
+                // has passed: they go when the master's DEL arrives, as in
+                // Redis, so both data sets stay the same.
+                if entry.expire_ms.is_some_and(|t| t <= now_ms) && !crate::replication::applying() {
                     report.expired_skipped += 1;
                     continue;
                 }

@@ -123,6 +123,27 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
+/// Whether this server is a replica, for code that has no `Server` at
+/// hand: the role letter of log lines, and the keyspace's expiry rules
+/// (store/mod.rs: a replica leaves expiring its master's keys to the master).
+static IS_REPLICA: AtomicBool = AtomicBool::new(false);
+
+/// True while this server replicates a master ([`Replication::is_replica`]
+/// without the server).
+pub fn is_replica_process() -> bool {
+    IS_REPLICA.load(Ordering::Relaxed)
+}
+
+/// The role letter Redis puts after the pid in each log line: `S` on a
+/// replica, `M` on a master (a BGSAVE child never logs here).
+pub fn log_role() -> char {
+    if is_replica_process() {
+        'S'
+    } else {
+        'M'
+    }
+}
+
 /// The replication stream kept for partial resynchronization.
 #[derive(Default)]
 pub struct Backlog {
@@ -204,6 +225,11 @@ pub struct Replication {
     pub sync_partial_err: AtomicU64,
     /// Mirrors `feed.backlog.active`, so writes check it without a lock.
     pub backlog_active: AtomicBool,
+    /// On a replica: the database the master's stream last selected. A
+    /// partial resync continues the stream where it broke, without a new
+    /// SELECT, so the next link starts there (Redis keeps the master
+    /// client itself across the reconnection).
+    pub master_db: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for Replication {
@@ -262,6 +288,7 @@ impl Replication {
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
             backlog_active: AtomicBool::new(false),
+            master_db: Default::default(),
         }
     }
 
@@ -279,6 +306,7 @@ impl Replication {
     pub fn set_master(&self, master: Option<MasterAddr>) {
         let mut slot = lock(&self.master);
         self.replica.store(master.is_some(), Ordering::SeqCst);
+        IS_REPLICA.store(master.is_some(), Ordering::Relaxed);
         *slot = master;
     }
 
@@ -322,7 +350,11 @@ fn push_locked(server: &Server, f: &mut FeedState, bytes: &[u8]) {
 /// SELECT first when the database changes. `usize::MAX` as db means "any
 /// database" (PING, REPLCONF GETACK).
 pub fn feed(server: &Server, cmds: &[(usize, Vec<Vec<u8>>)]) {
-    if APPLYING.with(|a| a.get()) || cmds.is_empty() {
+    // A replica's stream is its master's, byte for byte (fed by the
+    // replication thread through `feed_raw`): writes its own clients make
+    // on a writable replica stay local, or its offset would run ahead of
+    // the master's and partial resyncs and WAIT would go wrong.
+    if APPLYING.with(|a| a.get()) || cmds.is_empty() || server.repl.is_replica() {
         return;
     }
     let mut f = lock(&server.repl.feed);
@@ -421,6 +453,20 @@ pub fn check_stale(ctx: &Ctx, deny_stale: bool) -> CmdResult {
 static REPLICA_CLIENTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 /// True when client `id` is a replica connected to us (CLIENT LIST flag S).
+/// The client id of a replica's link to its master (0: none), which
+/// CLIENT LIST shows with flag M and CLIENT KILL TYPE master closes.
+static MASTER_CLIENT: AtomicU64 = AtomicU64::new(0);
+
+/// True for the client that is this replica's link to its master.
+pub fn is_master_client(id: u64) -> bool {
+    id != 0 && MASTER_CLIENT.load(Ordering::Relaxed) == id
+}
+
+/// Records (or, with 0, forgets) the master link's client id.
+fn set_master_client(id: u64) {
+    MASTER_CLIENT.store(id, Ordering::Relaxed);
+}
+
 pub fn is_replica_client(id: u64) -> bool {
     lock(&REPLICA_CLIENTS).contains(&id)
 }

@@ -13,7 +13,8 @@
 //!     <- +FULLRESYNC <replid> <offset>       then "\n" keep-alives and
 //!        $<len>\r\n<RDB>  or  $EOF:<40-byte mark>\r\n<RDB><mark>
 //!        RDB -> temp file -> fresh Store -> swapped in under the write lock
-//!   stream: each command runs as the master client (replies dropped);
+//!   stream: each command runs as the master client (replies dropped;
+//!     an error is logged, see `error_from_master`);
 //!     REPLCONF GETACK -> REPLCONF ACK <offset>; an ACK every second anyway
 //!   on any error: link down, retry after a second
 //! REPLICAOF NO ONE         -> generation += 1, socket closed, new replid
@@ -408,6 +409,8 @@ fn handshake(
             f.backlog.bytes.clear();
             f.last_db = None;
         }
+        // The master's stream for us begins with a SELECT.
+        server.repl.master_db.store(0, Ordering::Relaxed);
         *lock(&server.repl.ids) = (id, "0".repeat(40), -1);
         disconnect_replicas(server);
         *synced_once = true;
@@ -503,6 +506,34 @@ fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The master link in the clients table while it streams: CLIENT LIST
+/// shows it (flag M, the master's address), CLIENT KILL closes its socket,
+/// which ends the stream; the replica then reconnects with PSYNC.
+struct MasterClient<'a> {
+    server: &'a Server,
+    id: u64,
+}
+
+impl<'a> MasterClient<'a> {
+    fn list(server: &'a Server, client: &crate::client::ClientState) -> Self {
+        // Redis's master client has no ACL user: CLIENT LIST says so.
+        *lock(&client.info.user) = "(superuser)".into();
+        lock(&server.clients).insert(client.id, Arc::clone(&client.info));
+        super::set_master_client(client.id);
+        MasterClient {
+            server,
+            id: client.id,
+        }
+    }
+}
+
+impl Drop for MasterClient<'_> {
+    fn drop(&mut self) {
+        lock(&self.server.clients).remove(&self.id);
+        super::set_master_client(0);
+    }
+}
+
 /// Applies the master's command stream until the link fails or REPLICAOF
 /// changes.
 fn stream_commands(
@@ -513,7 +544,16 @@ fn stream_commands(
 ) -> std::io::Result<()> {
     link.stream
         .set_read_timeout(Some(Duration::from_millis(ACK_PERIOD_MS)))?;
-    let mut client = crate::client::detached_client(server);
+    let address =
+        |a: std::io::Result<SocketAddr>| a.map_or_else(|_| "?:0".into(), |a| a.to_string());
+    let mut client = crate::client::client_without_thread(
+        server,
+        address(link.stream.peer_addr()),
+        address(link.stream.local_addr()),
+        Some(Arc::clone(&link.stream)),
+    );
+    let _listed = MasterClient::list(server, &client);
+    client.select(server.repl.master_db.load(Ordering::Relaxed));
     let mut reply = ReplyBuf::new();
     let mut request = Request::new();
     let max_bulk = server.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
@@ -521,6 +561,11 @@ fn stream_commands(
     loop {
         if !current(server, generation) {
             return Ok(());
+        }
+        if client.info.killed.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(
+                "the master link was killed (CLIENT KILL)",
+            ));
         }
         let mut consumed = 0;
         while consumed < link.buf.len() {
@@ -541,6 +586,7 @@ fn stream_commands(
                 getack
             });
             reply.buf.clear();
+            server.repl.master_db.store(client.db, Ordering::Relaxed);
             feed_raw(server, raw);
             consumed += len;
             if getack {
@@ -570,6 +616,56 @@ fn stream_commands(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// How much of the backlog's end the divergence report shows.
+const BACKLOG_DUMP_BYTES: usize = 256;
+
+/// A command from the master failed here (Redis's `afterErrorReply` for
+/// the master client). The master's data and ours have diverged (DEBUG
+/// REPLICATE, a write on a writable replica), and a replica sends its
+/// master no replies, so it says so in its log, with the end of its
+/// backlog (the commands before this one), and counts it in INFO's
+/// `unexpected_error_replies`. Under `propagation-error-behavior panic`
+/// or `panic-on-replicas` it stops the server instead of diverging further.
+pub fn error_from_master(server: &Server, command: Option<&str>, error: &str) {
+    server
+        .stats
+        .unexpected_error_replies
+        .fetch_add(1, Ordering::Relaxed);
+    // Redis shows a plain error without its "ERR" and any other with its
+    // code, the way each reaches its reply code.
+    let shown = match error.strip_prefix("ERR ") {
+        Some(message) => message.to_string(),
+        None => format!("-{error}"),
+    };
+    let name = command.unwrap_or("<unknown>");
+    log::warn!(
+        "== CRITICAL == This replica is sending an error to its master: '{shown}' after processing the command '{name}'"
+    );
+    let tail: Vec<u8> = {
+        let feed = lock(&server.repl.feed);
+        let bytes = &feed.backlog.bytes;
+        let skip = bytes.len().saturating_sub(BACKLOG_DUMP_BYTES);
+        bytes.iter().skip(skip).copied().collect()
+    };
+    if !tail.is_empty() {
+        let mut dump = String::new();
+        crate::monitor::push_repr(&mut dump, &tail);
+        log::warn!("Latest backlog is: '{dump}'");
+    }
+    let behavior = server
+        .config()
+        .get("propagation-error-behavior")
+        .unwrap_or("ignore")
+        .to_string();
+    if behavior != "ignore" {
+        log::error!(
+            "This replica panicked sending an error to its master after processing the command '{name}'"
+        );
+        log::logger().flush();
+        std::process::abort();
     }
 }
 

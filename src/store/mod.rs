@@ -91,6 +91,10 @@ impl Entry {
 pub struct Db {
     dict: Dict<Entry>,
     expires: Dict<i64>,
+    /// On a writable replica: keys its own clients gave a TTL (see
+    /// `remember_local_ttl`). Entries for keys since deleted or persisted
+    /// are dropped when the active cycle meets them.
+    local_ttls: Dict<()>,
     /// Keys deleted because their TTL passed (INFO stats expired_keys).
     pub expired_keys: u64,
     /// Keys deleted by expiry since the last [`Store::take_expired`]: the
@@ -115,6 +119,7 @@ impl Db {
         Db {
             dict,
             expires,
+            local_ttls: Dict::new(),
             expired_keys: 0,
             expired_log: Vec::new(),
         }
@@ -179,8 +184,14 @@ impl Db {
 
     /// True when `key`, whose entry is `entry`, has a TTL that has passed
     /// at `now_ms`.
+    ///
+    /// On a replica, the commands of its master see every key: only the
+    /// master decides when a key expires, and sends a DEL (Redis's
+    /// `expireIfNeeded`). Its other clients see an expired key as absent.
     pub fn is_expired(&self, key: &[u8], entry: &Entry, now_ms: i64) -> bool {
-        entry.volatile && self.expires.get(key).is_some_and(|&t| t <= now_ms)
+        entry.volatile
+            && self.expires.get(key).is_some_and(|&t| t <= now_ms)
+            && !crate::replication::applying()
     }
 
     /// The value of a live key.
@@ -276,6 +287,17 @@ impl Db {
         }
         if expire_ms != NO_EXPIRE {
             self.expires.insert(key, expire_ms);
+            self.remember_local_ttl(key);
+        }
+    }
+
+    /// On a writable replica, a TTL that one of its own clients set (not
+    /// its master) is the replica's to enforce: the master knows nothing
+    /// of the key. The active cycle expires these keys, and only these
+    /// (Redis's `rememberSlaveKeyWithExpire`).
+    fn remember_local_ttl(&mut self, key: &[u8]) {
+        if crate::replication::is_replica_process() && !crate::replication::applying() {
+            self.local_ttls.insert(key, ());
         }
     }
 
@@ -311,6 +333,7 @@ impl Db {
         };
         entry.volatile = true;
         self.expires.insert(key, expire_ms);
+        self.remember_local_ttl(key);
         true
     }
 
@@ -333,6 +356,7 @@ impl Db {
         let mut fresh = Db::new();
         std::mem::swap(&mut self.dict, &mut fresh.dict);
         std::mem::swap(&mut self.expires, &mut fresh.expires);
+        self.forget_local_ttls();
         Box::new((fresh.dict, fresh.expires))
     }
 
@@ -340,6 +364,7 @@ impl Db {
     pub fn clear(&mut self) {
         self.dict.clear();
         self.expires.clear();
+        self.forget_local_ttls();
     }
 
     /// Every key and entry (expired ones included: callers filter).
@@ -378,6 +403,42 @@ impl Db {
         None
     }
 
+    /// One active-expiry step of a replica over the keys its own clients
+    /// gave a TTL (Redis's `expireSlaveKeys`): samples up to `samples` of
+    /// them, deletes the expired, forgets those without a TTL any more.
+    /// Returns how many were sampled and how many expired.
+    pub fn expire_local_ttls(&mut self, samples: usize, now_ms: i64) -> (usize, usize) {
+        let mut sampled = 0;
+        let mut expired = 0;
+        for _ in 0..samples.min(self.local_ttls.len()) {
+            let Some((key, _)) = self.local_ttls.random_entry() else {
+                break;
+            };
+            let key = key.to_vec();
+            sampled += 1;
+            match self.expires.get(&key) {
+                Some(&at) if at <= now_ms => {
+                    self.expire_now(&key);
+                    self.local_ttls.remove(&key);
+                    expired += 1;
+                }
+                Some(_) => {}
+                None => {
+                    self.local_ttls.remove(&key);
+                }
+            }
+        }
+        (sampled, expired)
+    }
+
+    /// Forgets the replica's own TTL keys (the server became a master,
+    /// whose active cycle covers every key).
+    pub fn forget_local_ttls(&mut self) {
+        if !self.local_ttls.is_empty() {
+            self.local_ttls = Dict::new();
+        }
+    }
+
     /// A random key that has a TTL, with its expire time (the active
     /// expiry sampler).
     pub fn random_volatile(&self) -> Option<(Vec<u8>, i64)> {
@@ -389,6 +450,7 @@ impl Db {
     pub fn swap_contents(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.local_ttls, &mut other.local_ttls);
     }
 
     /// Pre-sizes the table for `n` keys (RDB RESIZEDB).
