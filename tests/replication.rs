@@ -372,3 +372,29 @@ fn an_error_from_the_masters_stream_is_logged_and_counted() {
     assert!(log.contains("== CRITICAL == This replica is sending an error to its master: 'value is not an integer or out of range' after processing the command 'incrby'"), "{log}");
     assert!(log.contains("Latest backlog is: '\""), "{log}");
 }
+
+/// While a script of one of its clients runs past busy-reply-threshold, a
+/// replica does not refuse its master's writes with -BUSY (that would lose
+/// them): they wait and apply after the script.
+#[test]
+fn the_masters_writes_wait_for_a_busy_script_on_the_replica() {
+    let (_master, replica, mut m, mut r) = pair();
+    assert_eq!(
+        r.cmd(&["CONFIG", "SET", "busy-reply-threshold", "50"]),
+        ok()
+    );
+    let mut scripted = replica.conn();
+    // Half a second of busy script, measured by the server's own clock.
+    scripted.send(&[
+        "EVAL",
+        "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 500000",
+        "0",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    for _ in 0..10 {
+        m.cmd(&["INCR", "counter"]);
+    }
+    assert_eq!(scripted.read_reply(), Reply::Nil);
+    assert!(wait_for(10, || r.cmd(&["GET", "counter"]) == bulk("10")));
+    assert_eq!(r.info_field("stats", "unexpected_error_replies"), "0");
+}

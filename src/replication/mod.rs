@@ -638,9 +638,17 @@ pub fn wait_before_shutdown(server: &Server, now: bool) -> bool {
         );
     }
     let mut aborted = false;
+    // Only replicas past their initial sync can be waited for, as in
+    // Redis: one still receiving its RDB could take any time.
+    let online = |repl: &Replication| -> Vec<Arc<ReplicaLink>> {
+        repl.replicas()
+            .into_iter()
+            .filter(|r| r.is_online())
+            .collect()
+    };
     loop {
         let offset = repl.offset();
-        let replicas = repl.replicas();
+        let replicas = online(repl);
         if replicas
             .iter()
             .all(|r| r.ack_offset.load(Ordering::Relaxed) >= offset)
@@ -663,7 +671,7 @@ pub fn wait_before_shutdown(server: &Server, now: bool) -> bool {
         return false;
     }
     let offset = repl.offset();
-    let replicas = repl.replicas();
+    let replicas = online(repl);
     let mut in_sync = 0;
     for r in &replicas {
         let acked = r.ack_offset.load(Ordering::Relaxed);

@@ -392,7 +392,19 @@ fn handshake(
         log::info!("Full resync from master: {id}:{master_offset}");
         *lock(&server.repl.link_state) = "sync";
         server.repl.sync_in_progress.store(true, Ordering::Relaxed);
-        let rdb = read_payload(link)?;
+        // With repl-diskless-load, Redis loads straight from the socket, so
+        // the replica is LOADING from the transfer's first byte; we still
+        // read it whole first, but answer as Redis does. If the transfer
+        // fails, the old data is served again.
+        let diskless_load = server.config().get("repl-diskless-load") != Some("disabled");
+        if diskless_load {
+            server.loading.begin(0);
+        }
+        let rdb = read_payload(link);
+        if diskless_load && (rdb.is_err() || !current(server, generation)) {
+            server.loading.end();
+        }
+        let rdb = rdb?;
         log::info!(
             "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
             rdb.len()

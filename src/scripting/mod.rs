@@ -222,7 +222,8 @@ impl Scripting {
 /// The dispatcher's check before a command takes any lock: when another
 /// client's script is running, waits until it ends or passes
 /// busy-reply-threshold, then refuses with `-BUSY` unless the command is
-/// allowed during a busy script.
+/// allowed during a busy script. Commands from a replica's master wait
+/// for the script's end instead.
 pub fn busy_check(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     let scripting = &ctx.server.scripting;
     if !scripting.active.load(Ordering::SeqCst) {
@@ -235,6 +236,18 @@ pub fn busy_check(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
         };
         if running.client_id == ctx.client.id {
             return Ok(());
+        }
+        // A replica never refuses its master's stream: it waits for the
+        // script to end, however long (Redis stops reading the master
+        // while a script is busy and resumes after it). Refusing would
+        // drop the master's write.
+        if crate::replication::applying() {
+            guard = scripting
+                .running_done
+                .wait_timeout(guard, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            continue;
         }
         let threshold_ms = ctx.server.config().get_i64("busy-reply-threshold");
         if threshold_ms <= 0 {
