@@ -398,3 +398,73 @@ fn the_masters_writes_wait_for_a_busy_script_on_the_replica() {
     assert!(wait_for(10, || r.cmd(&["GET", "counter"]) == bulk("10")));
     assert_eq!(r.info_field("stats", "unexpected_error_replies"), "0");
 }
+
+/// SHUTDOWN waits only for replicas that finished their initial sync: one
+/// still receiving its RDB could take any time (Redis's isReadyToShutdown).
+#[test]
+fn shutdown_does_not_wait_for_a_replica_still_syncing() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&[]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(m.cmd(&["DEBUG", "POPULATE", "10"]), ok());
+    // A second per key: the transfer outlasts the test.
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
+        ok()
+    );
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || m
+        .cmd(&["INFO", "replication"])
+        .text()
+        .contains("state=wait_bgsave")));
+    m.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(m.is_closed());
+    let log_path = master.dir.join("server.log");
+    assert!(wait_for(10, || std::fs::read_to_string(&log_path)
+        .is_ok_and(|log| log.contains("ready to exit, bye bye"))));
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        log.contains("0 of 0 replicas are in sync when shutting down."),
+        "{log}"
+    );
+}
+
+/// With repl-diskless-load, a replica is LOADING from the first byte of
+/// the transfer (Redis loads straight from the socket); when the transfer
+/// fails it serves its old data again.
+#[test]
+fn a_diskless_load_replica_is_loading_during_the_transfer() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&["--repl-diskless-load", "swapdb"]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(m.cmd(&["DEBUG", "POPULATE", "100", "master", "1000"]), ok());
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]),
+        ok()
+    );
+    assert_eq!(r.cmd(&["SET", "mykey", "myvalue"]), ok());
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || r.info_field("persistence", "loading") == "1"));
+    assert!(matches!(r.cmd(&["GET", "mykey"]), Reply::Error(e) if e.starts_with("LOADING")));
+    // The master gives up on the replica: the transfer fails.
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "repl-diskless-sync-delay", "5"]),
+        ok()
+    );
+    assert_eq!(m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Reply::Int(1));
+    assert!(wait_for(10, || r.info_field("persistence", "loading") == "0"));
+    assert_eq!(r.cmd(&["GET", "mykey"]), bulk("myvalue"));
+    assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(1));
+    // The replica reconnects; while the master waits out its 5 s sync
+    // delay, no payload has begun, so the replica is not loading.
+    assert!(wait_for(10, || m
+        .info_field("replication", "connected_slaves")
+        == "1"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(r.info_field("persistence", "loading"), "0");
+    assert_eq!(r.cmd(&["GET", "mykey"]), bulk("myvalue"));
+}

@@ -393,7 +393,8 @@ fn handshake(
         *lock(&server.repl.link_state) = "sync";
         server.repl.sync_in_progress.store(true, Ordering::Relaxed);
         // With repl-diskless-load, Redis loads straight from the socket, so
-        // the replica is LOADING from the transfer's first byte; we still
+        // the replica is LOADING from +FULLRESYNC on (a master sends it when
+        // the transfer starts, after repl-diskless-sync-delay); we still
         // read it whole first, but answer as Redis does. If the transfer
         // fails, the old data is served again.
         let diskless_load = server.config().get("repl-diskless-load") != Some("disabled");
