@@ -462,9 +462,15 @@ pub fn is_master_client(id: u64) -> bool {
     id != 0 && MASTER_CLIENT.load(Ordering::Relaxed) == id
 }
 
-/// Records (or, with 0, forgets) the master link's client id.
+/// Records the master link's client id.
 fn set_master_client(id: u64) {
     MASTER_CLIENT.store(id, Ordering::Relaxed);
+}
+
+/// Forgets the master link's client id, if `id` is still the one recorded
+/// (a newer link after REPLICAOF may have replaced it).
+fn clear_master_client(id: u64) {
+    let _ = MASTER_CLIENT.compare_exchange(id, 0, Ordering::Relaxed, Ordering::Relaxed);
 }
 
 pub fn is_replica_client(id: u64) -> bool {

@@ -543,7 +543,7 @@ impl<'a> MasterClient<'a> {
 impl Drop for MasterClient<'_> {
     fn drop(&mut self) {
         lock(&self.server.clients).remove(&self.id);
-        super::set_master_client(0);
+        super::clear_master_client(self.id);
     }
 }
 
