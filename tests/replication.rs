@@ -468,3 +468,34 @@ fn a_diskless_load_replica_is_loading_during_the_transfer() {
     assert_eq!(r.info_field("persistence", "loading"), "0");
     assert_eq!(r.cmd(&["GET", "mykey"]), bulk("myvalue"));
 }
+
+/// When the master drops a replica in the middle of its sync, it stops
+/// producing that replica's RDB (INFO's rdb_bgsave_in_progress goes back
+/// to 0) instead of finishing a transfer nobody will read.
+#[test]
+fn a_killed_replica_stops_the_rdb_it_was_getting() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&[]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(m.cmd(&["DEBUG", "POPULATE", "100"]), ok());
+    // A second per key: unstopped, the RDB would take 100 s.
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
+        ok()
+    );
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || m
+        .info_field("persistence", "rdb_bgsave_in_progress")
+        == "1"));
+    // Keep the replica's next attempt from starting a new RDB right away.
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "repl-diskless-sync-delay", "60"]),
+        ok()
+    );
+    assert_eq!(m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Reply::Int(1));
+    assert!(wait_for(10, || m
+        .info_field("persistence", "rdb_bgsave_in_progress")
+        == "0"));
+}

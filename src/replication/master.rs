@@ -286,7 +286,8 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
         link.ip,
         link.listening_port.load(Ordering::Relaxed)
     );
-    let sent = send_sync(server, &stream, &header, snapshot.as_ref());
+    let killed = &ctx.client.info.killed;
+    let sent = send_sync(server, &stream, &header, snapshot.as_ref(), killed);
     if sent.is_ok() {
         link.online.store(true, Ordering::Relaxed);
         log::info!("Synchronization with replica {} succeeded", link.ip);
@@ -350,11 +351,14 @@ fn wait_diskless_delay(server: &Server, stream: &TcpStream, psync: Option<&(Vec<
 }
 
 /// Writes the +FULLRESYNC / +CONTINUE line and the RDB payload.
+/// Sends `header` and the RDB of `snapshot`; stops producing it as soon
+/// as the replica's client is killed (CLIENT KILL, or the link failed).
 fn send_sync(
     server: &Server,
     stream: &TcpStream,
     header: &str,
     snapshot: Option<&Snapshot>,
+    killed: &std::sync::atomic::AtomicBool,
 ) -> std::io::Result<()> {
     let mut s = stream;
     s.write_all(header.as_bytes())?;
@@ -375,6 +379,7 @@ fn send_sync(
             .is_ok();
         let control = WriteControl {
             key_delay_us,
+            abort: Some(killed),
             ..Default::default()
         };
         let rdb = snapshot.write_to(Vec::new(), options, control);
