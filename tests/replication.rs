@@ -399,22 +399,28 @@ fn the_masters_writes_wait_for_a_busy_script_on_the_replica() {
     assert_eq!(r.info_field("stats", "unexpected_error_replies"), "0");
 }
 
-/// SHUTDOWN waits only for replicas that finished their initial sync: one
-/// still receiving its RDB could take any time (Redis's isReadyToShutdown).
-#[test]
-fn shutdown_does_not_wait_for_a_replica_still_syncing() {
+/// A master with `keys` keys whose RDB takes a second per key to produce,
+/// and a replica that just started its first sync with it.
+fn slow_first_sync(keys: usize) -> (Server, Server, Conn) {
     let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
     let replica = Server::start(&[]);
     let mut m = master.conn();
     let mut r = replica.conn();
-    assert_eq!(m.cmd(&["DEBUG", "POPULATE", "10"]), ok());
-    // A second per key: the transfer outlasts the test.
+    assert_eq!(m.cmd(&["DEBUG", "POPULATE", &keys.to_string()]), ok());
     assert_eq!(
         m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
         ok()
     );
     let port = master.port.to_string();
     assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    (master, replica, m)
+}
+
+/// SHUTDOWN waits only for replicas that finished their initial sync: one
+/// still receiving its RDB could take any time (Redis's isReadyToShutdown).
+#[test]
+fn shutdown_does_not_wait_for_a_replica_still_syncing() {
+    let (master, _replica, mut m) = slow_first_sync(10);
     assert!(wait_for(10, || m
         .cmd(&["INFO", "replication"])
         .text()
@@ -471,18 +477,8 @@ fn a_diskless_load_replica_is_loading_during_the_transfer() {
 /// to 0) instead of finishing a transfer nobody will read.
 #[test]
 fn a_killed_replica_stops_the_rdb_it_was_getting() {
-    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
-    let replica = Server::start(&[]);
-    let mut m = master.conn();
-    let mut r = replica.conn();
-    assert_eq!(m.cmd(&["DEBUG", "POPULATE", "100"]), ok());
-    // A second per key: unstopped, the RDB would take 100 s.
-    assert_eq!(
-        m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]),
-        ok()
-    );
-    let port = master.port.to_string();
-    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    // Unstopped, the RDB would take 100 s.
+    let (_master, _replica, mut m) = slow_first_sync(100);
     assert!(wait_for(10, || m
         .info_field("persistence", "rdb_bgsave_in_progress")
         == "1"));
