@@ -437,9 +437,9 @@ fn shutdown_does_not_wait_for_a_replica_still_syncing() {
     );
 }
 
-/// With repl-diskless-load, a replica is LOADING from the first byte of
-/// the transfer (Redis loads straight from the socket); when the transfer
-/// fails it serves its old data again.
+/// With repl-diskless-load, a replica is LOADING from +FULLRESYNC, which
+/// the master sends when the transfer starts (Redis loads straight from
+/// the socket); when the transfer fails it serves its old data again.
 #[test]
 fn a_diskless_load_replica_is_loading_during_the_transfer() {
     let master = Server::start(&["--repl-diskless-sync-delay", "0"]);

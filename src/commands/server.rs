@@ -275,10 +275,7 @@ fn reply_command_info(ctx: &mut Ctx, c: &Command) {
         Some(id) => shown_flags(&meta.cmds[id].flags).collect(),
         None => info_flags(c),
     };
-    ctx.reply.set(flags.len());
-    for f in flags {
-        ctx.reply.simple(f);
-    }
+    reply_simple_set(ctx, &flags);
     let (first, last, step) = match container {
         Some(id) => meta.legacy_range(id),
         None => (c.first_key as i64, c.last_key as i64, c.key_step as i64),
@@ -287,10 +284,7 @@ fn reply_command_info(ctx: &mut Ctx, c: &Command) {
     ctx.reply.integer(last);
     ctx.reply.integer(step);
     let cats = info_categories(c);
-    ctx.reply.set(cats.len());
-    for cat in cats {
-        ctx.reply.simple(&cat);
-    }
+    reply_simple_set(ctx, &cats);
     ctx.reply.set(0); // tips
     match meta.id(c.name) {
         Some(id) => {
@@ -308,6 +302,14 @@ fn reply_command_info(ctx: &mut Ctx, c: &Command) {
     }
 }
 
+/// A set of simple strings (COMMAND INFO's flags and categories).
+fn reply_simple_set<S: AsRef<str>>(ctx: &mut Ctx, items: &[S]) {
+    ctx.reply.set(items.len());
+    for item in items {
+        ctx.reply.simple(item.as_ref());
+    }
+}
+
 /// One subcommand's COMMAND INFO row (`config|get` ...), from Redis's
 /// table: name, arity, flags, legacy key range, categories, tips, key
 /// specs, and no subcommands of its own.
@@ -322,19 +324,13 @@ fn reply_subcommand_info(ctx: &mut Ctx, id: usize) {
         flags.push("movablekeys");
         sort_flags(&mut flags);
     }
-    ctx.reply.set(flags.len());
-    for f in flags {
-        ctx.reply.simple(f);
-    }
+    reply_simple_set(ctx, &flags);
     let (first, last, step) = meta.legacy_range(id);
     ctx.reply.integer(first);
     ctx.reply.integer(last);
     ctx.reply.integer(step);
     let cats = category_names(sub.categories);
-    ctx.reply.set(cats.len());
-    for cat in cats {
-        ctx.reply.simple(&cat);
-    }
+    reply_simple_set(ctx, &cats);
     ctx.reply.set(0); // tips
     reply_key_specs(ctx, meta.specs(id));
     ctx.reply.array(0);
@@ -350,10 +346,7 @@ fn reply_key_specs(ctx: &mut Ctx, specs: &[crate::acl::table::KeySpec]) {
         ctx.reply.map(3);
         ctx.reply.bulk(b"flags");
         let flags = key_flag_names(spec.flags);
-        ctx.reply.set(flags.len());
-        for f in flags {
-            ctx.reply.simple(f);
-        }
+        reply_simple_set(ctx, &flags);
         ctx.reply.bulk(b"begin_search");
         ctx.reply.map(2);
         ctx.reply.bulk(b"type");

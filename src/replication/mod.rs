@@ -35,7 +35,12 @@
 //! replicas' outboxes), [`replica`] (REPLICAOF and the replication thread).
 //! Partial resynchronization from the backlog is supported; a replica
 //! forwards the raw stream it applies to its own replicas (chaining).
-//! Diskless loading is not: the replica always goes through a file.
+//! A replica's stream is only its master's: writes its own clients make
+//! on a writable replica stay local (`feed` skips them), and it leaves
+//! expiring the master's keys to the master (see `store/mod.rs`).
+//! Diskless loading is not supported: the replica always goes through a
+//! file, though it answers LOADING during the transfer as a diskless
+//! replica would.
 //!
 //! Redis mirrors: `replication.c` (`replicationFeedSlaves`, `syncCommand`,
 //! `readSyncBulkPayload`, `replicationCron`, `waitCommand`).

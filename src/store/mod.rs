@@ -23,10 +23,14 @@
 //! sets read their encoding limits from the configuration instead of
 //! storing them), and the access clock is one `u32` (see `lru.rs`).
 //!
-//! No command ever sees an expired key. Readers holding only the read lock
-//! cannot delete, so [`Db::get`] simply treats an expired entry as absent;
-//! writers delete it on touch ([`Db::get_mut`], lazy expiry), and the
-//! background cycle in `expire.rs` deletes the ones nobody touches.
+//! No client command sees an expired key. Readers holding only the read
+//! lock cannot delete, so [`Db::get`] simply treats an expired entry as
+//! absent; writers delete it on touch ([`Db::get_mut`], lazy expiry), and
+//! the background cycle in `expire.rs` deletes the ones nobody touches.
+//! A replica is the exception, as in Redis: its master decides when a key
+//! expires and sends a DEL, so the master's own commands still see the key
+//! ([`Db::is_expired`]), and the replica's cycle only expires TTLs that
+//! its own clients set on a writable replica (`local_ttls`).
 
 pub mod bytes;
 pub mod dict;
