@@ -373,6 +373,44 @@ fn an_error_from_the_masters_stream_is_logged_and_counted() {
     assert!(log.contains("Latest backlog is: '\""), "{log}");
 }
 
+/// With propagation-error-behavior panic, only a read-only replica stops
+/// on an error in its master's stream. A writable one may itself have
+/// written what makes the master's command fail (here its own FUNCTION LOAD
+/// of the same library), so it logs the error under the command's full
+/// name, as Redis does, and goes on.
+#[test]
+fn only_a_read_only_replica_panics_on_an_error_from_its_master() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&[
+        "--propagation-error-behavior",
+        "panic",
+        "--replica-read-only",
+        "no",
+    ]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    let library = "#!lua name=test\nredis.register_function('test', function() return 1 end)";
+    assert_eq!(r.cmd(&["FUNCTION", "LOAD", library]), bulk("test"));
+    assert_eq!(m.cmd(&["FUNCTION", "LOAD", library]), bulk("test"));
+    assert_eq!(m.cmd(&["SET", "later", "1"]), ok());
+    assert!(wait_for(10, || r.cmd(&["GET", "later"]) == bulk("1")));
+    assert_eq!(r.info_field("stats", "unexpected_error_replies"), "1");
+    let log = std::fs::read_to_string(replica.dir.join("server.log")).expect("log");
+    assert!(log.contains("This replica is sending an error to its master: 'Library 'test' already exists' after processing the command 'function|load'"), "{log}");
+
+    assert_eq!(r.cmd(&["CONFIG", "SET", "replica-read-only", "yes"]), ok());
+    assert_eq!(m.cmd(&["DEBUG", "REPLICATE", "fake-command-1"]), ok());
+    assert!(wait_for(10, || r.is_closed()));
+    let log = std::fs::read_to_string(replica.dir.join("server.log")).expect("log");
+    assert!(
+        log.contains("This replica panicked sending an error to its master"),
+        "{log}"
+    );
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

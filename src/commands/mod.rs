@@ -596,8 +596,8 @@ pub fn execute(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.buf.truncate(reply_mark);
         let text = e.to_string();
         if crate::replication::applying() && !queued {
-            let name = found.map(|(_, c)| c.name);
-            crate::replication::replica::error_from_master(ctx.server, name, &text);
+            let name = found.map(|(_, c)| acl::full_name(c, args));
+            crate::replication::replica::error_from_master(ctx.server, name.as_deref(), &text);
         }
         ctx.reply.error(&text);
     }

@@ -358,7 +358,8 @@ fn exec_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
             ctx.reply.buf.truncate(mark);
             let text = e.to_string();
             if crate::replication::applying() {
-                crate::replication::replica::error_from_master(server, Some(command.name), &text);
+                let name = super::acl::full_name(command, &args);
+                crate::replication::replica::error_from_master(server, Some(&name), &text);
             }
             ctx.reply.error(&text);
         }

@@ -401,19 +401,22 @@ fn handshake(
         if diskless_load {
             server.loading.begin(0);
         }
-        let rdb = read_payload(link);
-        if diskless_load && (rdb.is_err() || !current(server, generation)) {
+        // The RDB goes to a temporary file as it arrives (Redis's
+        // disk-based load), never whole into memory.
+        let temp = payload_path(server);
+        let received =
+            std::fs::File::create(&temp).and_then(|mut file| receive_payload(link, &mut file));
+        if diskless_load && (received.is_err() || !current(server, generation)) {
             server.loading.end();
         }
-        let rdb = rdb?;
-        log::info!(
-            "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
-            rdb.len()
-        );
-        if !current(server, generation) {
-            return Ok(());
-        }
-        load_payload(server, &rdb)?;
+        let size = match received {
+            Ok(size) if current(server, generation) => size,
+            other => {
+                let _ = std::fs::remove_file(&temp);
+                return other.map(|_| ());
+            }
+        };
+        load_payload(server, &temp, size)?;
         {
             let mut f = lock(&server.repl.feed);
             f.offset = master_offset;
@@ -444,8 +447,19 @@ fn handshake(
     Ok(())
 }
 
-/// Reads the RDB payload after +FULLRESYNC (skipping "\n" keep-alives).
-fn read_payload(link: &mut Link) -> std::io::Result<Vec<u8>> {
+/// Where the RDB from the master is received: a temporary file beside
+/// the dump file, renamed over it once loaded.
+fn payload_path(server: &Server) -> std::path::PathBuf {
+    let path = crate::persistence::rdb_path(&server.config());
+    path.with_file_name(format!("temp-{}-repl.rdb", std::process::id()))
+}
+
+/// Receives the RDB payload after +FULLRESYNC (skipping "\n" keep-alives)
+/// into `file` as it arrives, and returns its size. Two framings:
+/// `$<len>\r\n<RDB>`, and from a master streaming a diskless sync
+/// `$EOF:<40-byte mark>\r\n<RDB><mark>`, whose end is known only when the
+/// last bytes received are the mark (then cut off the file again).
+fn receive_payload(link: &mut Link, file: &mut std::fs::File) -> std::io::Result<u64> {
     let header = loop {
         let line = link.line()?;
         if !line.is_empty() {
@@ -458,30 +472,58 @@ fn read_payload(link: &mut Link) -> std::io::Result<Vec<u8>> {
         )));
     };
     if let Some(mark) = spec.strip_prefix("EOF:") {
-        let mark = mark.as_bytes().to_vec();
+        let mark = mark.as_bytes();
+        if mark.len() != 40 {
+            return Err(std::io::Error::other(format!(
+                "Bad protocol from MASTER: {header}"
+            )));
+        }
+        log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+        let mut size: u64 = 0;
+        // The last bytes received, enough to hold the mark.
+        let mut tail: Vec<u8> = Vec::with_capacity(2 * mark.len());
         loop {
-            if link.buf.len() >= mark.len() && link.buf.ends_with(&mark) {
-                let len = link.buf.len() - mark.len();
-                let mut all = std::mem::take(&mut link.buf);
-                all.truncate(len);
-                return Ok(all);
+            if !link.buf.is_empty() {
+                file.write_all(&link.buf)?;
+                size += link.buf.len() as u64;
+                tail.extend_from_slice(&link.buf);
+                let keep_from = tail.len().saturating_sub(mark.len());
+                tail.drain(..keep_from);
+                link.buf.clear();
+                if tail == mark {
+                    let size = size - mark.len() as u64;
+                    file.set_len(size)?;
+                    return Ok(size);
+                }
             }
             link.fill()?;
         }
     }
-    let len: usize = spec
+    let len: u64 = spec
         .parse()
         .map_err(|_| std::io::Error::other(format!("Bad payload length: {spec}")))?;
-    while link.buf.len() < len {
+    log::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+    let mut left = len;
+    loop {
+        // Bytes after the payload are the replication stream: they stay.
+        let take = link
+            .buf
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        file.write_all(&link.buf[..take])?;
+        link.buf.drain(..take);
+        left -= take as u64;
+        if left == 0 {
+            return Ok(len);
+        }
         link.fill()?;
     }
-    let rest = link.buf.split_off(len);
-    Ok(std::mem::replace(&mut link.buf, rest))
 }
 
-/// Writes the RDB to the dump file, loads it into a fresh store and swaps
-/// that in (Redis's disk-based load).
-fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
+/// Loads the received RDB (`size` bytes at `temp`) into a fresh store and
+/// swaps that in (Redis's disk-based load); the file then becomes the dump
+/// file.
+fn load_payload(server: &Server, temp: &std::path::Path, size: u64) -> std::io::Result<()> {
     let (path, databases, verify, limits) = {
         let c = server.config();
         (
@@ -491,17 +533,15 @@ fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
             crate::persistence::write_options(&c).limits,
         )
     };
-    let temp = path.with_file_name(format!("temp-{}-repl.rdb", std::process::id()));
-    std::fs::write(&temp, rdb)?;
     log::info!("MASTER <-> REPLICA sync: Flushing old data");
     log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let mut store = Store::new(databases);
     // Clients get -LOADING until the new data is in, as from Redis's
     // disk-based load (INFO shows the progress; key-load-delay applies).
-    server.loading.begin(rdb.len() as u64);
+    server.loading.begin(size);
     let mut progress = |keys, bytes| server.loading.progress(keys, bytes);
     let loaded = crate::persistence::load_observed(
-        &temp,
+        temp,
         &mut store,
         now_ms(),
         verify,
@@ -510,10 +550,10 @@ fn load_payload(server: &Server, rdb: &[u8]) -> std::io::Result<()> {
     );
     if let Err(e) = loaded {
         server.loading.end();
-        let _ = std::fs::remove_file(&temp);
+        let _ = std::fs::remove_file(temp);
         return Err(std::io::Error::other(e.to_string()));
     }
-    let _ = std::fs::rename(&temp, &path);
+    let _ = std::fs::rename(temp, &path);
     *server.store.write().unwrap_or_else(|p| p.into_inner()) = store;
     server.loading.end();
     Ok(())
@@ -668,12 +708,14 @@ pub fn error_from_master(server: &Server, command: Option<&str>, error: &str) {
         crate::monitor::push_repr(&mut dump, &tail);
         log::warn!("Latest backlog is: '{dump}'");
     }
-    let behavior = server
-        .config()
-        .get("propagation-error-behavior")
-        .unwrap_or("ignore")
-        .to_string();
-    if behavior != "ignore" {
+    // Only a read-only replica panics: on a writable one the master's
+    // command may fail for what the replica's own clients wrote (Redis).
+    let panic = {
+        let c = server.config();
+        c.get("propagation-error-behavior").unwrap_or("ignore") != "ignore"
+            && c.get_bool("replica-read-only")
+    };
+    if panic {
         log::error!(
             "This replica panicked sending an error to its master after processing the command '{name}'"
         );
