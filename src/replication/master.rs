@@ -9,6 +9,7 @@
 //!   PSYNC <replid> <offset>      -> +CONTINUE <replid>  + backlog from offset
 //!   PSYNC ? -1                   -> +FULLRESYNC <replid> <offset>
 //!                                   $<len>\r\n<RDB bytes>   (no CRLF after)
+//!                       or, diskless: $EOF:<40-byte mark>\r\n<RDB bytes><mark>
 //!   ... the write stream ...     <- `replica-<id>` thread writes the outbox
 //!   REPLCONF ACK <offset>        -> (no reply; the client thread reads it)
 //! ```
@@ -139,11 +140,22 @@ pub fn replconf_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     .ok()
                     .and_then(|v| v.parse::<i64>().ok())
                     .ok_or(CmdError::NotInteger)?;
-                lock(&ctx.server.repl.handshakes).insert(ctx.client.id, port);
+                lock(&ctx.server.repl.handshakes)
+                    .entry(ctx.client.id)
+                    .or_default()
+                    .listening_port = port;
             }
             // An ACK outside a replica link (the link reads its own): ignore.
             "ack" | "getack" => return Ok(()),
-            "ip-address" | "capa" | "rdb-only" | "rdb-filter-only" => {}
+            "capa" => {
+                if value.eq_ignore_ascii_case(b"eof") {
+                    lock(&ctx.server.repl.handshakes)
+                        .entry(ctx.client.id)
+                        .or_default()
+                        .capa_eof = true;
+                }
+            }
+            "ip-address" | "rdb-only" | "rdb-filter-only" => {}
             _ => {
                 return Err(CmdError::err(format!(
                     "Unrecognized REPLCONF option: {}",
@@ -216,9 +228,14 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
             .map_err(|e| CmdError::err(e.to_string()))?;
         ctx.reply.buf.clear();
     }
-    let port = lock(&server.repl.handshakes)
+    let handshake = lock(&server.repl.handshakes)
         .remove(&ctx.client.id)
-        .unwrap_or(0);
+        .unwrap_or_default();
+    let port = handshake.listening_port;
+    // repl-diskless-sync: the RDB goes to the replica as it is produced,
+    // ended by a mark instead of preceded by its length (which only a
+    // finished RDB has), when the replica can read that.
+    let streamed = handshake.capa_eof && server.config().get("repl-diskless-sync") == Some("yes");
     let ip = ctx
         .client
         .info
@@ -287,7 +304,14 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
         link.listening_port.load(Ordering::Relaxed)
     );
     let killed = &ctx.client.info.killed;
-    let sent = send_sync(server, &stream, &header, snapshot.as_ref(), killed);
+    let sent = send_sync(
+        server,
+        &stream,
+        &header,
+        snapshot.as_ref(),
+        killed,
+        streamed,
+    );
     if sent.is_ok() {
         link.online.store(true, Ordering::Relaxed);
         log::info!("Synchronization with replica {} succeeded", link.ip);
@@ -359,6 +383,7 @@ fn send_sync(
     header: &str,
     snapshot: Option<&Snapshot>,
     killed: &std::sync::atomic::AtomicBool,
+    streamed: bool,
 ) -> std::io::Result<()> {
     let mut s = stream;
     s.write_all(header.as_bytes())?;
@@ -382,16 +407,34 @@ fn send_sync(
             abort: Some(killed),
             ..Default::default()
         };
-        let rdb = snapshot.write_to(Vec::new(), options, control);
+        let sent = if streamed {
+            let mark = super::random_replid();
+            s.write_all(format!("$EOF:{mark}\r\n").as_bytes())?;
+            snapshot
+                .write_to(
+                    std::io::BufWriter::with_capacity(64 * 1024, s),
+                    options,
+                    control,
+                )
+                .and_then(|mut out| {
+                    out.write_all(mark.as_bytes())?;
+                    out.flush()
+                })
+        } else {
+            snapshot
+                .write_to(Vec::new(), options, control)
+                .and_then(|rdb| {
+                    s.write_all(format!("${}\r\n", rdb.len()).as_bytes())?;
+                    s.write_all(&rdb)
+                })
+        };
         if flagged {
             server
                 .rdb
                 .bgsave_in_progress
                 .store(false, Ordering::Release);
         }
-        let rdb = rdb?;
-        s.write_all(format!("${}\r\n", rdb.len()).as_bytes())?;
-        s.write_all(&rdb)?;
+        sent?;
     }
     Ok(())
 }

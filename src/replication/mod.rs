@@ -30,6 +30,11 @@
 //! The snapshot for a full resync is taken under the store read lock, and
 //! the replica registered for the stream under that same lock: every write
 //! is either in the RDB or in the stream, never both, never neither.
+//! Under repl-diskless-sync (the default) the RDB is written to the
+//! replica's socket as it is produced from the snapshot, framed as
+//! `$EOF:<mark>...<mark>` since its length is not known in advance;
+//! otherwise it is produced whole first and sent as `$<len>`. The replica
+//! writes either to a temporary file as it arrives.
 //!
 //! Files: [`master`] (PSYNC/SYNC, REPLCONF, WAIT, the backlog and the
 //! replicas' outboxes), [`replica`] (REPLICAOF and the replication thread).
@@ -213,9 +218,8 @@ pub struct Replication {
     pub link_state: Mutex<&'static str>,
     /// The socket to the master, so REPLICAOF can close it.
     pub master_stream: Mutex<Option<Arc<std::net::TcpStream>>>,
-    /// REPLCONF listening-port given by a connection before its PSYNC
-    /// (client id -> port).
-    pub handshakes: Mutex<std::collections::HashMap<u64, i64>>,
+    /// What a connection's REPLCONF said before its PSYNC, by client id.
+    pub handshakes: Mutex<std::collections::HashMap<u64, Handshake>>,
     /// Unix ms a shutdown waiting for replicas gives up (0: none waits).
     pub shutdown_deadline_ms: AtomicI64,
     /// Shutdowns waiting for replicas right now.
@@ -252,6 +256,16 @@ thread_local! {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a replica announced with REPLCONF before its PSYNC.
+#[derive(Debug, Default)]
+pub struct Handshake {
+    /// `listening-port`: the port INFO and ROLE show for the replica.
+    pub listening_port: i64,
+    /// `capa eof`: it can read an RDB of unknown length, ended by a mark,
+    /// so a diskless sync may stream the RDB as it is produced.
+    pub capa_eof: bool,
 }
 
 /// A fresh random 40-hex-digit replication ID.
