@@ -411,6 +411,63 @@ fn only_a_read_only_replica_panics_on_an_error_from_its_master() {
     );
 }
 
+/// Under repl-diskless-load swapdb, a full sync from the master the
+/// replica already follows loads in the background (INFO async_loading:1):
+/// the old data stays served, commands flagged no_async_loading and
+/// CONFIG SET appendonly get LOADING, and the master's data replaces the
+/// old once loaded.
+#[test]
+fn a_swapdb_replica_serves_its_old_data_while_it_loads_from_the_same_master() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&[
+        "--repl-diskless-load",
+        "swapdb",
+        "--replica-read-only",
+        "no",
+    ]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(m.cmd(&["DEBUG", "POPULATE", "200"]), ok());
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    assert_eq!(r.cmd(&["SET", "only-on-replica", "1"]), ok());
+
+    // A slow RDB, and a backlog too small for a partial resync.
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000"]),
+        ok()
+    );
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "repl-backlog-size", "16384"]),
+        ok()
+    );
+    assert_eq!(m.cmd(&["MULTI"]), ok());
+    m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    let big = "A".repeat(16384);
+    for i in 0..3 {
+        m.cmd(&["SET", &format!("big{i}"), &big]);
+    }
+    assert!(matches!(m.cmd(&["EXEC"]), Reply::Array(_)));
+
+    assert!(wait_for(10, || r
+        .info_field("persistence", "async_loading")
+        == "1"));
+    assert_eq!(r.info_field("persistence", "loading"), "0");
+    assert_eq!(r.cmd(&["GET", "only-on-replica"]), bulk("1"));
+    let loading = Reply::Error("LOADING Redis is loading the dataset in memory".into());
+    assert_eq!(r.cmd(&["REPLICAOF", "NO", "ONE"]), loading);
+    assert_eq!(r.cmd(&["CONFIG", "SET", "appendonly", "no"]), loading);
+    assert_eq!(r.cmd(&["CONFIG", "SET", "maxmemory-clients", "0"]), ok());
+
+    assert!(wait_for(20, || r
+        .info_field("persistence", "async_loading")
+        == "0"));
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    assert_eq!(r.cmd(&["GET", "only-on-replica"]), Reply::Nil);
+    assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(203));
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

@@ -171,7 +171,7 @@ pub struct Command {
 /// Flags the dispatcher checks per command, each with its bit in
 /// [`Command::flag_bits`] (index = bit number). Testing a bit instead of
 /// splitting the flag string saves ~200 instructions per command.
-pub const FLAG_BITS: [&str; 9] = [
+pub const FLAG_BITS: [&str; 10] = [
     "write",
     "readonly",
     "no_auth",
@@ -181,6 +181,7 @@ pub const FLAG_BITS: [&str; 9] = [
     "stale",
     "denyoom",
     "loading",
+    "no_async_loading",
 ];
 const FLAG_WRITE: u32 = 1 << 0;
 const FLAG_READONLY: u32 = 1 << 1;
@@ -189,6 +190,7 @@ const FLAG_BLOCKING: u32 = 1 << 4;
 const FLAG_STALE: u32 = 1 << 6;
 const FLAG_DENYOOM: u32 = 1 << 7;
 const FLAG_LOADING: u32 = 1 << 8;
+const FLAG_NO_ASYNC_LOADING: u32 = 1 << 9;
 /// Set by [`cmd`] for the names in [`CONTAINERS`].
 const FLAG_CONTAINER: u32 = 1 << 31;
 
@@ -692,6 +694,9 @@ fn precheck(ctx: &Ctx, command: &Command, args: &[&[u8]]) -> CmdResult {
     if kinds.deny_loading && ctx.server.loading.refuses_here() {
         return Err(CmdError::Raw(crate::persistence::LOADING_ERROR.into()));
     }
+    if kinds.deny_async_loading && crate::replication::async_loading(ctx.server) {
+        return Err(CmdError::Raw(crate::persistence::LOADING_ERROR.into()));
+    }
     Ok(())
 }
 
@@ -709,6 +714,9 @@ pub struct CallKinds {
     pub denyoom: bool,
     /// It is not flagged `loading` (LOADING).
     pub deny_loading: bool,
+    /// It is flagged `no_async_loading` (LOADING while a replica loads
+    /// its master's data in the background).
+    pub deny_async_loading: bool,
 }
 
 impl CallKinds {
@@ -729,6 +737,7 @@ impl CallKinds {
                     all.deny_stale |= k.deny_stale;
                     all.denyoom |= k.denyoom;
                     all.deny_loading |= k.deny_loading;
+                    all.deny_async_loading |= k.deny_async_loading;
                 }
             }
             return all;
@@ -745,6 +754,7 @@ impl CallKinds {
                     deny_stale: bits & ALLOW_STALE == 0,
                     denyoom: bits & (ALLOW_OOM | NO_WRITES) == 0,
                     deny_loading: command.flag_bits & FLAG_LOADING == 0,
+                    deny_async_loading: command.flag_bits & FLAG_NO_ASYNC_LOADING != 0,
                 };
             }
         }
@@ -757,6 +767,7 @@ impl CallKinds {
                     deny_stale: !has("stale"),
                     denyoom: has("denyoom"),
                     deny_loading: !has("loading"),
+                    deny_async_loading: has("no_async_loading"),
                 };
             }
         }
@@ -765,6 +776,7 @@ impl CallKinds {
             deny_stale: command.flag_bits & FLAG_STALE == 0,
             denyoom: command.flag_bits & FLAG_DENYOOM != 0,
             deny_loading: command.flag_bits & FLAG_LOADING == 0,
+            deny_async_loading: command.flag_bits & FLAG_NO_ASYNC_LOADING != 0,
         }
     }
 }

@@ -853,8 +853,9 @@ fn info_section(ctx: &Ctx, store: &Store, name: &str, out: &mut String) {
             };
             let _ = write!(
                 out,
-                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{}\r\ncurrent_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}{}",
+                "# Persistence\r\nloading:{}\r\nasync_loading:{}\r\ncurrent_cow_peak:{}\r\ncurrent_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}{}",
                 ctx.server.loading.is_on() as u8,
+                crate::replication::async_loading(ctx.server) as u8,
                 rdb.cow_peak.load(Ordering::Relaxed),
                 rdb.cow_size.load(Ordering::Relaxed),
                 cow_age_s,
@@ -1105,7 +1106,7 @@ fn config_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             let mut next = config.clone();
             let mut names = std::collections::HashSet::new();
             // Redis answers -LOADING before any other error here.
-            if ctx.server.loading.refuses_here()
+            if (ctx.server.loading.refuses_here() || crate::replication::async_loading(ctx.server))
                 && args[2..].chunks(2).any(|pair| {
                     let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
                     crate::config::find_param(&name)

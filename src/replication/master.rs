@@ -56,6 +56,11 @@ pub struct ReplicaLink {
     wake: Condvar,
     /// Bytes the sender thread took from the outbox and is still writing.
     writing_bytes: AtomicU64,
+    /// After a streamed RDB (`$EOF:<mark>`) the stream waits for the
+    /// replica's first ACK, as Redis's does: the replica finds the RDB's
+    /// end by the mark being its last bytes, so nothing may follow it
+    /// until the replica has read it all.
+    held_until_ack: AtomicBool,
 }
 
 impl ReplicaLink {
@@ -102,7 +107,7 @@ impl ReplicaLink {
         loop {
             let data = {
                 let mut o = lock(&self.outbox);
-                while o.0.is_empty() && !o.1 {
+                while (o.0.is_empty() || self.held_until_ack.load(Ordering::Relaxed)) && !o.1 {
                     o = self.wake.wait(o).unwrap_or_else(|p| p.into_inner());
                 }
                 if o.1 {
@@ -253,6 +258,7 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
         outbox: Mutex::new((Vec::new(), false)),
         wake: Condvar::new(),
         writing_bytes: AtomicU64::new(0),
+        held_until_ack: AtomicBool::new(false),
     });
     wait_diskless_delay(server, &stream, psync.as_ref());
     let lru = server
@@ -313,6 +319,9 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
         streamed,
     );
     if sent.is_ok() {
+        if streamed && snapshot.is_some() {
+            link.held_until_ack.store(true, Ordering::Relaxed);
+        }
         link.online.store(true, Ordering::Relaxed);
         log::info!("Synchronization with replica {} succeeded", link.ip);
         let sender = {
@@ -487,6 +496,11 @@ fn handle_from_replica(link: &ReplicaLink, argv: &[&[u8]]) {
             {
                 link.ack_offset.fetch_max(o, Ordering::Relaxed);
                 link.last_ack_ms.store(now_ms(), Ordering::Relaxed);
+                if link.held_until_ack.load(Ordering::Relaxed) {
+                    let _outbox = lock(&link.outbox);
+                    link.held_until_ack.store(false, Ordering::Relaxed);
+                    link.wake.notify_one();
+                }
             }
         }
     }

@@ -203,6 +203,11 @@ pub struct Replication {
     pub generation: AtomicU64,
     /// The replica's link to its master is up (streaming).
     pub link_up: AtomicBool,
+    /// A full sync from the master the replica already follows, under
+    /// repl-diskless-load swapdb, is in progress: the old data stays served
+    /// until the new is loaded (INFO's async_loading; commands flagged
+    /// `no_async_loading` are refused with LOADING meanwhile).
+    pub async_loading: AtomicBool,
     /// min-replicas-to-write and min-replicas-max-lag (config copies).
     pub min_replicas_to_write: AtomicI64,
     pub min_replicas_max_lag: AtomicI64,
@@ -258,6 +263,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// True while the replica loads its master's data in the background
+/// (see [`Replication::async_loading`]).
+pub fn async_loading(server: &Server) -> bool {
+    server.repl.async_loading.load(Ordering::Relaxed)
+}
+
 /// What a replica announced with REPLCONF before its PSYNC.
 #[derive(Debug, Default)]
 pub struct Handshake {
@@ -291,6 +302,7 @@ impl Replication {
             replica: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             link_up: AtomicBool::new(false),
+            async_loading: AtomicBool::new(false),
             min_replicas_to_write: AtomicI64::new(0),
             min_replicas_max_lag: AtomicI64::new(10),
             serve_stale_data: AtomicBool::new(true),

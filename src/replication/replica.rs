@@ -395,9 +395,19 @@ fn handshake(
         // With repl-diskless-load, Redis loads straight from the socket, so
         // the replica is LOADING from +FULLRESYNC on (a master sends it when
         // the transfer starts, after repl-diskless-sync-delay); we still
-        // read it whole first, but answer as Redis does. If the transfer
-        // fails, the old data is served again.
-        let diskless_load = server.config().get("repl-diskless-load") != Some("disabled");
+        // receive it whole first, but answer as Redis does. If the transfer
+        // fails, the old data is served again. Under swapdb, a sync from
+        // the history the replica already follows loads in the background
+        // instead (async loading): the old data, an earlier point of the
+        // same history, stays served until the new is swapped in.
+        let load_mode = server
+            .config()
+            .get("repl-diskless-load")
+            .unwrap_or("disabled")
+            .to_string();
+        let in_background = load_mode == "swapdb" && id == lock(&server.repl.ids).0;
+        let diskless_load = load_mode != "disabled" && !in_background;
+        let _async_loading = AsyncLoading::begin(server, in_background);
         if diskless_load {
             server.loading.begin(0);
         }
@@ -416,7 +426,7 @@ fn handshake(
                 return other.map(|_| ());
             }
         };
-        load_payload(server, &temp, size)?;
+        load_payload(server, &temp, size, in_background)?;
         {
             let mut f = lock(&server.repl.feed);
             f.offset = master_offset;
@@ -457,8 +467,8 @@ fn payload_path(server: &Server) -> std::path::PathBuf {
 /// Receives the RDB payload after +FULLRESYNC (skipping "\n" keep-alives)
 /// into `file` as it arrives, and returns its size. Two framings:
 /// `$<len>\r\n<RDB>`, and from a master streaming a diskless sync
-/// `$EOF:<40-byte mark>\r\n<RDB><mark>`, whose end is known only when the
-/// last bytes received are the mark (then cut off the file again).
+/// `$EOF:<40-byte mark>\r\n<RDB><mark>`, whose end is found by looking
+/// for the mark in what arrives.
 fn receive_payload(link: &mut Link, file: &mut std::fs::File) -> std::io::Result<u64> {
     let header = loop {
         let line = link.line()?;
@@ -479,22 +489,31 @@ fn receive_payload(link: &mut Link, file: &mut std::fs::File) -> std::io::Result
             )));
         }
         log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+        // Bytes written to the file so far; the last of them (fewer than
+        // the mark's length) are kept in `tail`, where a mark split across
+        // two reads begins.
         let mut size: u64 = 0;
-        // The last bytes received, enough to hold the mark.
         let mut tail: Vec<u8> = Vec::with_capacity(2 * mark.len());
         loop {
             if !link.buf.is_empty() {
+                let carried = tail.len();
+                tail.extend_from_slice(&link.buf);
+                if let Some(at) = tail.windows(mark.len()).position(|w| w == mark) {
+                    // The payload ends where the mark begins; anything after
+                    // the mark is already the replication stream.
+                    if at > carried {
+                        file.write_all(&link.buf[..at - carried])?;
+                    }
+                    let payload = size + at as u64 - carried as u64;
+                    file.set_len(payload)?;
+                    link.buf.drain(..at + mark.len() - carried);
+                    return Ok(payload);
+                }
                 file.write_all(&link.buf)?;
                 size += link.buf.len() as u64;
-                tail.extend_from_slice(&link.buf);
-                let keep_from = tail.len().saturating_sub(mark.len());
-                tail.drain(..keep_from);
                 link.buf.clear();
-                if tail == mark {
-                    let size = size - mark.len() as u64;
-                    file.set_len(size)?;
-                    return Ok(size);
-                }
+                let keep_from = tail.len().saturating_sub(mark.len() - 1);
+                tail.drain(..keep_from);
             }
             link.fill()?;
         }
@@ -523,7 +542,12 @@ fn receive_payload(link: &mut Link, file: &mut std::fs::File) -> std::io::Result
 /// Loads the received RDB (`size` bytes at `temp`) into a fresh store and
 /// swaps that in (Redis's disk-based load); the file then becomes the dump
 /// file.
-fn load_payload(server: &Server, temp: &std::path::Path, size: u64) -> std::io::Result<()> {
+fn load_payload(
+    server: &Server,
+    temp: &std::path::Path,
+    size: u64,
+    in_background: bool,
+) -> std::io::Result<()> {
     let (path, databases, verify, limits) = {
         let c = server.config();
         (
@@ -537,8 +561,11 @@ fn load_payload(server: &Server, temp: &std::path::Path, size: u64) -> std::io::
     log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let mut store = Store::new(databases);
     // Clients get -LOADING until the new data is in, as from Redis's
-    // disk-based load (INFO shows the progress; key-load-delay applies).
-    server.loading.begin(size);
+    // disk-based load (INFO shows the progress; key-load-delay applies),
+    // unless the old data stays served meanwhile.
+    if !in_background {
+        server.loading.begin(size);
+    }
     let mut progress = |keys, bytes| server.loading.progress(keys, bytes);
     let loaded = crate::persistence::load_observed(
         temp,
@@ -549,14 +576,38 @@ fn load_payload(server: &Server, temp: &std::path::Path, size: u64) -> std::io::
         &mut progress,
     );
     if let Err(e) = loaded {
+        crate::scripting::function::discard_staged();
         server.loading.end();
         let _ = std::fs::remove_file(temp);
         return Err(std::io::Error::other(e.to_string()));
     }
     let _ = std::fs::rename(temp, &path);
-    *server.store.write().unwrap_or_else(|p| p.into_inner()) = store;
+    {
+        let mut live = server.store.write().unwrap_or_else(|p| p.into_inner());
+        *live = store;
+        crate::scripting::function::replace_all_with_staged(server);
+    }
     server.loading.end();
     Ok(())
+}
+
+/// Sets [`Replication::async_loading`](super::Replication) for the life
+/// of a full sync loaded in the background, whichever way the sync ends.
+struct AsyncLoading<'a>(Option<&'a Server>);
+
+impl<'a> AsyncLoading<'a> {
+    fn begin(server: &'a Server, on: bool) -> Self {
+        server.repl.async_loading.store(on, Ordering::Relaxed);
+        AsyncLoading(on.then_some(server))
+    }
+}
+
+impl Drop for AsyncLoading<'_> {
+    fn drop(&mut self) {
+        if let Some(server) = self.0 {
+            server.repl.async_loading.store(false, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The master link in the clients table while it streams: CLIENT LIST
@@ -727,4 +778,81 @@ pub fn error_from_master(server: &Server, command: Option<&str>, error: &str) {
 fn send_ack(server: &Server, link: &Link) -> std::io::Result<()> {
     let offset = server.repl.offset().to_string();
     link.send(&[b"REPLCONF", b"ACK", offset.as_bytes()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// `sent` written to a loopback socket in the given pieces, a moment
+    /// apart (so the reader tends to see them as separate reads); returns
+    /// the file `receive_payload` wrote and what stayed in the link.
+    fn receive(pieces: &[&[u8]]) -> (std::io::Result<u64>, Vec<u8>, Vec<u8>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let owned: Vec<Vec<u8>> = pieces.iter().map(|p| p.to_vec()).collect();
+        let writer = std::thread::spawn(move || {
+            let mut out = TcpStream::connect(addr).expect("connect");
+            for piece in owned {
+                out.write_all(&piece).expect("write");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let (stream, _) = listener.accept().expect("accept");
+        let mut link = Link {
+            stream: Arc::new(stream),
+            buf: Vec::new(),
+        };
+        let path = std::env::temp_dir().join(format!(
+            "ferredis-payload-{}-{:?}.rdb",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let mut file = std::fs::File::create(&path).expect("file");
+        let result = receive_payload(&mut link, &mut file);
+        writer.join().expect("writer");
+        let written = std::fs::read(&path).expect("read");
+        let _ = std::fs::remove_file(&path);
+        (result, written, link.buf)
+    }
+
+    const MARK: &[u8] = b"0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn a_length_framed_payload_leaves_the_stream_after_it() {
+        let (size, file, rest) = receive(&[b"\n\n$5\r\nhel", b"lo*1\r\n$4\r\nPING\r\n"]);
+        assert_eq!(size.expect("payload"), 5);
+        assert_eq!(file, b"hello");
+        assert_eq!(rest, b"*1\r\n$4\r\nPING\r\n");
+    }
+
+    #[test]
+    fn an_eof_framed_payload_ends_at_its_mark_even_split_across_reads() {
+        let header = [b"$EOF:".as_slice(), MARK, b"\r\n"].concat();
+        let payload = vec![b'x'; 40_000];
+        // The mark split in two, and stream bytes right after it.
+        let (first, second) = MARK.split_at(17);
+        let after = [second, b"+PING\r\n"].concat();
+        let body = [payload.as_slice(), first].concat();
+        let (size, file, rest) = receive(&[&header, &body, &after]);
+        assert_eq!(size.expect("payload"), 40_000);
+        assert_eq!(file, payload);
+        assert_eq!(rest, b"+PING\r\n");
+        // The mark arriving whole, last.
+        let all = [header.as_slice(), b"abc", MARK].concat();
+        let (size, file, rest) = receive(&[&all]);
+        assert_eq!(size.expect("payload"), 3);
+        assert_eq!(file, b"abc");
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn a_short_mark_or_a_closed_link_is_an_error() {
+        let (size, _, _) = receive(&[b"$EOF:short\r\nabc"]);
+        assert!(size.is_err());
+        let header = [b"$EOF:".as_slice(), MARK, b"\r\n"].concat();
+        let (size, _, _) = receive(&[&header, b"no mark"]);
+        assert!(size.is_err());
+    }
 }

@@ -100,14 +100,35 @@ pub fn persisted_codes() -> Vec<Vec<u8>> {
     codes
 }
 
-/// Compiles libraries staged by an RDB load.
+/// Compiles libraries staged by an RDB load. Not while a replica loads its
+/// master's RDB in the background: its libraries wait for the data.
 pub fn apply_staged(server: &Server) {
+    if crate::replication::async_loading(server) {
+        return;
+    }
     let staged = std::mem::take(&mut *lock(&STAGED));
     for code in staged {
         if let Err(e) = load_library(server, &code, true) {
             log::warn!("Failed loading a function library from the RDB: {e}");
         }
     }
+}
+
+/// A replica's full sync: the master's libraries, staged by the load,
+/// replace all of its own, as the master's keys replace its keys.
+pub fn replace_all_with_staged(server: &Server) {
+    flush_libraries(server);
+    let staged = std::mem::take(&mut *lock(&STAGED));
+    for code in staged {
+        if let Err(e) = load_library(server, &code, true) {
+            log::warn!("Failed loading a function library from the master's RDB: {e}");
+        }
+    }
+}
+
+/// Forgets the libraries staged by a load that failed.
+pub fn discard_staged() {
+    lock(&STAGED).clear();
 }
 
 /// Compiles the libraries a DEBUG RELOAD NOFLUSH just read, next to the
