@@ -468,6 +468,38 @@ fn a_swapdb_replica_serves_its_old_data_while_it_loads_from_the_same_master() {
     assert_eq!(r.cmd(&["DBSIZE"]), Reply::Int(203));
 }
 
+/// A replica sends only REPLCONF on its replication link: any other
+/// command would have a reply, which would land in its stream, so the
+/// master logs it and disconnects it, as Redis does. A PSYNC offset that is
+/// not a number is refused and logged.
+#[test]
+fn a_replica_link_sending_a_command_is_disconnected() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut link = master.conn();
+    link.send(&["PSYNC", "?", "-1"]);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut link.reader, &mut line).expect("reply");
+    assert!(line.starts_with("+FULLRESYNC "), "{line}");
+    link.send(&["GET", "foo"]);
+    assert!(wait_for(10, || link.is_closed()));
+    let mut m = master.conn();
+    assert_eq!(
+        m.cmd(&["PSYNC", "someid", "offset_str"]),
+        Reply::Error("ERR value is not an integer or out of range".into())
+    );
+    assert_eq!(m.cmd(&["PING"]), Reply::Status("PONG".into()));
+    let log = std::fs::read_to_string(master.dir.join("server.log")).expect("log");
+    assert!(log.contains("== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command 'get'"), "{log}");
+    assert!(
+        log.contains("Replica generated a reply to command 'get', disconnecting it: id="),
+        "{log}"
+    );
+    assert!(
+        log.contains("asks for synchronization but with a wrong offset"),
+        "{log}"
+    );
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

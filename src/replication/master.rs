@@ -177,10 +177,22 @@ pub fn replconf_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// PSYNC replicationid offset — +CONTINUE, or +FULLRESYNC and the RDB; the
 /// connection then carries the replication stream until it closes.
 pub fn psync_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let offset = std::str::from_utf8(args[2])
+    let Some(offset) = std::str::from_utf8(args[2])
         .ok()
         .and_then(|v| v.parse::<i64>().ok())
-        .ok_or(CmdError::NotInteger)?;
+    else {
+        let port = lock(&ctx.server.repl.handshakes)
+            .get(&ctx.client.id)
+            .map_or(0, |h| h.listening_port);
+        let ip = ctx
+            .client
+            .info
+            .addr
+            .rsplit_once(':')
+            .map_or("?", |(ip, _)| ip);
+        log::warn!("Replica {ip}:{port} asks for synchronization but with a wrong offset");
+        return Err(CmdError::NotInteger);
+    };
     serve_replica(ctx, Some((args[1].to_vec(), offset)))
 }
 
@@ -331,7 +343,7 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
                 .name(format!("replica-{}", link.client_id))
                 .spawn(move || link.send_loop(&stream))
         };
-        read_acks(server, &link, &stream);
+        read_acks(server, &link, &stream, &ctx.client.info);
         link.close();
         if let Ok(sender) = sender {
             let _ = sender.join();
@@ -449,7 +461,12 @@ fn send_sync(
 }
 
 /// Reads what the replica sends (REPLCONF ACK) until the link closes.
-fn read_acks(server: &Server, link: &ReplicaLink, stream: &TcpStream) {
+fn read_acks(
+    server: &Server,
+    link: &ReplicaLink,
+    stream: &TcpStream,
+    client: &crate::client::ClientInfo,
+) {
     let mut s = stream;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -476,7 +493,12 @@ fn read_acks(server: &Server, link: &ReplicaLink, stream: &TcpStream) {
         while consumed < buf.len() {
             match parse_request(&buf[consumed..], max_bulk, &mut request) {
                 Ok(Some(len)) => {
-                    request.with_args(&buf[consumed..], |argv| handle_from_replica(link, argv));
+                    let keep = request.with_args(&buf[consumed..], |argv| {
+                        handle_from_replica(link, argv, client)
+                    });
+                    if !keep {
+                        return;
+                    }
                     consumed += len;
                 }
                 Ok(None) => break,
@@ -487,9 +509,39 @@ fn read_acks(server: &Server, link: &ReplicaLink, stream: &TcpStream) {
     }
 }
 
-fn handle_from_replica(link: &ReplicaLink, argv: &[&[u8]]) {
-    if let [name, sub, offset, ..] = argv {
-        if name.eq_ignore_ascii_case(b"replconf") && sub.eq_ignore_ascii_case(b"ack") {
+/// One command from a replica on its replication link; false when the
+/// link must close. REPLCONF is all a replica sends there: anything else
+/// would have a reply, which would land in the replica's replication
+/// stream, so Redis disconnects it instead (and a command on keys also
+/// gets the error a replica's keyspace access does, logged as CRITICAL).
+fn handle_from_replica(
+    link: &ReplicaLink,
+    argv: &[&[u8]],
+    client: &crate::client::ClientInfo,
+) -> bool {
+    let Some(name) = argv.first() else {
+        return true;
+    };
+    if !name.eq_ignore_ascii_case(b"replconf") {
+        let (full_name, has_keys) = match crate::commands::lookup(name) {
+            Some((_, command)) => (
+                crate::commands::acl::full_name(command, argv),
+                command.first_key > 0,
+            ),
+            None => (String::from_utf8_lossy(name).to_lowercase(), false),
+        };
+        if has_keys {
+            log::warn!(
+                "== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command '{full_name}'"
+            );
+        }
+        let info = crate::commands::connection::client_line(client, now_ms());
+        log::warn!("Replica generated a reply to command '{full_name}', disconnecting it: {info}");
+        link.close();
+        return false;
+    }
+    if let [_, sub, offset, ..] = argv {
+        if sub.eq_ignore_ascii_case(b"ack") {
             if let Some(o) = std::str::from_utf8(offset)
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())
@@ -504,6 +556,7 @@ fn handle_from_replica(link: &ReplicaLink, argv: &[&[u8]]) {
             }
         }
     }
+    true
 }
 
 /// Feeds one command for every database (PING, REPLCONF GETACK) in order
