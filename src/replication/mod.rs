@@ -45,7 +45,8 @@
 //! expiring the master's keys to the master (see `store/mod.rs`).
 //! Diskless loading is not supported: the replica always goes through a
 //! file, though it answers LOADING during the transfer as a diskless
-//! replica would.
+//! replica would (or, under swapdb from the same master, keeps serving its
+//! old data: Redis's async loading).
 //!
 //! Redis mirrors: `replication.c` (`replicationFeedSlaves`, `syncCommand`,
 //! `readSyncBulkPayload`, `replicationCron`, `waitCommand`).

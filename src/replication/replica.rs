@@ -12,7 +12,11 @@
 //!     <- +CONTINUE [replid]                  keep our data, stream on
 //!     <- +FULLRESYNC <replid> <offset>       then "\n" keep-alives and
 //!        $<len>\r\n<RDB>  or  $EOF:<40-byte mark>\r\n<RDB><mark>
-//!        RDB -> temp file -> fresh Store -> swapped in under the write lock
+//!        RDB -> temp file (as it arrives) -> fresh Store -> swapped in
+//!        under the write lock, with the master's function libraries;
+//!        meanwhile clients get LOADING, or, under repl-diskless-load
+//!        swapdb from the master already followed, the old data
+//!        (async loading)
 //!   stream: each command runs as the master client (replies dropped;
 //!     an error is logged, see `error_from_master`);
 //!     REPLCONF GETACK -> REPLCONF ACK <offset>; an ACK every second anyway
