@@ -113,32 +113,57 @@ fn check(m: &mut Conn, r: &mut Conn) {
     assert!(wait_for(10, || r.cmd(&["GET", "after-sync"]) == bulk("1")));
 }
 
+/// A master's options: repl-diskless-sync `diskless`, and no wait for more
+/// replicas before a transfer.
+fn master_args(diskless: &str) -> [&str; 4] {
+    [
+        "--repl-diskless-sync",
+        diskless,
+        "--repl-diskless-sync-delay",
+        "0",
+    ]
+}
+
+/// Makes `r` a replica of the master on `master_port` (whose data [`fill`]
+/// wrote), checks the data and the stream, and that the replica's log
+/// names the framing repl-diskless-sync `diskless` calls for.
+fn sync_and_check(
+    m: &mut Conn,
+    master_port: u16,
+    r: &mut Conn,
+    replica_log: &Path,
+    diskless: &str,
+) {
+    let port = master_port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(20, || link_up(r)), "diskless {diskless}");
+    check(m, r);
+    let log = std::fs::read_to_string(replica_log).expect("log");
+    let framing = match diskless {
+        "yes" => "receiving streamed RDB from master with EOF to disk",
+        _ => "bytes from master to disk",
+    };
+    assert!(log.contains(framing), "diskless {diskless}: {log}");
+}
+
 #[test]
 fn a_redis_server_replica_syncs_from_our_master() {
     if !common::real_redis_present("replication interop", &["redis-server"]) {
         return;
     }
     for diskless in ["no", "yes"] {
-        let master = Server::start(&[
-            "--repl-diskless-sync",
-            diskless,
-            "--repl-diskless-sync-delay",
-            "0",
-        ]);
+        let master = Server::start(&master_args(diskless));
         let mut m = master.conn();
         fill(&mut m);
         let replica = RedisServer::start(&master.dir.join("redis-replica"), &[]);
-        let mut r = replica.conn();
-        let port = master.port.to_string();
-        assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-        assert!(wait_for(20, || link_up(&mut r)), "diskless {diskless}");
-        check(&mut m, &mut r);
-        let log = std::fs::read_to_string(master.dir.join("redis-replica/redis.log")).expect("log");
-        let framing = match diskless {
-            "yes" => "receiving streamed RDB from master with EOF to disk",
-            _ => "bytes from master to disk",
-        };
-        assert!(log.contains(framing), "diskless {diskless}: {log}");
+        let replica_log = master.dir.join("redis-replica/redis.log");
+        sync_and_check(
+            &mut m,
+            master.port,
+            &mut replica.conn(),
+            &replica_log,
+            diskless,
+        );
     }
 }
 
@@ -149,27 +174,16 @@ fn our_replica_syncs_from_a_redis_server_master() {
     }
     for diskless in ["no", "yes"] {
         let replica = Server::start(&[]);
-        let master = RedisServer::start(
-            &replica.dir.join("redis-master"),
-            &[
-                "--repl-diskless-sync",
-                diskless,
-                "--repl-diskless-sync-delay",
-                "0",
-            ],
-        );
+        let master = RedisServer::start(&replica.dir.join("redis-master"), &master_args(diskless));
         let mut m = master.conn();
         fill(&mut m);
-        let mut r = replica.conn();
-        let port = master.port.to_string();
-        assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-        assert!(wait_for(20, || link_up(&mut r)), "diskless {diskless}");
-        check(&mut m, &mut r);
-        let log = std::fs::read_to_string(replica.dir.join("server.log")).expect("log");
-        let framing = match diskless {
-            "yes" => "receiving streamed RDB from master with EOF to disk",
-            _ => "bytes from master to disk",
-        };
-        assert!(log.contains(framing), "diskless {diskless}: {log}");
+        let replica_log = replica.dir.join("server.log");
+        sync_and_check(
+            &mut m,
+            master.port,
+            &mut replica.conn(),
+            &replica_log,
+            diskless,
+        );
     }
 }
