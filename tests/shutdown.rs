@@ -159,3 +159,55 @@ fn killing_the_bgsave_child_fails_the_save() {
     }));
     assert!(!server.dir.join(format!("temp-{child}.rdb")).exists());
 }
+
+/// Redis 7's graceful shutdown on a master: SHUTDOWN waits (blocked) for a
+/// lagging replica. SHUTDOWN ABORT fails every waiting SHUTDOWN, also one
+/// whose replica catches up just after; later, a shutdown that finds the
+/// first AOF still being written refuses to exit, since that data would
+/// be in no AOF.
+#[test]
+fn waiting_shutdowns_fail_on_abort_and_while_the_first_aof_is_written() {
+    let (master, log) = start_logging();
+    let replica = Server::start(&[]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let ok = Reply::Status("OK".into());
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "repl-diskless-sync-delay", "0"]),
+        ok
+    );
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok);
+    assert!(wait_for(10, || r
+        .cmd(&["INFO", "replication"])
+        .text()
+        .contains("master_link_status:up")));
+    let replica_pid = process_id(&mut r);
+    let failed = Reply::Error("ERR Errors trying to SHUTDOWN. Check logs.".into());
+
+    send_signal(&replica_pid, "-STOP");
+    assert_eq!(m.cmd(&["INCR", "k"]), Reply::Int(1));
+    let mut waiting: Vec<Conn> = (0..2).map(|_| master.conn()).collect();
+    for w in &mut waiting {
+        w.send(&["SHUTDOWN"]);
+    }
+    assert!(wait_for(10, || m.info_field("clients", "blocked_clients") == "2"));
+    assert_eq!(m.cmd(&["SHUTDOWN", "ABORT"]), ok);
+    send_signal(&replica_pid, "-CONT");
+    for w in &mut waiting {
+        assert_eq!(w.read_reply(), failed);
+    }
+    assert!(log_has(&log, "Shutdown manually aborted"));
+    assert_eq!(m.cmd(&["PING"]), Reply::Status("PONG".into()));
+
+    // 30 s per key: the first AOF rewrite is still running.
+    assert_eq!(
+        m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "30000000"]),
+        ok
+    );
+    assert_eq!(m.cmd(&["CONFIG", "SET", "appendonly", "yes"]), ok);
+    assert_eq!(m.cmd(&["SHUTDOWN"]), failed);
+    assert!(log_has(&log, "Writing initial AOF, can't exit."));
+    assert!(log_has(&log, "Errors trying to shut down the server."));
+    assert_eq!(m.cmd(&["PING"]), Reply::Status("PONG".into()));
+}

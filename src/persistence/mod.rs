@@ -590,6 +590,22 @@ pub fn prepare_for_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(),
     if !crate::replication::wait_before_shutdown(server, flags.now) {
         return Err(SaveError::Io(std::io::Error::other("shutdown aborted")));
     }
+    // Just after appendonly yes, the data is in no AOF until the first
+    // rewrite ends: exiting now would lose it (unless FORCE).
+    if server.aof.state() == crate::persistence::aof::AofState::WaitRewrite
+        && server.aof.rewrite_in_progress.load(Ordering::Relaxed)
+    {
+        if !flags.force {
+            log::warn!("Writing initial AOF, can't exit.");
+            log::warn!(
+                "Errors trying to shut down the server. Check the logs for more information."
+            );
+            return Err(SaveError::Io(std::io::Error::other(
+                "initial AOF being written",
+            )));
+        }
+        log::warn!("Writing initial AOF. Exit anyway.");
+    }
     let (points, pidfile) = {
         let config = server.config();
         (
@@ -615,6 +631,9 @@ pub fn prepare_for_shutdown(server: &Server, flags: ShutdownFlags) -> Result<(),
         if let Err(e) = save_now(server) {
             if !flags.force {
                 log::warn!("Error trying to save the DB, can't exit.");
+                log::warn!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
                 return Err(e);
             }
             log::warn!("Error trying to save the DB, exiting anyway (FORCE).");

@@ -701,11 +701,14 @@ pub fn wait_before_shutdown(server: &Server, now: bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     server.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+    // An abort counts for every shutdown waiting when it came, also one
+    // that saw its replicas catch up meanwhile; the last to leave clears it.
+    let aborted = aborted || repl.shutdown_abort.load(Ordering::SeqCst);
     if repl.shutdown_waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
         repl.shutdown_abort.store(false, Ordering::SeqCst);
         repl.shutdown_deadline_ms.store(0, Ordering::Relaxed);
     }
-    if aborted || repl.shutdown_abort.load(Ordering::SeqCst) {
+    if aborted {
         return false;
     }
     let offset = repl.offset();
