@@ -500,6 +500,46 @@ fn a_replica_link_sending_a_command_is_disconnected() {
     );
 }
 
+/// Why a PSYNC could not continue is logged with Redis's lines.
+#[test]
+fn a_refused_partial_resync_is_logged_with_its_reason() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    assert_eq!(m.cmd(&["SET", "k", "v"]), ok());
+    let first_id = m.info_field("replication", "master_replid");
+    let psync = |id: &str, offset: &str| {
+        let mut link = master.conn();
+        link.send(&["PSYNC", id, offset]);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut link.reader, &mut line).expect("reply");
+        assert!(line.starts_with("+FULLRESYNC "), "{line}");
+    };
+    psync("someid", "5");
+    // The backlog, made for the first replica, starts a new history.
+    let replid = m.info_field("replication", "master_replid");
+    assert_ne!(replid, first_id);
+    psync(&replid, "999999");
+    let log = std::fs::read_to_string(master.dir.join("server.log")).expect("log");
+    let zeros = "0".repeat(40);
+    assert!(log.contains(&format!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for 'someid', my replication IDs are '{first_id}' and '{zeros}')")), "{log}");
+    assert!(
+        log.contains(&format!(
+            "Replication backlog created, my new replication IDs are '{replid}' and '{zeros}'"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("for lack of backlog (Replica request was: 999999)."),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "tried to PSYNC with an offset that is greater than the master replication offset."
+        ),
+        "{log}"
+    );
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

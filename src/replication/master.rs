@@ -202,27 +202,43 @@ pub fn sync_command(ctx: &mut Ctx, _args: &[&[u8]]) -> CmdResult {
     serve_replica(ctx, None)
 }
 
-/// The offset a partial resync from `offset` may continue at, with the
-/// backlog bytes to send; None when a full resync is needed.
+/// The backlog bytes a partial resync from `offset` sends; when a full
+/// resync is needed instead, why (Redis's log line for it; `replica` names
+/// the replica in it).
 fn partial_from(
     server: &Server,
     replid: &[u8],
     offset: i64,
     f: &super::FeedState,
-) -> Option<Vec<u8>> {
+    replica: &str,
+) -> Result<Vec<u8>, String> {
     let (id, id2, second) = lock(&server.repl.ids).clone();
-    let id_ok = replid == id.as_bytes() || (replid == id2.as_bytes() && offset <= second);
-    if !id_ok || !f.backlog.active || offset < 1 {
-        return None;
+    let asked = String::from_utf8_lossy(replid);
+    if replid != id.as_bytes() && (replid != id2.as_bytes() || offset > second) {
+        return Err(if replid == b"?" {
+            format!("Full resync requested by replica {replica}")
+        } else if replid != id2.as_bytes() {
+            format!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{asked}', my replication IDs are '{id}' and '{id2}')")
+        } else {
+            format!("Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {second}")
+        });
     }
     let histlen = f.backlog.bytes.len() as u64;
     let first = f.offset + 1 - histlen;
-    let offset = offset as u64;
-    if offset < first || offset > f.offset + 1 {
-        return None;
-    }
-    let skip = (offset - first) as usize;
-    Some(f.backlog.bytes.iter().skip(skip).copied().collect())
+    let usable = u64::try_from(offset)
+        .ok()
+        .filter(|&o| f.backlog.active && o >= first.max(1) && o <= f.offset + 1);
+    let Some(from) = usable else {
+        let mut why = format!(
+            "Unable to partial resync with replica {replica} for lack of backlog (Replica request was: {offset})."
+        );
+        if offset > f.offset as i64 {
+            why.push_str(&format!("\nWarning: replica {replica} tried to PSYNC with an offset that is greater than the master replication offset."));
+        }
+        return Err(why);
+    };
+    let skip = (from - first) as usize;
+    Ok(f.backlog.bytes.iter().skip(skip).copied().collect())
 }
 
 fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
@@ -280,10 +296,25 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
     let (header, snapshot) = {
         let store = server.store.read().unwrap_or_else(|p| p.into_inner());
         let mut f = lock(&server.repl.feed);
-        let partial = psync
+        let replica = format!("{}:{port}", link.ip);
+        let partial = match psync
             .as_ref()
-            .and_then(|(id, off)| partial_from(server, id, *off, &f));
-        let replid = lock(&server.repl.ids).0.clone();
+            .map(|(id, off)| partial_from(server, id, *off, &f, &replica))
+        {
+            Some(Ok(bytes)) => Some(bytes),
+            Some(Err(why)) => {
+                for line in why.lines() {
+                    if line.starts_with("Warning") {
+                        log::warn!("{line}");
+                    } else {
+                        log::info!("{line}");
+                    }
+                }
+                None
+            }
+            None => None,
+        };
+        let mut replid = lock(&server.repl.ids).0.clone();
         let result = match partial {
             Some(bytes) => {
                 server.repl.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
@@ -300,6 +331,18 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
                     f.backlog.active = true;
                     server.repl.backlog_active.store(true, Ordering::Relaxed);
                     f.backlog.bytes.clear();
+                    // A backlog made from scratch starts a new history, as
+                    // in Redis: nothing before it can be continued from.
+                    if !server.repl.is_replica() {
+                        let mut ids = lock(&server.repl.ids);
+                        *ids = (super::random_replid(), "0".repeat(40), -1);
+                        replid = ids.0.clone();
+                        log::info!(
+                            "Replication backlog created, my new replication IDs are '{}' and '{}'",
+                            ids.0,
+                            ids.1
+                        );
+                    }
                 }
                 // The replica's master client starts in db 0.
                 f.last_db = None;
@@ -376,7 +419,7 @@ fn wait_diskless_delay(server: &Server, stream: &TcpStream, psync: Option<&(Vec<
     }
     if let Some((id, off)) = psync {
         let f = lock(&server.repl.feed);
-        if partial_from(server, id, *off, &f).is_some() {
+        if partial_from(server, id, *off, &f, "").is_ok() {
             return;
         }
     }

@@ -204,6 +204,11 @@ pub struct Replication {
     pub generation: AtomicU64,
     /// The replica's link to its master is up (streaming).
     pub link_up: AtomicBool,
+    /// The replication thread is applying one command of its master's
+    /// stream (executing it, then counting and forwarding its bytes).
+    /// REPLICAOF waits for that to end, so the offset it takes over covers
+    /// exactly the commands applied.
+    pub applying_now: AtomicBool,
     /// A full sync from the master the replica already follows, under
     /// repl-diskless-load swapdb, is in progress: the old data stays served
     /// until the new is loaded (INFO's async_loading; commands flagged
@@ -303,6 +308,7 @@ impl Replication {
             replica: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             link_up: AtomicBool::new(false),
+            applying_now: AtomicBool::new(false),
             async_loading: AtomicBool::new(false),
             min_replicas_to_write: AtomicI64::new(0),
             min_replicas_max_lag: AtomicI64::new(10),

@@ -84,8 +84,20 @@ pub fn replicaof_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 }
 
 /// Closes the link to the current master (if any) and stops its thread.
+/// A command of the master's stream being applied right now is finished
+/// first (counted in the offset and forwarded to our replicas), so a
+/// promoted replica's history ends exactly where its data does; the
+/// thread applies nothing after seeing the new generation. (The wait is
+/// bounded: REPLICAOF inside EXEC holds the store lock that command may
+/// be waiting for.)
 fn drop_link(server: &Server) {
     server.repl.generation.fetch_add(1, Ordering::SeqCst);
+    for _ in 0..500 {
+        if !server.repl.applying_now.load(Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
     if let Some(s) = lock(&server.repl.master_stream).take() {
         let _ = s.shutdown(Shutdown::Both);
     }
@@ -117,11 +129,13 @@ fn disconnect_replicas(server: &Server) {
 /// REPLICAOF NO ONE: keeps the data, starts a new replication history
 /// (the old ID stays valid up to our offset, for our replicas' PSYNC).
 pub fn promote(server: &Server) {
+    // The link first: a command the replication thread applies while we
+    // already count as a master would also be fed as our own write.
+    drop_link(server);
     server.repl.set_master(None);
     if let Err(e) = crate::oom::apply(server) {
         log::warn!("{e}");
     }
-    drop_link(server);
     *lock(&server.repl.link_state) = "connect";
     let offset = server.repl.offset();
     let mut ids = lock(&server.repl.ids);
@@ -684,6 +698,13 @@ fn stream_commands(
                 Err(e) => return Err(std::io::Error::other(format!("{e:?}"))),
             };
             let raw = &pending[..len];
+            // See drop_link: either REPLICAOF sees this command in flight
+            // and waits for it, or this thread sees REPLICAOF's generation.
+            server.repl.applying_now.store(true, Ordering::SeqCst);
+            if !current(server, generation) {
+                server.repl.applying_now.store(false, Ordering::SeqCst);
+                return Ok(());
+            }
             let getack = request.with_args(pending, |argv| {
                 let getack = matches!(argv, [n, s, ..] if n.eq_ignore_ascii_case(b"replconf")
                     && s.eq_ignore_ascii_case(b"getack"));
@@ -696,6 +717,7 @@ fn stream_commands(
             reply.buf.clear();
             server.repl.master_db.store(client.db, Ordering::Relaxed);
             feed_raw(server, raw);
+            server.repl.applying_now.store(false, Ordering::SeqCst);
             consumed += len;
             if getack {
                 send_ack(server, link)?;
