@@ -540,6 +540,34 @@ fn a_refused_partial_resync_is_logged_with_its_reason() {
     );
 }
 
+/// A full sync replaces the replica's function libraries with the
+/// master's, as it replaces its keys.
+#[test]
+fn a_full_sync_replaces_the_replicas_functions_with_the_masters() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start(&[]);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let library = |name: &str| {
+        format!("#!lua name={name}\nredis.register_function('f_{name}', function() return '{name}' end)")
+    };
+    assert_eq!(r.cmd(&["FUNCTION", "LOAD", &library("mine")]), bulk("mine"));
+    assert_eq!(
+        m.cmd(&["FUNCTION", "LOAD", &library("masters")]),
+        bulk("masters")
+    );
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    // FUNCTION LIST: library_name, then the library's fields.
+    let listed = format!("{:?}", r.cmd(&["FUNCTION", "LIST"]));
+    assert!(
+        listed.contains(&format!("{:?}", bulk("masters"))),
+        "{listed}"
+    );
+    assert!(!listed.contains(&format!("{:?}", bulk("mine"))), "{listed}");
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

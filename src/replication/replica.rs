@@ -425,6 +425,9 @@ fn handshake(
             .to_string();
         let in_background = load_mode == "swapdb" && id == lock(&server.repl.ids).0;
         let diskless_load = load_mode != "disabled" && !in_background;
+        // Libraries staged by an earlier load belong to the current data:
+        // compiled now, they stay apart from the ones this load stages.
+        crate::scripting::function::apply_staged(server);
         let _async_loading = AsyncLoading::begin(server, in_background);
         if diskless_load {
             server.loading.begin(0);
