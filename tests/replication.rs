@@ -568,6 +568,48 @@ fn a_full_sync_replaces_the_replicas_functions_with_the_masters() {
     assert!(!listed.contains(&format!("{:?}", bulk("mine"))), "{listed}");
 }
 
+/// A promoted replica's own replicas learn its new replication ID (it
+/// disconnects them; they continue partially with +CONTINUE <new ID>), as
+/// does the chain below a replica whose master's ID changed. Without it
+/// they would keep the old ID, valid only up to the promotion's offset,
+/// and need a full sync at their next change of master.
+#[test]
+fn replicas_below_a_promoted_replica_learn_its_new_replication_id() {
+    let a = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let b = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let c = Server::start(&[]);
+    let (mut ca, mut cb, mut cc) = (a.conn(), b.conn(), c.conn());
+    let (a_port, b_port) = (a.port.to_string(), b.port.to_string());
+    assert_eq!(cb.cmd(&["REPLICAOF", "127.0.0.1", &a_port]), ok());
+    assert!(wait_for(10, || info_field(&mut cb, "master_link_status") == "up"));
+    assert_eq!(cc.cmd(&["REPLICAOF", "127.0.0.1", &b_port]), ok());
+    assert!(wait_for(10, || info_field(&mut cc, "master_link_status") == "up"));
+    assert_eq!(ca.cmd(&["SET", "k", "1"]), ok());
+    assert!(wait_for(10, || cc.cmd(&["GET", "k"]) == bulk("1")));
+
+    // B promoted: C continues partially and takes B's new ID.
+    assert_eq!(cb.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    let b_id = info_field(&mut cb, "master_replid");
+    assert!(wait_for(10, || info_field(&mut cc, "master_replid") == b_id));
+    assert!(wait_for(10, || info_field(&mut cc, "master_link_status") == "up"));
+    assert_eq!(cb.info_field("stats", "sync_full"), "1");
+    assert_eq!(cb.info_field("stats", "sync_partial_ok"), "1");
+
+    // A follows B now: A continues partially (its ID is B's second), and
+    // so the chain is A <- B -> C; then B follows A back: B gets
+    // +CONTINUE with A's new ID, and C, below B, must learn it as well.
+    assert_eq!(ca.cmd(&["REPLICAOF", "127.0.0.1", &b_port]), ok());
+    assert!(wait_for(10, || info_field(&mut ca, "master_link_status") == "up"));
+    assert_eq!(ca.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(cb.cmd(&["REPLICAOF", "127.0.0.1", &a_port]), ok());
+    let a_id = info_field(&mut ca, "master_replid");
+    assert!(wait_for(10, || info_field(&mut cb, "master_replid") == a_id));
+    assert!(wait_for(10, || info_field(&mut cc, "master_replid") == a_id));
+    for conn in [&mut ca, &mut cb] {
+        assert_eq!(conn.info_field("stats", "sync_full"), "1");
+    }
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

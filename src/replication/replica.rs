@@ -138,9 +138,14 @@ pub fn promote(server: &Server) {
     }
     *lock(&server.repl.link_state) = "connect";
     let offset = server.repl.offset();
-    let mut ids = lock(&server.repl.ids);
-    ids.1 = std::mem::replace(&mut ids.0, random_replid());
-    ids.2 = offset as i64 + 1;
+    {
+        let mut ids = lock(&server.repl.ids);
+        ids.1 = std::mem::replace(&mut ids.0, random_replid());
+        ids.2 = offset as i64 + 1;
+    }
+    // Our replicas learn the new ID by reconnecting: a partial resync
+    // (their ID is our second one) answers +CONTINUE <new ID>.
+    disconnect_replicas(server);
 }
 
 /// Starts replicating `host:port` in a new `replication` thread.
@@ -464,12 +469,22 @@ fn handshake(
         log::info!("MASTER <-> REPLICA sync: Finished with success");
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let new_id = rest.trim();
-        let mut ids = lock(&server.repl.ids);
-        if !new_id.is_empty() && new_id != ids.0 {
-            ids.1 = std::mem::replace(&mut ids.0, new_id.to_string());
-            ids.2 = offset as i64 + 1;
-        }
+        let changed = {
+            let mut ids = lock(&server.repl.ids);
+            let changed = !new_id.is_empty() && new_id != ids.0;
+            if changed {
+                ids.1 = std::mem::replace(&mut ids.0, new_id.to_string());
+                ids.2 = offset as i64 + 1;
+            }
+            changed
+        };
         log::info!("Successful partial resynchronization with master.");
+        if changed {
+            // Our replicas must learn the new ID too, or they would go on
+            // with the old one, which is valid only up to this offset.
+            log::warn!("Master replication ID changed to {new_id}");
+            disconnect_replicas(server);
+        }
     } else {
         return Err(std::io::Error::other(format!(
             "Unexpected reply to PSYNC from master: {reply}"
