@@ -34,6 +34,7 @@ const WORD_LISTS: &[&str] = &[
     "save",
     "oom-score-adj-values",
     "latency-tracking-info-percentiles",
+    "replicaof",
 ];
 
 /// Parameters never written (start-up state, not settings).

@@ -360,6 +360,10 @@ fn load_rdb(
     };
     *server.store.write().unwrap_or_else(|p| p.into_inner()) = store;
     persistence::record_load(server, path, &report);
+    let is_replica = !server.config().get("replicaof").unwrap_or("").is_empty();
+    if let (true, Some(position)) = (is_replica, report.repl.clone()) {
+        replication::resume_from_rdb(server, position);
+    }
     Ok(())
 }
 

@@ -610,6 +610,56 @@ fn replicas_below_a_promoted_replica_learn_its_new_replication_id() {
     }
 }
 
+/// A replica saves its replication position in its RDB (aux fields
+/// repl-id, repl-offset, repl-stream-db) and CONFIG REWRITE writes its
+/// replicaof line; restarted from both, it continues with a partial
+/// resync instead of a full one (Redis's psync2 "restart" test).
+#[test]
+fn a_restarted_replica_continues_from_the_position_in_its_rdb() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    let dir = std::env::temp_dir().join(format!(
+        "ferredis-restart-{}-{}",
+        std::process::id(),
+        common::free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("replica.conf");
+    std::fs::write(&conf, "").expect("conf");
+    let replica = Server::start_with_config(&dir, Some(&conf), &[]);
+    let mut r = replica.conn();
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    assert_eq!(m.cmd(&["SELECT", "2"]), ok());
+    assert_eq!(m.cmd(&["SET", "k", "1"]), ok());
+    assert!(wait_for(10, || {
+        r.cmd(&["SELECT", "2"]);
+        r.cmd(&["GET", "k"]) == bulk("1")
+    }));
+    assert_eq!(r.cmd(&["CONFIG", "REWRITE"]), ok());
+    let text = std::fs::read_to_string(&conf).expect("conf");
+    assert!(
+        text.contains(&format!("replicaof 127.0.0.1 {port}")),
+        "{text}"
+    );
+    r.send(&["SHUTDOWN", "SAVE"]);
+    assert!(wait_for(10, || r.is_closed()));
+    drop(replica);
+
+    let replica = Server::start_with_config(&dir, Some(&conf), &[]);
+    let mut r = replica.conn();
+    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    assert_eq!(m.info_field("stats", "sync_full"), "1");
+    assert_eq!(m.info_field("stats", "sync_partial_ok"), "1");
+    // The stream goes on in the database it had selected.
+    assert_eq!(m.cmd(&["SET", "k", "2"]), ok());
+    assert!(wait_for(10, || {
+        r.cmd(&["SELECT", "2"]);
+        r.cmd(&["GET", "k"]) == bulk("2")
+    }));
+}
+
 /// While a script of one of its clients runs past busy-reply-threshold, a
 /// replica does not refuse its master's writes with -BUSY (that would lose
 /// them): they wait and apply after the script.

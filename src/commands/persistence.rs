@@ -346,7 +346,8 @@ pub fn debug_reload(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let mut store = server.store.write().unwrap_or_else(|p| p.into_inner());
     if save {
         let dirty = server.dirty.load(Ordering::Relaxed);
-        let snapshot = Snapshot::take(&store, ctx.now_ms, dirty, lru);
+        let mut snapshot = Snapshot::take(&store, ctx.now_ms, dirty, lru);
+        snapshot.repl = crate::replication::rdb_position(server);
         if rdb_save::save_snapshot(server, &snapshot).is_err() {
             return Err(CmdError::Raw("ERR".into()));
         }

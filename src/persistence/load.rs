@@ -173,6 +173,21 @@ pub struct LoadReport {
     pub out_of_range_skipped: u64,
     /// How long it took.
     pub elapsed: Duration,
+    /// The replication position saved with the data (aux fields repl-id,
+    /// repl-offset, repl-stream-db), when there was one: a replica
+    /// restarted from this file continues from it with PSYNC.
+    pub repl: Option<ReplPosition>,
+}
+
+/// Where a replication stream stood when an RDB was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplPosition {
+    /// The replication ID.
+    pub id: String,
+    /// The replication offset.
+    pub offset: u64,
+    /// The database the stream had selected.
+    pub db: usize,
 }
 
 impl LoadReport {
@@ -245,6 +260,7 @@ pub fn load_observed(
         ..Default::default()
     };
     let mut seen = 0u64;
+    let (mut repl_id, mut repl_offset, mut repl_db) = (None, None, None);
     while let Some(event) = reader.next_event().map_err(from_rdb)? {
         match event {
             RdbEvent::ResizeDb { db, db_size, .. } => {
@@ -294,7 +310,24 @@ pub fn load_observed(
                 }
                 report.keys_per_db[entry.db] += 1;
             }
-            RdbEvent::Aux { .. } => {}
+            RdbEvent::Aux { key, value } => {
+                let text = String::from_utf8_lossy(&value).into_owned();
+                match key.as_slice() {
+                    b"repl-id" => repl_id = Some(text),
+                    b"repl-offset" => repl_offset = text.parse().ok(),
+                    b"repl-stream-db" => repl_db = text.parse().ok(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if let (Some(id), Some(offset)) = (repl_id, repl_offset) {
+        if id.len() == 40 {
+            report.repl = Some(ReplPosition {
+                id,
+                offset,
+                db: repl_db.unwrap_or(0),
+            });
         }
     }
     report.elapsed = started.elapsed();

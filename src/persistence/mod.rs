@@ -271,7 +271,9 @@ pub fn take_snapshot(server: &Server) -> Snapshot {
     let store = server.store.read().unwrap_or_else(|p| p.into_inner());
     // Read under the lock: every change counted so far is in the copy.
     let dirty = server.dirty.load(Ordering::Relaxed);
-    Snapshot::take(&store, now_ms(), dirty, lru)
+    let mut snapshot = Snapshot::take(&store, now_ms(), dirty, lru);
+    snapshot.repl = crate::replication::rdb_position(server);
+    snapshot
 }
 
 /// Records a finished save: on success resets the dirty counter by the
@@ -366,7 +368,9 @@ pub fn save_after_flushall(server: &Server, store: &Store) -> bool {
         return false;
     }
     let dirty = server.dirty.load(Ordering::Relaxed);
-    save_snapshot(server, &Snapshot::take(store, now_ms(), dirty, false)).is_ok()
+    let mut snapshot = Snapshot::take(store, now_ms(), dirty, false);
+    snapshot.repl = crate::replication::rdb_position(server);
+    save_snapshot(server, &snapshot).is_ok()
 }
 
 /// BGSAVE: takes the snapshot now and starts the `bgsave` thread to write

@@ -136,6 +136,9 @@ pub struct Snapshot {
     /// The function libraries' code, copied with the data: a forked BGSAVE
     /// child must not take the functions' lock itself.
     functions: Vec<Vec<u8>>,
+    /// The replication position to save with the data (see
+    /// `replication::rdb_position`), set by the caller after `take`.
+    pub repl: Option<crate::persistence::load::ReplPosition>,
 }
 
 impl Snapshot {
@@ -187,6 +190,7 @@ impl Snapshot {
             dirty,
             taken_ms: now_ms,
             functions: crate::scripting::function::persisted_codes(),
+            repl: None,
         }
     }
 
@@ -209,6 +213,11 @@ impl Snapshot {
         let mut writer = RdbWriter::new(out, options)?;
         let used_mem = crate::commands::server::rss_bytes();
         writer.write_default_aux(self.taken_ms / 1000, used_mem)?;
+        if let Some(repl) = &self.repl {
+            writer.write_aux(b"repl-stream-db", repl.db.to_string().as_bytes())?;
+            writer.write_aux(b"repl-id", repl.id.as_bytes())?;
+            writer.write_aux(b"repl-offset", repl.offset.to_string().as_bytes())?;
+        }
         for code in &self.functions {
             writer.write_function(code)?;
         }

@@ -209,6 +209,9 @@ pub struct Replication {
     /// REPLICAOF waits for that to end, so the offset it takes over covers
     /// exactly the commands applied.
     pub applying_now: AtomicBool,
+    /// Set at start-up from the RDB's replication position: the first
+    /// sync tries PSYNC from it instead of asking for a full one.
+    pub resume_psync: AtomicBool,
     /// A full sync from the master the replica already follows, under
     /// repl-diskless-load swapdb, is in progress: the old data stays served
     /// until the new is loaded (INFO's async_loading; commands flagged
@@ -269,6 +272,46 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Where our replication stream stands, saved in RDB files (aux fields
+/// repl-id, repl-offset, repl-stream-db) so that a replica restarted from
+/// the file can continue with PSYNC. None for a master without a backlog
+/// (no history anyone could continue).
+pub fn rdb_position(server: &Server) -> Option<crate::persistence::load::ReplPosition> {
+    let is_replica = server.repl.is_replica();
+    let f = lock(&server.repl.feed);
+    if !is_replica && !f.backlog.active {
+        return None;
+    }
+    let id = lock(&server.repl.ids).0.clone();
+    let db = if is_replica {
+        server.repl.master_db.load(Ordering::Relaxed)
+    } else {
+        f.last_db.unwrap_or(0)
+    };
+    Some(crate::persistence::load::ReplPosition {
+        id,
+        offset: f.offset,
+        db,
+    })
+}
+
+/// A replica restarted from an RDB with a replication position takes it
+/// over (ID, offset, selected database), so its first sync asks PSYNC to
+/// continue from there, as Redis's does.
+pub fn resume_from_rdb(server: &Server, position: crate::persistence::load::ReplPosition) {
+    {
+        let mut f = lock(&server.repl.feed);
+        f.offset = position.offset;
+        f.backlog.active = true;
+        f.backlog.bytes.clear();
+        f.last_db = None;
+    }
+    server.repl.backlog_active.store(true, Ordering::Relaxed);
+    *lock(&server.repl.ids) = (position.id, "0".repeat(40), -1);
+    server.repl.master_db.store(position.db, Ordering::Relaxed);
+    server.repl.resume_psync.store(true, Ordering::Relaxed);
+}
+
 /// True while the replica loads its master's data in the background
 /// (see [`Replication::async_loading`]).
 pub fn async_loading(server: &Server) -> bool {
@@ -309,6 +352,7 @@ impl Replication {
             generation: AtomicU64::new(0),
             link_up: AtomicBool::new(false),
             applying_now: AtomicBool::new(false),
+            resume_psync: AtomicBool::new(false),
             async_loading: AtomicBool::new(false),
             min_replicas_to_write: AtomicI64::new(0),
             min_replicas_max_lag: AtomicI64::new(10),

@@ -133,6 +133,7 @@ pub fn promote(server: &Server) {
     // already count as a master would also be fed as our own write.
     drop_link(server);
     server.repl.set_master(None);
+    record_master(server, "");
     if let Err(e) = crate::oom::apply(server) {
         log::warn!("{e}");
     }
@@ -148,8 +149,18 @@ pub fn promote(server: &Server) {
     disconnect_replicas(server);
 }
 
+/// Keeps the `replicaof` setting in step with REPLICAOF, so CONFIG
+/// REWRITE writes the current master (none: no line), as Redis does.
+fn record_master(server: &Server, master: &str) {
+    let mut config = server.config.write().unwrap_or_else(|p| p.into_inner());
+    if let Err(e) = config.set("replicaof", master, true) {
+        log::warn!("replicaof not recorded in the configuration: {}", e.0);
+    }
+}
+
 /// Starts replicating `host:port` in a new `replication` thread.
 pub fn become_replica(server: &Arc<Server>, host: &str, port: u16) {
+    record_master(server, &format!("{host} {port}"));
     server.repl.set_master(Some(MasterAddr {
         host: host.to_string(),
         port,
@@ -190,7 +201,7 @@ fn current(server: &Server, generation: u64) -> bool {
 fn run(server: &Arc<Server>, generation: u64) {
     APPLYING.with(|a| a.set(true));
     // After a first full sync, reconnections try PSYNC from our offset.
-    let mut synced_once = false;
+    let mut synced_once = server.repl.resume_psync.swap(false, Ordering::Relaxed);
     while current(server, generation) && !server.shutdown.load(Ordering::Relaxed) {
         if let Err(e) = sync_once(server, generation, &mut synced_once) {
             if current(server, generation) {
