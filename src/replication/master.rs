@@ -57,9 +57,9 @@ pub struct ReplicaLink {
     /// Bytes the sender thread took from the outbox and is still writing.
     writing_bytes: AtomicU64,
     /// After a streamed RDB (`$EOF:<mark>`) the stream waits for the
-    /// replica's first ACK, as Redis's does: the replica finds the RDB's
-    /// end by the mark being its last bytes, so nothing may follow it
-    /// until the replica has read it all.
+    /// replica's first ACK, as Redis's does: a replica may look for the
+    /// mark only at the end of what it has read, so nothing may follow
+    /// the RDB until the replica has read it all.
     held_until_ack: AtomicBool,
 }
 
