@@ -618,12 +618,7 @@ fn replicas_below_a_promoted_replica_learn_its_new_replication_id() {
 fn a_restarted_replica_continues_from_the_position_in_its_rdb() {
     let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
     let mut m = master.conn();
-    let dir = std::env::temp_dir().join(format!(
-        "ferredis-restart-{}-{}",
-        std::process::id(),
-        common::free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::fresh_dir("ferredis-restart");
     let conf = dir.join("replica.conf");
     std::fs::write(&conf, "").expect("conf");
     let replica = Server::start_with_config(&dir, Some(&conf), &[]);

@@ -9,12 +9,7 @@ use common::{wait_for, Conn, Reply, Server};
 
 /// Starts a server that logs to `server.log` in its data directory.
 fn start_logging() -> (Server, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "ferredis-shutdown-{}-{}",
-        std::process::id(),
-        common::free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::fresh_dir("ferredis-shutdown");
     let log = dir.join("server.log");
     let log_arg = log.display().to_string();
     let server = Server::start_in(&dir, &["--logfile", &log_arg]);

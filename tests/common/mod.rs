@@ -94,6 +94,14 @@ fn v_is_dir(v: &[Reply], dir: &std::path::Path) -> bool {
     })
 }
 
+/// A new empty directory under the system temp dir, named `prefix`, this
+/// process's id and a free port number (unique between tests).
+pub fn fresh_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 /// A running server process, killed on drop.
 pub struct Server {
     pub port: u16,
@@ -104,13 +112,7 @@ pub struct Server {
 impl Server {
     /// Starts the server with extra `--name value` arguments.
     pub fn start(extra: &[&str]) -> Server {
-        let dir = std::env::temp_dir().join(format!(
-            "ferredis-test-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self::start_in(&dir, extra)
+        Self::start_in(&fresh_dir("ferredis-test"), extra)
     }
 
     /// Starts the server with data directory `dir`.
