@@ -21,6 +21,13 @@ fn info_field(conn: &mut Conn, field: &str) -> String {
         .to_string()
 }
 
+/// Makes `r` a replica of the master on `port` and waits for its first
+/// sync to finish.
+fn follow(r: &mut Conn, port: &str) {
+    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", port]), ok());
+    assert!(wait_for(10, || info_field(r, "master_link_status") == "up"));
+}
+
 /// A master with one key and a replica that finished its first sync.
 fn pair() -> (Server, Server, Conn, Conn) {
     // No wait for more replicas before the transfer (Redis's default is 5 s).
@@ -30,8 +37,7 @@ fn pair() -> (Server, Server, Conn, Conn) {
     let mut r = replica.conn();
     assert_eq!(m.cmd(&["SET", "before", "1"]), ok());
     let port = master.port.to_string();
-    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    follow(&mut r, &port);
     (master, replica, m, r)
 }
 
@@ -390,8 +396,7 @@ fn only_a_read_only_replica_panics_on_an_error_from_its_master() {
     let mut m = master.conn();
     let mut r = replica.conn();
     let port = master.port.to_string();
-    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    follow(&mut r, &port);
     let library = "#!lua name=test\nredis.register_function('test', function() return 1 end)";
     assert_eq!(r.cmd(&["FUNCTION", "LOAD", library]), bulk("test"));
     assert_eq!(m.cmd(&["FUNCTION", "LOAD", library]), bulk("test"));
@@ -429,8 +434,7 @@ fn a_swapdb_replica_serves_its_old_data_while_it_loads_from_the_same_master() {
     let mut r = replica.conn();
     assert_eq!(m.cmd(&["DEBUG", "POPULATE", "200"]), ok());
     let port = master.port.to_string();
-    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    follow(&mut r, &port);
     assert_eq!(r.cmd(&["SET", "only-on-replica", "1"]), ok());
 
     // A slow RDB, and a backlog too small for a partial resync.
@@ -557,8 +561,7 @@ fn a_full_sync_replaces_the_replicas_functions_with_the_masters() {
         bulk("masters")
     );
     let port = master.port.to_string();
-    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    follow(&mut r, &port);
     // FUNCTION LIST: library_name, then the library's fields.
     let listed = format!("{:?}", r.cmd(&["FUNCTION", "LIST"]));
     assert!(
@@ -580,10 +583,8 @@ fn replicas_below_a_promoted_replica_learn_its_new_replication_id() {
     let c = Server::start(&[]);
     let (mut ca, mut cb, mut cc) = (a.conn(), b.conn(), c.conn());
     let (a_port, b_port) = (a.port.to_string(), b.port.to_string());
-    assert_eq!(cb.cmd(&["REPLICAOF", "127.0.0.1", &a_port]), ok());
-    assert!(wait_for(10, || info_field(&mut cb, "master_link_status") == "up"));
-    assert_eq!(cc.cmd(&["REPLICAOF", "127.0.0.1", &b_port]), ok());
-    assert!(wait_for(10, || info_field(&mut cc, "master_link_status") == "up"));
+    follow(&mut cb, &a_port);
+    follow(&mut cc, &b_port);
     assert_eq!(ca.cmd(&["SET", "k", "1"]), ok());
     assert!(wait_for(10, || cc.cmd(&["GET", "k"]) == bulk("1")));
 
@@ -598,8 +599,7 @@ fn replicas_below_a_promoted_replica_learn_its_new_replication_id() {
     // A follows B now: A continues partially (its ID is B's second), and
     // so the chain is A <- B -> C; then B follows A back: B gets
     // +CONTINUE with A's new ID, and C, below B, must learn it as well.
-    assert_eq!(ca.cmd(&["REPLICAOF", "127.0.0.1", &b_port]), ok());
-    assert!(wait_for(10, || info_field(&mut ca, "master_link_status") == "up"));
+    follow(&mut ca, &b_port);
     assert_eq!(ca.cmd(&["REPLICAOF", "NO", "ONE"]), ok());
     assert_eq!(cb.cmd(&["REPLICAOF", "127.0.0.1", &a_port]), ok());
     let a_id = info_field(&mut ca, "master_replid");
@@ -624,8 +624,7 @@ fn a_restarted_replica_continues_from_the_position_in_its_rdb() {
     let replica = Server::start_with_config(&dir, Some(&conf), &[]);
     let mut r = replica.conn();
     let port = master.port.to_string();
-    assert_eq!(r.cmd(&["REPLICAOF", "127.0.0.1", &port]), ok());
-    assert!(wait_for(10, || info_field(&mut r, "master_link_status") == "up"));
+    follow(&mut r, &port);
     assert_eq!(m.cmd(&["SELECT", "2"]), ok());
     assert_eq!(m.cmd(&["SET", "k", "1"]), ok());
     assert!(wait_for(10, || {

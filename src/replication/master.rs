@@ -184,16 +184,17 @@ pub fn psync_command(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         let port = lock(&ctx.server.repl.handshakes)
             .get(&ctx.client.id)
             .map_or(0, |h| h.listening_port);
-        let ip = ctx
-            .client
-            .info
-            .addr
-            .rsplit_once(':')
-            .map_or("?", |(ip, _)| ip);
+        let ip = peer_ip(&ctx.client.info.addr);
         log::warn!("Replica {ip}:{port} asks for synchronization but with a wrong offset");
         return Err(CmdError::NotInteger);
     };
     serve_replica(ctx, Some((args[1].to_vec(), offset)))
+}
+
+/// The IP part of a client's `ip:port` address, as the replica's name in
+/// the log and in INFO.
+fn peer_ip(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or("?", |(ip, _)| ip)
 }
 
 /// SYNC — the old protocol: the RDB without a +FULLRESYNC line, then the
@@ -269,13 +270,7 @@ fn serve_replica(ctx: &mut Ctx, psync: Option<(Vec<u8>, i64)>) -> CmdResult {
     // ended by a mark instead of preceded by its length (which only a
     // finished RDB has), when the replica can read that.
     let streamed = handshake.capa_eof && server.config().get("repl-diskless-sync") == Some("yes");
-    let ip = ctx
-        .client
-        .info
-        .addr
-        .rsplit_once(':')
-        .map_or("?", |(ip, _)| ip)
-        .to_string();
+    let ip = peer_ip(&ctx.client.info.addr).to_string();
     let link = Arc::new(ReplicaLink {
         client_id: ctx.client.id,
         ip,
